@@ -1,0 +1,212 @@
+"""What is playing now, as one typed value, and its public JSON form.
+
+The JSON keeps the seed's contract (isWatching, content.type/title/subtitle/year/progress/
+images/ids) and only ever adds fields: API_DOCUMENTATION.md is the promise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from profile.client import TmdbImage, TmdbImages, TraktWatching, image_url
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Progress:
+    started_at: str  # exactly as Trakt gave it
+    expires_at: str
+
+    @property
+    def started(self) -> datetime:
+        return datetime.fromisoformat(self.started_at)
+
+    @property
+    def expires(self) -> datetime:
+        return datetime.fromisoformat(self.expires_at)
+
+    @property
+    def duration_seconds(self) -> int:
+        return max(0, round((self.expires - self.started).total_seconds()))
+
+    def percentage(self, now: datetime) -> int:
+        """Whole percent played at `now`, clamped to 0–100 (clocks and players drift)."""
+        duration = (self.expires - self.started).total_seconds()
+        if duration <= 0:
+            return 100
+        played = (now - self.started).total_seconds() / duration * 100
+        return min(100, max(0, math.floor(played)))
+
+    def remaining_seconds(self, now: datetime) -> int:
+        return max(0, math.ceil((self.expires - now).total_seconds()))
+
+    def as_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "expires_at": self.expires_at,
+            "percentage": self.percentage(now),
+            "remaining_seconds": self.remaining_seconds(now),
+            "duration_seconds": self.duration_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Ids:
+    trakt: int
+    tmdb: int | None = None
+    imdb: str | None = None
+
+
+@dataclass(frozen=True)
+class Links:
+    trakt: str | None = None
+    imdb: str | None = None
+    tmdb: str | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    season: int
+    number: int
+    title: str | None
+    ids: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NowWatching:
+    type: str  # "movie" or "episode"
+    action: str  # "scrobble", "checkin", or whatever else Trakt starts sending
+    title: str
+    subtitle: str | None
+    year: int | None
+    progress: Progress
+    ids: Ids
+    links: Links
+    images: dict[str, str] = field(default_factory=dict)
+    episode: EpisodeInfo | None = None
+
+    @property
+    def is_checkin(self) -> bool:
+        return self.action == "checkin"
+
+    def as_json(self, now: datetime) -> dict[str, Any]:
+        content: dict[str, Any] = {"type": self.type, "title": self.title}
+        if self.subtitle is not None:
+            content["subtitle"] = self.subtitle
+        content |= {
+            "year": self.year,
+            "progress": self.progress.as_json(now),
+            "images": dict(self.images),
+            "ids": {"trakt": self.ids.trakt, "tmdb": self.ids.tmdb, "imdb": self.ids.imdb},
+            "action": self.action,
+            "links": {"trakt": self.links.trakt, "imdb": self.links.imdb, "tmdb": self.links.tmdb},
+        }
+        if self.episode is not None:
+            content["episode"] = {
+                "season": self.episode.season,
+                "number": self.episode.number,
+                "title": self.episode.title,
+                "ids": dict(self.episode.ids),
+            }
+        return content
+
+
+UNTITLED = "Untitled"
+
+
+def episode_code(season: int, number: int) -> str:
+    return f"S{season}E{number}"
+
+
+def now_watching_from_trakt(watching: TraktWatching, images: dict[str, str]) -> NowWatching:
+    progress = Progress(started_at=watching.started_at, expires_at=watching.expires_at)
+    if watching.type == "movie":
+        movie = watching.movie
+        slug = movie.ids.slug or str(movie.ids.trakt)
+        return NowWatching(
+            type="movie",
+            action=watching.action,
+            title=movie.title or UNTITLED,
+            subtitle=None,
+            year=movie.year,
+            progress=progress,
+            ids=Ids(trakt=movie.ids.trakt, tmdb=movie.ids.tmdb, imdb=movie.ids.imdb),
+            links=Links(
+                trakt=f"https://trakt.tv/movies/{slug}",
+                imdb=_imdb_link(movie.ids.imdb),
+                tmdb=_tmdb_link(f"movie/{movie.ids.tmdb}", movie.ids.tmdb),
+            ),
+            images=images,
+        )
+
+    show, episode = watching.show, watching.episode
+    code = episode_code(episode.season, episode.number)
+    slug = show.ids.slug or str(show.ids.trakt)
+    place = f"season/{episode.season}/episode/{episode.number}"
+    return NowWatching(
+        type="episode",
+        action=watching.action,
+        title=show.title or UNTITLED,
+        subtitle=f"{code} - {episode.title}" if episode.title else code,
+        year=show.year,
+        progress=progress,
+        # The contract's ids are the show's; the episode's own are under `episode`.
+        ids=Ids(trakt=show.ids.trakt, tmdb=show.ids.tmdb, imdb=show.ids.imdb),
+        links=Links(
+            trakt=f"https://trakt.tv/shows/{slug}/seasons/{episode.season}/episodes/{episode.number}",
+            imdb=_imdb_link(episode.ids.imdb),
+            tmdb=_tmdb_link(f"tv/{show.ids.tmdb}/{place}", show.ids.tmdb),
+        ),
+        images=images,
+        episode=EpisodeInfo(
+            season=episode.season,
+            number=episode.number,
+            title=episode.title,
+            ids={
+                "trakt": episode.ids.trakt,
+                "tvdb": episode.ids.tvdb,
+                "imdb": episode.ids.imdb,
+                "tmdb": episode.ids.tmdb,
+            },
+        ),
+    )
+
+
+def _imdb_link(imdb_id: str | None) -> str | None:
+    return f"https://www.imdb.com/title/{imdb_id}/" if imdb_id else None
+
+
+def _tmdb_link(path: str, tmdb_id: int | None) -> str | None:
+    return f"https://www.themoviedb.org/{path}" if tmdb_id else None
+
+
+# --- Images -----------------------------------------------------------------------------------
+
+
+def best_image(candidates: list[TmdbImage]) -> TmdbImage | None:
+    """No language first (no baked-in text), then English, then votes, then width."""
+
+    def rank(image: TmdbImage):
+        language = 0 if image.iso_639_1 is None else 1 if image.iso_639_1 == "en" else 2
+        return (language, -image.vote_average, -image.width)
+
+    return min(candidates, key=rank, default=None)
+
+
+def image_set(artwork: TmdbImages, stills: TmdbImages | None = None) -> dict[str, str]:
+    """The `images` object of the JSON: only the keys TMDB had something for."""
+    images: dict[str, str] = {}
+    if backdrop := best_image(artwork.backdrops):
+        path = backdrop.file_path
+        images |= {
+            "backdrop": image_url("w1280", path),
+            "backdrop_medium": image_url("w780", path),
+            "backdrop_small": image_url("w300", path),
+            "backdrop_original": image_url("original", path),
+        }
+    if poster := best_image(artwork.posters):
+        images["poster"] = image_url("w342", poster.file_path)
+    if stills is not None and (still := best_image(stills.stills)):
+        images["still"] = image_url("w300", still.file_path)
+    return images

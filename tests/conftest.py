@@ -1,0 +1,84 @@
+"""Shared test set-up: known settings, an empty cache, and no way out to the internet."""
+
+import os
+import socket
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; pytest-django's database
+# set-up would otherwise refuse to run ("You cannot call this from an async context").
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault("SECRET_KEY", "insecure-key-for-tests-only")
+
+# Fake credentials: distinctive, so a test can search every output for them.
+TRAKT_KEY = "trakt-KEY-must-never-leak-7f3a"
+TMDB_KEY = "tmdb-KEY-must-never-leak-91c2"
+TRAKT_TOKEN = "trakt-TOKEN-must-never-leak-55d0"
+TMDB_TOKEN = "tmdb-TOKEN-must-never-leak-e8b4"
+SECRETS = (TRAKT_KEY, TMDB_KEY, TRAKT_TOKEN, TMDB_TOKEN)
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's chromium: Playwright cannot download a browser here."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(sock, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and host not in (
+        "127.0.0.1",
+        "::1",
+        "localhost",
+    ):
+        raise OSError(f"tests may not leave this machine (tried {host})")
+    return _real_connect(sock, address)
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """Nothing in the suite may reach the real Trakt or TMDB, even by mistake."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(autouse=True)
+def site_settings(settings):
+    """Every test starts from the same configuration, whatever .env.local holds."""
+    settings.DEMO_MODE = False
+    settings.TRAKT_API_KEY = TRAKT_KEY
+    settings.TRAKT_USERNAME = "sean"
+    settings.TRAKT_ACCESS_TOKEN = ""
+    settings.TMDB_API_KEY = TMDB_KEY
+    settings.TMDB_READ_ACCESS_TOKEN = ""
+    settings.TRAKT_API_URL = "https://api.trakt.tv"
+    settings.TMDB_API_URL = "https://api.themoviedb.org/3"
+    settings.TMDB_IMAGE_URL = "https://image.tmdb.org/t/p"
+    settings.WATCHING_CACHE_SECONDS = 15
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,0 +1,359 @@
+"""A loopback fake of Trakt and TMDB for end-to-end, browser and load tests, and the benchmark.
+
+Nothing in the test suite ever calls the real hosts: point the site at this server with
+    TRAKT_API_URL={url}/trakt  TMDB_API_URL={url}/tmdb/3  TMDB_IMAGE_URL={url}/img
+(`FakeUpstream.env()` gives exactly that).
+
+In-process:   with FakeUpstream() as fake: fake.set(watching="episode"); fake.calls("trakt")
+As a program: python -m tests.fake_upstream --port 0 --delay 0.3   (prints "listening on PORT")
+and then control it over HTTP: POST /_control {json state}, GET /_calls, POST /_reset.
+
+State (see DEFAULTS): `watching` picks a scenario (movie, episode, checkin, idle,
+unknown_action, no_ids, null_year, untitled_episode, markup); `delay` slows every answer;
+`watching_delay` only /watching; `trakt_fault` / `tmdb_fault` name a fault for every call of
+that service (see FAULTS, or a bare HTTP status like "502"); `flip` cycles through faults
+every `flip_seconds` (the load test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TRAKT_KEY = "fake-trakt-client-id-0123456789"
+TMDB_KEY = "fake-tmdb-api-key-0123456789"
+
+
+def fixture(name: str):
+    return json.loads((FIXTURES / name).read_text())
+
+
+DEFAULTS = {
+    "watching": "movie",
+    "started_minutes_ago": 37,
+    "runtime_minutes": 112,
+    "title": None,  # overrides the movie's or show's title
+    "delay": 0.0,
+    "watching_delay": 0.0,
+    "trakt_fault": None,
+    "tmdb_fault": None,
+    "profile": "full",
+    "flip": None,
+    "flip_seconds": 0.25,
+    "retry_after": 2,
+    "timeout_seconds": 6.0,
+}
+
+# Each fault is (status, headers, body); "timeout" and "drip" are handled in the handler.
+FAULTS = {
+    "ok": None,
+    "500": (500, {"Content-Type": "text/plain"}, b"Internal Server Error"),
+    "invalid_json": (200, {"Content-Type": "application/json"}, b'{"started_at": "2024-'),
+    "html": (200, {"Content-Type": "text/html"}, b"<html><body>Maintenance</body></html>"),
+    "html403": (
+        403,
+        {"Content-Type": "text/html", "Server": "cloudflare"},
+        b"<html><body>Forbidden</body></html>",
+    ),
+    "401": (401, {"Content-Type": "application/json"}, b""),
+    "private": (401, {"X-Private-User": "true"}, b""),
+    "wrong_shape": (200, {"Content-Type": "application/json"}, b'{"type": "movie", "movie": 5}'),
+    "list": (200, {"Content-Type": "application/json"}, b"[1, 2, 3]"),
+    "huge": (200, {"Content-Type": "application/json"}, b'{"pad": "' + b"x" * 2_000_000 + b'"}'),
+}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class FakeUpstream:
+    def __init__(self, port: int = 0, **state):
+        self.state = copy.deepcopy(DEFAULTS) | state
+        self._calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    # --- control ---------------------------------------------------------------------------
+
+    def set(self, **changes) -> None:
+        unknown = set(changes) - set(DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown fake-upstream state: {sorted(unknown)}")
+        with self._lock:
+            self.state |= changes
+            self._started = time.monotonic()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.state = copy.deepcopy(DEFAULTS)
+            self._calls.clear()
+
+    def calls(self, prefix: str = "") -> int:
+        """How many calls were made whose key ("trakt:/users/x/watching") starts with prefix."""
+        with self._lock:
+            return sum(n for key, n in self._calls.items() if key.startswith(prefix))
+
+    def call_log(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._calls)
+
+    def env(self) -> dict[str, str]:
+        """Environment for a site process pointed at this fake, with keys set."""
+        return {
+            "TRAKT_API_URL": f"{self.url}/trakt",
+            "TMDB_API_URL": f"{self.url}/tmdb/3",
+            "TMDB_IMAGE_URL": f"{self.url}/img",
+            "TRAKT_API_KEY": TRAKT_KEY,
+            "TRAKT_USERNAME": "sean",
+            "TMDB_API_KEY": TMDB_KEY,
+            "DEMO_MODE": "false",
+        }
+
+    def start(self) -> FakeUpstream:
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> FakeUpstream:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def current_fault(self, service: str):
+        state = self.state
+        if state["flip"]:
+            step = int((time.monotonic() - self._started) / state["flip_seconds"])
+            return state["flip"][step % len(state["flip"])]
+        return state[f"{service}_fault"]
+
+    def watching_body(self) -> dict | None:
+        state = self.state
+        scenario = state["watching"]
+        if scenario == "idle":
+            return None
+        now = datetime.now(UTC).replace(microsecond=0)
+        started = now - timedelta(minutes=state["started_minutes_ago"])
+        episode_like = scenario in ("episode", "untitled_episode")
+        body = fixture(
+            "trakt_watching_episode.json" if episode_like else "trakt_watching_movie.json"
+        )
+        body["started_at"] = _iso(started)
+        body["expires_at"] = _iso(started + timedelta(minutes=state["runtime_minutes"]))
+        body["action"] = {"checkin": "checkin", "unknown_action": "watching"}.get(
+            scenario, "scrobble"
+        )
+        media = body["show"] if episode_like else body["movie"]
+        if scenario == "no_ids":
+            media["ids"]["tmdb"] = None
+            media["ids"]["imdb"] = ""
+        if scenario == "null_year":
+            media["year"] = None
+        if scenario == "untitled_episode":
+            body["episode"]["title"] = None
+        if scenario == "markup":
+            media["title"] = (
+                '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
+            )
+        if state["title"] is not None:
+            media["title"] = state["title"]
+        return body
+
+    def history_body(self) -> list:
+        item = fixture("trakt_watching_episode.json")
+        del item["started_at"], item["expires_at"]
+        item["watched_at"] = _iso(datetime.now(UTC) - timedelta(hours=3))
+        item["id"] = 1
+        return [item]
+
+    def trakt(self, path: str) -> tuple[int, dict, bytes]:
+        match = re.fullmatch(r"/users/([^/]+)(/watching|/stats|/history)?", path)
+        if not match:
+            return 404, {}, b""
+        rest = match[2]
+        if rest == "/watching":
+            body = self.watching_body()
+            return (204, {}, b"") if body is None else _json(body)
+        if rest == "/stats":
+            return _json(fixture("trakt_user_stats.json"))
+        if rest == "/history":
+            return _json(self.history_body())
+        name = "private" if self.state["profile"] == "private" else "extended_full"
+        return _json(fixture(f"trakt_user_profile_{name}.json"))
+
+    def tmdb(self, path: str) -> tuple[int, dict, bytes]:
+        if re.fullmatch(r"/movie/\d+/images", path):
+            return _json(fixture("tmdb_movie_images.json"))
+        if re.fullmatch(r"/tv/\d+/images", path):
+            return _json(fixture("tmdb_tv_images.json"))
+        if re.fullmatch(r"/tv/\d+/season/\d+/episode/\d+/images", path):
+            return _json(fixture("tmdb_episode_images.json"))
+        return (
+            404,
+            {"Content-Type": "application/json"},
+            json.dumps(fixture("tmdb_error_34.json")).encode(),
+        )
+
+
+def _json(body) -> tuple[int, dict, bytes]:
+    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def _handler_for(fake: FakeUpstream):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            data = json.loads(self.rfile.read(length) or b"{}")
+            if self.path == "/_control":
+                fake.set(**data)
+            elif self.path == "/_reset":
+                fake.reset()
+            else:
+                return self._send(404, {}, b"")
+            self._send(200, {"Content-Type": "application/json"}, b"{}")
+
+        def do_GET(self):
+            url = urlsplit(self.path)
+            if url.path == "/_calls":
+                return self._send(*_json(fake.call_log()))
+            if url.path.startswith("/img/"):
+                image = (FIXTURES / "backdrop.png").read_bytes()
+                return self._send(200, {"Content-Type": "image/png"}, image)
+            if url.path.startswith("/trakt/"):
+                service, path = "trakt", url.path[len("/trakt") :]
+            elif url.path.startswith("/tmdb/3/"):
+                service, path = "tmdb", url.path[len("/tmdb/3") :]
+            else:
+                return self._send(404, {}, b"")
+            with fake._lock:
+                fake._calls[f"{service}:{path}"] += 1
+            state = fake.state
+            delay = state["delay"] + (state["watching_delay"] if path.endswith("/watching") else 0)
+            if delay:
+                time.sleep(delay)
+            refusal = self._check_auth(service, parse_qs(url.query))
+            if refusal:
+                return self._send(*refusal)
+            fault = fake.current_fault(service)
+            if fault:
+                return self._fault(fault)
+            self._send(*(fake.trakt(path) if service == "trakt" else fake.tmdb(path)))
+
+        def _check_auth(self, service: str, query: dict):
+            # Like the real hosts: no User-Agent gets the CDN's HTML 403; a bad key its error.
+            if not self.headers.get("User-Agent"):
+                return FAULTS["html403"]
+            if service == "trakt":
+                if self.headers.get("trakt-api-key") != TRAKT_KEY:
+                    return 403, {}, b""
+                if self.headers.get("trakt-api-version") != "2":
+                    return 400, {}, b""
+            else:
+                bearer = self.headers.get("Authorization", "") == f"Bearer {TMDB_KEY}"
+                if not bearer and query.get("api_key") != [TMDB_KEY]:
+                    return 401, {}, json.dumps(fixture("tmdb_error_7.json")).encode()
+            return None
+
+        def _fault(self, fault: str):
+            state = fake.state
+            if fault == "timeout":
+                time.sleep(state["timeout_seconds"])
+                return self._send(*_json({}))
+            if fault == "drip":
+                return self._drip()
+            if fault == "429":
+                headers = {
+                    "Retry-After": str(state["retry_after"]),
+                    "X-Ratelimit": json.dumps(
+                        {
+                            "name": "UNAUTHED_API_GET_LIMIT",
+                            "period": 300,
+                            "limit": 1000,
+                            "remaining": 0,
+                            "until": _iso(datetime.now(UTC)),
+                        }
+                    ),
+                }
+                return self._send(429, headers, b"")
+            if fault in FAULTS:
+                return self._send(*FAULTS[fault])
+            status = int(fault)  # a bare status: "423", "502", "520", ...
+            headers = {"X-Account-Locked": "true"} if status == 423 else {}
+            return self._send(status, headers, b"")
+
+        def _drip(self):
+            # A valid answer, one byte every 0.5 s: each read is quick, the whole is not.
+            body = json.dumps(fake.watching_body() or {}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+
+        def _send(self, status: int, headers: dict, body: bytes):
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+            except OSError:
+                pass  # the client gave up (a timeout test); nothing to tell it
+
+    return Handler
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds added to each answer")
+    parser.add_argument("--watching", default="movie")
+    args = parser.parse_args(argv)
+    fake = FakeUpstream(args.port, delay=args.delay, watching=args.watching)
+    print(f"listening on {fake.port}", flush=True)
+    try:
+        fake.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.server.server_close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
