@@ -1,8 +1,8 @@
-from profile import views
+from profile import api
 
 from django.urls import path
 
 urlpatterns = [
-    path("api/watching", views.api_watching, name="api-watching"),
-    path("healthz", views.healthz, name="healthz"),
+    path("api/watching", api.api_watching, name="api-watching"),
+    path("healthz", api.healthz, name="healthz"),
 ]

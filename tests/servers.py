@@ -1,0 +1,159 @@
+"""Real servers for tests and the benchmark: the site under gunicorn, and Redis.
+
+    with redis_server() as cache_url, gunicorn(fake.env() | {"CACHE_URL": cache_url}) as site:
+        urllib.request.urlopen(site.url + "/api/watching")
+
+Each picks a free loopback port, waits until it answers, and is stopped (and waited for)
+on exit, so no process outlives its test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# Every setting is passed explicitly, so a developer's .env.local cannot leak into a test.
+SITE_ENV = {
+    "SECRET_KEY": "insecure-key-for-tests-only",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DEMO_MODE": "false",
+    "TRAKT_API_KEY": "",
+    "TRAKT_USERNAME": "",
+    "TRAKT_ACCESS_TOKEN": "",
+    "TMDB_API_KEY": "",
+    "TMDB_READ_ACCESS_TOKEN": "",
+    "WATCHING_CACHE_SECONDS": "15",
+    "CACHE_URL": "locmemcache://nowwatching",
+    "TIME_ZONE": "UTC",
+    "HTTPS_ONLY": "false",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def site_env(env: dict[str, str]) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "")} | SITE_ENV | env
+
+
+_collected = False
+
+
+def collectstatic() -> None:
+    """Hashed static files, as in production (gunicorn runs with DEBUG off)."""
+    global _collected
+    if not _collected:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+            cwd=ROOT,
+            env=site_env({}),
+            check=True,
+            timeout=120,
+        )
+        _collected = True
+
+
+@dataclass
+class Site:
+    url: str
+    log: Path
+    process: subprocess.Popen
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
+    """The site under gunicorn with `env` on top of SITE_ENV; yields a Site."""
+    collectstatic()
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "gunicorn.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    str(BIN / "gunicorn"),
+                    "nowwatching.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(workers),
+                    "--no-control-socket",
+                    "--graceful-timeout",
+                    "3",
+                    *args,
+                ],
+                cwd=ROOT,
+                env=site_env(env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_for_port(port, process)
+                yield Site(f"http://127.0.0.1:{port}", log, process)
+            finally:
+                stop(process)
+
+
+@contextlib.contextmanager
+def redis_server():
+    """A throwaway redis-server on a free loopback port; yields its CACHE_URL."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                tmp,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port, process)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            stop(process)
