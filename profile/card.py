@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from profile import services
@@ -106,7 +107,9 @@ def _last_watched_card(item: HistoryItem, now: datetime) -> Card:
         subtitle = episode_subtitle(episode.season, episode.number, episode.title)
     watched = datetime.fromisoformat(item.watched_at)
     meta = [str(year)] if year else []
-    meta.append(f"{timesince(watched, now, depth=1)} ago")
+    # Clocks differ: a moment ago (or "in the future") is "just now", not "0 minutes ago".
+    seconds = (now - watched).total_seconds()
+    meta.append(f"{timesince(watched, now, depth=1)} ago" if seconds >= 60 else "just now")
     return Card(label="Last watched on Trakt", title=title, subtitle=subtitle, meta=meta)
 
 
@@ -138,10 +141,17 @@ def _xml_text(text: str) -> str:
 
 
 def _fit(text: str, kind: str, width: int) -> str:
-    """`text` cut with an ellipsis to about `width` pixels of its font."""
+    """`text` cut with an ellipsis to about `width` pixels of its font (a clip path catches
+    what the estimate misses)."""
     text = _xml_text(text)
-    most = max(1, int(width / GLYPH_WIDTH[kind]))
-    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+    room = width / GLYPH_WIDTH[kind]
+    used = 0.0
+    for index, char in enumerate(text):
+        # Chinese, Japanese and Korean glyphs are about twice as wide as Latin ones.
+        used += 1.7 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used > room:
+            return text[: max(0, index - 1)].rstrip() + "…"
+    return text
 
 
 def card_options(query) -> tuple[str, int]:
@@ -197,6 +207,7 @@ def render(card: Card, *, theme: str = DEFAULT_THEME, width: int = DEFAULT_WIDTH
             "meta": meta,
             "description": description,
             "track": track,
+            "text_width": text_width,
             "filled": None if card.percentage is None else round(track * card.percentage / 100),
         },
     )

@@ -206,6 +206,27 @@ def test_a_long_title_is_cut_with_an_ellipsis_to_fit_the_width(client, mock):
     assert len(narrow) < len(wide) < 70
 
 
+def test_wide_characters_are_cut_sooner(client, mock):
+    body = watching()
+    body["movie"]["title"] = "千と千尋の神隠し" * 4
+    mock.get(WATCHING_URL, json=body)
+    add_tmdb(mock)
+
+    title = texts(parse_safe(get_card(client, "?width=320")))[1]
+
+    # 272 px of 22 px bold: about 20 Latin letters, but only some 12 of these.
+    assert title.endswith("…") and len(title) <= 13
+
+
+def test_an_item_watched_a_moment_ago_is_just_now(client, mock):
+    mock.get(WATCHING_URL, status=204)
+    mock.get(HISTORY_URL, json=fixture("trakt_user_history_movie.json"))
+
+    root = parse_safe(get_card(client, at=datetime(2014, 10, 23, 4, 40, 30, tzinfo=UTC)))
+
+    assert texts(root)[2] == "2008 · just now"
+
+
 # --- Caches: embedding costs no extra upstream call --------------------------------------------
 
 
@@ -372,6 +393,15 @@ def test_only_get_and_head_are_allowed(client, mock, method):
 
 
 # --- Demo mode ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/w300/../../settings.py", "/w300/.env", "/w300/", "/w300/none.svg", "/x/avatar.svg"]
+)
+def test_the_demo_image_host_serves_only_demo_artwork(path):
+    from profile import demo
+
+    assert demo.reply("tmdb", path, {}).status == 404
 
 
 def test_the_demo_card_inlines_our_own_artwork_without_the_network(client, settings, monkeypatch):
