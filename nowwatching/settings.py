@@ -110,16 +110,45 @@ CACHES = {
     )
 }
 
+# --- CORS -----------------------------------------------------------------------------
+
+# The JSON API (and the card) is public and read-only: any origin may read /api/* with GET,
+# without credentials, unless CORS_ALLOWED_ORIGINS names the only origins that may.
+# Pages send no CORS headers.
+CORS_ALLOWED_ORIGINS = [
+    origin.strip() for origin in env.list("CORS_ALLOWED_ORIGINS", default=[]) if origin.strip()
+]
+for origin in CORS_ALLOWED_ORIGINS:
+    parts = urlsplit(origin)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or origin != f"{parts.scheme}://{parts.netloc}"
+    ):
+        raise ImproperlyConfigured(
+            "CORS_ALLOWED_ORIGINS holds origins like https://example.com (no path, no "
+            f"trailing slash), not {origin!r}."
+        )
+CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_ALLOW_CREDENTIALS = False
+# Scripts may read why to wait (429/503) and how old a stale answer is.
+CORS_EXPOSE_HEADERS = ("Retry-After", "Age")
+
 # --- Django ---------------------------------------------------------------------------
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
+    "corsheaders",
     "profile",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, so its redirects carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -546,3 +546,35 @@ def image_url(size: str, file_path: str) -> str:
     """`{TMDB_IMAGE_URL}/{size}{file_path}`; demo images are our own static files."""
     base = f"{settings.STATIC_URL}demo" if settings.DEMO_MODE else settings.TMDB_IMAGE_URL
     return f"{base}/{size}{file_path}"
+
+
+# Raster types TMDB serves, and SVG for the demo's own artwork. Inside an SVG <image> an
+# SVG runs in the browser's secure image mode: no script, no external loads.
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/svg+xml")
+
+
+@dataclass(frozen=True)
+class ImageBytes:
+    content_type: str
+    data: bytes
+
+
+def tmdb_image(url: str) -> ImageBytes:
+    """The bytes of an image URL made by `image_url()`, for inlining (the SVG card)."""
+    base = f"{settings.STATIC_URL}demo" if settings.DEMO_MODE else settings.TMDB_IMAGE_URL
+    if not url.startswith(base + "/"):
+        # Only our own image addresses are ever fetched, never one spliced from elsewhere.
+        raise UpstreamError("bad_response", "Not a TMDB image address.", service="tmdb")
+    try:
+        reply = _send("tmdb", base, url[len(base) :], {}, {"Accept": ", ".join(IMAGE_TYPES)})
+        if reply.status != 200:
+            raise _error_for("tmdb", reply)
+        content_type = reply.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type not in IMAGE_TYPES or not reply.body:
+            raise UpstreamError(
+                "bad_response", "TMDB sent something that is not an image.", service="tmdb"
+            )
+    except UpstreamError as error:
+        log.warning("TMDB image failed: %s (HTTP %s)", error.code, error.status or "-")
+        raise
+    return ImageBytes(content_type, reply.body)

@@ -10,12 +10,14 @@ our own, under static/demo/.
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from profile.client import Reply
 
+from django.conf import settings
 from django.core.cache import cache
 
 EPOCH_KEY = "nowwatching:v1:demo:epoch"
@@ -96,10 +98,14 @@ IMAGES = {
 }
 
 _USER_PATH = re.compile(r"/users/[^/]+(?P<rest>/watching|/stats|/history)?")
+# An image address below TMDB_IMAGE_URL: /{size}/{file name}, like /w300/x.svg.
+_IMAGE_PATH = re.compile(r"/(?P<size>w\d+|original)/(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def reply(service: str, path: str, params: dict) -> Reply:
     if service == "tmdb":
+        if image := _IMAGE_PATH.fullmatch(path):
+            return _image_file(image["size"], image["name"])
         body = IMAGES.get(path)
         return _json(body) if body is not None else Reply(404, {}, b"")
     match = _USER_PATH.fullmatch(path)
@@ -114,6 +120,15 @@ def reply(service: str, path: str, params: dict) -> Reply:
     if rest == "/history":
         return _json([_last_watched(time.time())])
     return _json(PROFILE)
+
+
+def _image_file(size: str, name: str) -> Reply:
+    """Our own demo artwork from static/demo, as TMDB's image host would send it."""
+    file = settings.BASE_DIR / "static" / "demo" / size / name
+    content_type = mimetypes.guess_type(name)[0]
+    if not file.is_file() or content_type is None:
+        return Reply(404, {}, b"")
+    return Reply(200, {"Content-Type": content_type}, file.read_bytes())
 
 
 def _json(body) -> Reply:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from profile import client
-from profile.client import TmdbImages, TraktProfile, TraktStats, UpstreamError
+from profile.client import ImageBytes, TmdbImages, TraktProfile, TraktStats, UpstreamError
 from profile.watching import NowWatching, image_set, now_watching_from_trakt
 from typing import Any, Generic, TypeVar
 
@@ -220,6 +220,29 @@ def _tmdb_cached(what: tuple) -> TmdbImages:
         return TmdbImages()
     cache.set(key, images, timeout=TMDB_SECONDS)
     return images
+
+
+# Inlined into every card; a w300 backdrop is some 20 KB, so anything far larger is refused.
+CARD_IMAGE_MAX_BYTES = 300_000
+
+
+def get_image_bytes(url: str) -> ImageBytes | None:
+    """An image's bytes for inlining, cached like the TMDB answers; None when it failed."""
+    key = KEY + "tmdb:image:" + url
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None  # b"" marks a recent failure
+    try:
+        image = client.tmdb_image(url)
+    except UpstreamError:
+        cache.set(key, b"", timeout=TMDB_FAILURE_SECONDS)
+        return None
+    if len(image.data) > CARD_IMAGE_MAX_BYTES:
+        log.warning("TMDB image too large to inline: %s bytes", len(image.data))
+        cache.set(key, b"", timeout=TMDB_FAILURE_SECONDS)
+        return None
+    cache.set(key, image, timeout=TMDB_SECONDS)
+    return image
 
 
 # --- Profile, stats, last watched ---------------------------------------------------------------

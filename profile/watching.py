@@ -119,6 +119,12 @@ def episode_code(season: int, number: int) -> str:
     return f"S{season}E{number}"
 
 
+def episode_subtitle(season: int, number: int, title: str | None) -> str:
+    """The episode line: "S1E2 - Title", or only the code when it has no title."""
+    code = episode_code(season, number)
+    return f"{code} - {title}" if title else code
+
+
 def now_watching_from_trakt(watching: TraktWatching, images: dict[str, str]) -> NowWatching:
     progress = Progress(started_at=watching.started_at, expires_at=watching.expires_at)
     if watching.type == "movie":
@@ -141,14 +147,13 @@ def now_watching_from_trakt(watching: TraktWatching, images: dict[str, str]) -> 
         )
 
     show, episode = watching.show, watching.episode
-    code = episode_code(episode.season, episode.number)
     slug = show.ids.slug or str(show.ids.trakt)
     place = f"season/{episode.season}/episode/{episode.number}"
     return NowWatching(
         type="episode",
         action=watching.action,
         title=show.title or UNTITLED,
-        subtitle=f"{code} - {episode.title}" if episode.title else code,
+        subtitle=episode_subtitle(episode.season, episode.number, episode.title),
         year=show.year,
         progress=progress,
         # The contract's ids are the show's; the episode's own are under `episode`.

@@ -1,0 +1,122 @@
+"""CORS: any origin may read /api/* (public, read-only, no credentials); pages send nothing."""
+
+import pytest
+import responses
+from playwright.sync_api import Page
+
+from tests.fake_upstream import FakeUpstream
+from tests.test_settings import check
+from tests.upstream import TRAKT, WATCHING_URL
+
+ORIGIN = "https://someones-blog.example"
+
+
+@pytest.fixture
+def mock():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(WATCHING_URL, status=204)
+        mock.get(f"{TRAKT}/users/sean/history", json=[])
+        yield mock
+
+
+@pytest.mark.parametrize("path", ["/api/watching", "/api/watching.svg"])
+def test_any_origin_may_read_the_api(client, mock, path):
+    response = client.get(path, HTTP_ORIGIN=ORIGIN)
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response
+    assert response["Access-Control-Expose-Headers"] == "Retry-After, Age"
+
+
+def test_an_api_error_is_readable_cross_origin_too(client, mock):
+    mock.replace(responses.GET, WATCHING_URL, status=429, headers={"Retry-After": "10"})
+
+    response = client.get("/api/watching", HTTP_ORIGIN=ORIGIN)
+
+    assert response.status_code == 503
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_preflight_allows_get_and_head_only(client, mock):
+    response = client.options(
+        "/api/watching",
+        HTTP_ORIGIN=ORIGIN,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="accept",
+    )
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert set(response["Access-Control-Allow-Methods"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert "accept" in response["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Credentials" not in response
+    assert not mock.calls  # a preflight never reaches Trakt
+
+
+def test_a_plain_options_request_is_still_refused(client, mock):
+    response = client.options("/api/watching", HTTP_ORIGIN=ORIGIN)
+
+    assert response.status_code == 405
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("path", ["/", "/api-test", "/healthz", "/no-such-page", "/apiwatching"])
+def test_pages_send_no_cors_headers(client, mock, path):
+    response = client.get(path, HTTP_ORIGIN=ORIGIN)
+    preflight = client.options(path, HTTP_ORIGIN=ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+
+    for answer in (response, preflight):
+        assert not [name for name in answer.headers if name.lower().startswith("access-control")]
+
+
+def test_cors_allowed_origins_narrows_it_to_those_origins(client, mock, settings):
+    settings.CORS_ALLOW_ALL_ORIGINS = False
+    settings.CORS_ALLOWED_ORIGINS = ["https://friend.example"]
+
+    friend = client.get("/api/watching", HTTP_ORIGIN="https://friend.example")
+    stranger = client.get("/api/watching", HTTP_ORIGIN=ORIGIN)
+
+    assert friend["Access-Control-Allow-Origin"] == "https://friend.example"
+    assert "origin" in friend["Vary"].lower()
+    assert "Access-Control-Allow-Origin" not in stranger
+    assert stranger.status_code == 200  # the answer itself is still public
+
+
+def test_cors_allowed_origins_is_read_from_the_environment():
+    ok = check(CORS_ALLOWED_ORIGINS="https://a.example, http://localhost:3000")
+    assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize(
+    "origins", ["https://a.example/", "a.example", "https://a.example/path", "ftp://a.example"]
+)
+def test_a_malformed_cors_origin_is_refused_at_startup(origins):
+    result = check(CORS_ALLOWED_ORIGINS=origins)
+
+    assert result.returncode != 0
+    assert "CORS_ALLOWED_ORIGINS holds origins like" in result.stderr
+
+
+# --- In a browser: a script on another origin ----------------------------------------------
+
+
+@pytest.fixture
+def fake(settings):
+    with FakeUpstream(watching="idle") as fake:
+        for name, value in fake.env().items():
+            if name != "DEMO_MODE":
+                setattr(settings, name, value)
+        yield fake
+
+
+def test_a_script_on_another_site_can_read_the_api_but_not_a_page(live_server, fake, page: Page):
+    # The fake upstream's address (127.0.0.1) is another origin than live_server's (localhost).
+    page.goto(f"{fake.url}/_calls")
+    read = """async (url) => {
+        try { return (await fetch(url)).status; } catch (error) { return "blocked"; }
+    }"""
+
+    assert page.evaluate(read, f"{live_server.url}/api/watching") == 200
+    assert page.evaluate(read, f"{live_server.url}/api/watching.svg") == 200
+    assert page.evaluate(read, f"{live_server.url}/healthz") == "blocked"
