@@ -4,6 +4,7 @@ The document is the promise to programs; these tests make the answers and the do
 unable to drift apart: an undocumented endpoint, status, field or error code fails here.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -275,3 +276,40 @@ def answer(status: int, body: bytes, content_type: str = "application/json") -> 
 def test_the_checker_refuses_what_the_document_does_not_allow(path, reply, complaint):
     with pytest.raises(AssertionError, match=re.escape(complaint)):
         assert_matches_openapi(reply, path)
+
+
+# --- API_DOCUMENTATION.md says what the document says ------------------------------------------
+
+
+def test_the_documentation_names_every_endpoint_field_and_error_code():
+    from profile.api import OPENAPI_PATH
+
+    text = (OPENAPI_PATH.parent.parent / "API_DOCUMENTATION.md").read_text()
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    fields = {name for schema in schemas.values() for name in schema.get("properties", {})}
+
+    for path in document["paths"]:
+        assert f"`GET {path}`" in text, path
+    for code in schemas["Error"]["properties"]["code"]["enum"]:
+        assert f"| `{code}` |" in text, code
+    for name in fields - {"openapi", "info", "paths"}:
+        assert re.search(rf"\b{re.escape(name)}\b", text), name
+
+
+def test_every_json_example_in_the_documentation_is_a_possible_answer():
+    from profile.api import OPENAPI_PATH
+
+    text = (OPENAPI_PATH.parent.parent / "API_DOCUMENTATION.md").read_text()
+    blocks = re.findall(r"```json\n(.*?)```", text, re.S)
+    pointers = [
+        f"#/paths/{path.replace('/', '~1')}/get/responses/{status}/content/application~1json/schema"
+        for path, item in openapi_document()["paths"].items()
+        for status, spec in item["get"]["responses"].items()
+        if "content" in spec
+    ]
+
+    assert len(blocks) >= 6
+    for block in blocks:
+        value = json.loads(block)
+        assert any(validator_for(p).is_valid(value) for p in pointers), block[:80]

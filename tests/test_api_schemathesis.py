@@ -53,6 +53,8 @@ def test_schemathesis_finds_nothing(state, options):
                     reports,
                     *options,
                 ],
+                # Its own folder: schemathesis keeps a .schemathesis cache in the working one.
+                cwd=reports,
                 capture_output=True,
                 text=True,
                 timeout=180,
