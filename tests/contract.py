@@ -2,8 +2,8 @@
 
     assert_matches_openapi(client.get("/api/watching"), "/api/watching")
 
-Works with a Django test-client response, a `requests` response or an `urllib` answer read
-into `Answer`. JSON bodies are validated with jsonschema against the schema documented for
+Works with a Django test-client response, a `requests` response or an `urllib` answer
+(`Answer.read(response)` reads one before it is closed). JSON bodies are validated with jsonschema against the schema documented for
 that path, method and status; other bodies (an SVG card) only by status and content type.
 """
 
@@ -29,14 +29,20 @@ class Answer:
     body: bytes
     headers: dict[str, str]
 
+    @classmethod
+    def read(cls, response) -> Answer:
+        """An answer from urllib (a response or an HTTPError), read before it is closed."""
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return cls(response.status, headers.get("content-type", ""), response.read(), headers)
+
 
 def _answer(response) -> Answer:
     if isinstance(response, Answer):
         return response
-    status = getattr(response, "status_code", None) or response.status
+    if not hasattr(response, "status_code"):
+        return Answer.read(response)
     headers = {name.lower(): value for name, value in response.headers.items()}
-    body = response.content if hasattr(response, "content") else response.read()
-    return Answer(status, headers.get("content-type", ""), body, headers)
+    return Answer(response.status_code, headers.get("content-type", ""), response.content, headers)
 
 
 def _pointer(*parts: str) -> str:

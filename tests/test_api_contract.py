@@ -6,6 +6,8 @@ unable to drift apart: an undocumented endpoint, status, field or error code fai
 
 import json
 import re
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from profile.api import openapi_document
@@ -16,6 +18,7 @@ import responses
 import time_machine
 
 from tests.contract import Answer, assert_matches_openapi, urlconf_paths, validator_for
+from tests.fake_upstream import FakeUpstream
 from tests.upstream import TRAKT, TRAKT_FAILURES, WATCHING_URL, add_tmdb, fixture, watching
 
 PROFILE_URL = f"{TRAKT}/users/sean"
@@ -29,6 +32,32 @@ GOOD = {
     "/api/stats": {"json": fixture("trakt_user_stats.json")},
 }
 METHODS = ["post", "put", "patch", "delete", "options", "trace"]
+FAKE_SCENARIOS = [
+    "movie",
+    "episode",
+    "checkin",
+    "idle",
+    "unknown_action",
+    "no_ids",
+    "null_year",
+    "untitled_episode",
+    "markup",
+]
+FAKE_FAULTS = [
+    "500",
+    "invalid_json",
+    "html",
+    "html403",
+    "401",
+    "private",
+    "wrong_shape",
+    "list",
+    "huge",
+    "429",
+    "423",
+    "420",
+    "404",
+]
 
 
 @dataclass
@@ -196,6 +225,47 @@ def test_every_error_status_is_documented_for_each_upstream_endpoint():
         assert set(map(str, ERROR_HTTP_STATUS.values())) | {"200", "304", "405"} == set(responses_)
 
 
+# --- Live: the real server stack against the loopback fake upstream ---------------------------
+
+FAKE_STATES = {
+    **{scenario: {"watching": scenario} for scenario in FAKE_SCENARIOS},
+    **{f"trakt-{fault}": {"trakt_fault": fault} for fault in FAKE_FAULTS},
+    "tmdb-500": {"tmdb_fault": "500"},
+    "private-profile": {"profile": "private"},
+}
+
+
+@pytest.fixture(scope="module")
+def fake_server():
+    # One server for the module: stopping one takes up to half a second.
+    with FakeUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(settings, fake_server):
+    fake_server.reset()
+    for name, value in fake_server.env().items():
+        setattr(settings, name, value)
+    return fake_server
+
+
+def fetch(url: str):
+    try:
+        return urllib.request.urlopen(url, timeout=30)
+    except urllib.error.HTTPError as error:
+        return error
+
+
+@pytest.mark.parametrize("state", FAKE_STATES.values(), ids=FAKE_STATES.keys())
+def test_every_live_answer_matches_the_document(live_server, fake, state):
+    fake.set(**state)
+
+    for path in [*TRAKT_URLS, "/api/openapi.json", "/healthz"]:
+        with fetch(live_server.url + path) as response:
+            assert_matches_openapi(Answer.read(response), path)
+
+
 # --- Examples are real answers ------------------------------------------------------------------
 
 # (path, status, example name, case name): each example in the document is exactly this answer.
@@ -313,3 +383,14 @@ def test_every_json_example_in_the_documentation_is_a_possible_answer():
     for block in blocks:
         value = json.loads(block)
         assert any(validator_for(p).is_valid(value) for p in pointers), block[:80]
+
+
+def test_the_checker_accepts_a_non_json_answer_by_status_and_content_type(monkeypatch):
+    card = {"get": {"responses": {"200": {"content": {"image/svg+xml": {}}}}}}
+    document = openapi_document()
+    document["paths"]["/api/card.svg"] = card
+    monkeypatch.setattr("tests.contract.openapi_document", lambda: document)
+
+    assert_matches_openapi(answer(200, b"<svg/>", "image/svg+xml"), "/api/card.svg")
+    with pytest.raises(AssertionError, match="'image/png' is not documented"):
+        assert_matches_openapi(answer(200, b"png", "image/png"), "/api/card.svg")
