@@ -115,7 +115,7 @@ def api_test(request):
 # --- The contract -----------------------------------------------------------------------------
 
 
-@cache
+@cache  # read once per process: the file only changes with a deploy
 def _openapi_text() -> str:
     return OPENAPI_PATH.read_text()
 
@@ -161,7 +161,7 @@ def _profile_json(profile: TraktProfile) -> dict:
     return {
         "username": profile.username,
         "slug": slug,
-        "name": profile.name,
+        "name": profile.name or None,
         "private": profile.private,
         "vip": bool(profile.vip),
         "vip_ep": bool(profile.vip_ep),
