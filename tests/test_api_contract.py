@@ -394,3 +394,12 @@ def test_the_checker_accepts_a_non_json_answer_by_status_and_content_type(monkey
     assert_matches_openapi(answer(200, b"<svg/>", "image/svg+xml"), "/api/card.svg")
     with pytest.raises(AssertionError, match="'image/png' is not documented"):
         assert_matches_openapi(answer(200, b"png", "image/png"), "/api/card.svg")
+
+
+def test_the_checker_enforces_formats():
+    examples = openapi_document()["paths"]["/api/profile"]["get"]["responses"]["200"]
+    body = examples["content"]["application/json"]["examples"]["profile"]["value"]
+    body["profile"]["joined_at"] = "yesterday"
+
+    with pytest.raises(AssertionError, match="is not a 'date-time'"):
+        assert_matches_openapi(answer(200, json.dumps(body).encode()), "/api/profile")
