@@ -134,7 +134,7 @@ CORS_URLS_REGEX = r"^/api/"
 CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
 CORS_ALLOW_CREDENTIALS = False
 # Scripts may read why to wait (429/503) and how old a stale answer is.
-CORS_EXPOSE_HEADERS = ("Retry-After", "Age")
+CORS_EXPOSE_HEADERS = ("ETag", "Retry-After", "Age")
 
 # --- Django ---------------------------------------------------------------------------
 

@@ -234,11 +234,12 @@ class Ratings(_Body):
 
 
 class TraktStats(_Body):
-    movies: _Counts = _Counts()
-    shows: _Counts = _Counts()
+    # Trakt always sends these; without them the body is not a stats answer at all.
+    movies: _Counts
+    shows: _Counts
+    episodes: _Counts
+    network: Network
     seasons: _Counts = _Counts()
-    episodes: _Counts = _Counts()
-    network: Network = Network()
     ratings: Ratings = Ratings()
 
 

@@ -5,5 +5,9 @@ from django.urls import path
 urlpatterns = [
     path("api/watching", api.api_watching, name="api-watching"),
     path("api/watching.svg", card.watching_svg, name="api-watching-svg"),
+    path("api/profile", api.api_profile, name="api-profile"),
+    path("api/stats", api.api_stats, name="api-stats"),
+    path("api/openapi.json", api.api_openapi, name="api-openapi"),
+    path("api-test", api.api_test, name="api-test"),
     path("healthz", api.healthz, name="healthz"),
 ]

@@ -11,7 +11,15 @@ import responses
 import time_machine
 
 from tests.conftest import SECRETS, TMDB_KEY, TRAKT_KEY, TRAKT_TOKEN
-from tests.upstream import TMDB, TRAKT, WATCHING_URL, add_tmdb, fixture, watching
+from tests.upstream import (
+    TMDB,
+    TRAKT,
+    TRAKT_FAILURES,
+    WATCHING_URL,
+    add_tmdb,
+    fixture,
+    watching,
+)
 
 # Halfway through the sample movie (06:44:02 → 08:36:02, 112 min).
 MOVIE_HALFWAY = datetime(2014, 10, 23, 7, 40, 2, tzinfo=UTC)
@@ -281,46 +289,7 @@ def test_tmdb_failing_drops_only_the_images(client, mock, tmdb_reply):
 # --- Trakt failing --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("reply", "status", "code"),
-    [
-        ({"status": 401, "headers": {"X-Private-User": "true"}}, 502, "private_profile"),
-        ({"status": 401}, 502, "unauthorized"),
-        (
-            {"status": 403, "body": "<html>Forbidden</html>", "content_type": "text/html"},
-            502,
-            "forbidden",
-        ),
-        ({"status": 404}, 502, "not_found"),
-        ({"status": 420, "headers": {"X-Upgrade-URL": "https://trakt.tv/vip"}}, 502, "forbidden"),
-        ({"status": 423, "headers": {"X-Account-Locked": "true"}}, 502, "account_locked"),
-        ({"status": 426}, 502, "forbidden"),
-        ({"status": 429, "headers": {"Retry-After": "10"}}, 503, "rate_limited"),
-        ({"status": 500}, 502, "unavailable"),
-        ({"status": 502}, 502, "unavailable"),
-        ({"status": 520}, 502, "unavailable"),
-        ({"body": requests.ConnectTimeout("slow")}, 504, "timeout"),
-        ({"body": requests.ReadTimeout("slow")}, 504, "timeout"),
-        ({"body": requests.ConnectionError("refused")}, 502, "unavailable"),
-        ({"body": "{not json"}, 502, "bad_response"),
-        ({"body": "<html>maintenance</html>", "content_type": "text/html"}, 502, "bad_response"),
-        ({"json": {"type": "movie", "movie": 5}}, 502, "bad_response"),
-        ({"json": {"type": "movie"}}, 502, "bad_response"),
-        ({"json": [1, 2]}, 502, "bad_response"),
-        (
-            {"json": {**fixture("trakt_watching_movie.json"), "started_at": "yesterday"}},
-            502,
-            "bad_response",
-        ),
-        (
-            {"json": {**fixture("trakt_watching_movie.json"), "type": "podcast"}},
-            502,
-            "bad_response",
-        ),
-        ({"status": 200, "body": ""}, 502, "bad_response"),
-        ({"status": 301, "headers": {"Location": "https://example.com/"}}, 502, "bad_response"),
-    ],
-)
+@pytest.mark.parametrize(("reply", "status", "code"), TRAKT_FAILURES)
 def test_trakt_failing_answers_with_an_error_code(client, mock, reply, status, code):
     mock.get(WATCHING_URL, **reply)
 

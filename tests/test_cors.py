@@ -26,7 +26,7 @@ def test_any_origin_may_read_the_api(client, mock, path):
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in response
-    assert response["Access-Control-Expose-Headers"] == "Retry-After, Age"
+    assert response["Access-Control-Expose-Headers"] == "ETag, Retry-After, Age"
 
 
 def test_an_api_error_is_readable_cross_origin_too(client, mock):

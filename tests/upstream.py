@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import requests
 import responses
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -29,3 +30,43 @@ def add_tmdb(mock: responses.RequestsMock) -> None:
         re.compile(rf"{TMDB}/tv/\d+/season/\d+/episode/\d+/images"),
         json=fixture("tmdb_episode_images.json"),
     )
+
+
+# Every way Trakt can fail one call, as (`responses` reply, our HTTP status, our error code).
+TRAKT_FAILURES = [
+    ({"status": 401, "headers": {"X-Private-User": "true"}}, 502, "private_profile"),
+    ({"status": 401}, 502, "unauthorized"),
+    (
+        {"status": 403, "body": "<html>Forbidden</html>", "content_type": "text/html"},
+        502,
+        "forbidden",
+    ),
+    ({"status": 404}, 502, "not_found"),
+    ({"status": 420, "headers": {"X-Upgrade-URL": "https://trakt.tv/vip"}}, 502, "forbidden"),
+    ({"status": 423, "headers": {"X-Account-Locked": "true"}}, 502, "account_locked"),
+    ({"status": 426}, 502, "forbidden"),
+    ({"status": 429, "headers": {"Retry-After": "10"}}, 503, "rate_limited"),
+    ({"status": 500}, 502, "unavailable"),
+    ({"status": 502}, 502, "unavailable"),
+    ({"status": 520}, 502, "unavailable"),
+    ({"body": requests.ConnectTimeout("slow")}, 504, "timeout"),
+    ({"body": requests.ReadTimeout("slow")}, 504, "timeout"),
+    ({"body": requests.ConnectionError("refused")}, 502, "unavailable"),
+    ({"body": "{not json"}, 502, "bad_response"),
+    ({"body": "<html>maintenance</html>", "content_type": "text/html"}, 502, "bad_response"),
+    ({"json": {"type": "movie", "movie": 5}}, 502, "bad_response"),
+    ({"json": {"type": "movie"}}, 502, "bad_response"),
+    ({"json": [1, 2]}, 502, "bad_response"),
+    (
+        {"json": {**fixture("trakt_watching_movie.json"), "started_at": "yesterday"}},
+        502,
+        "bad_response",
+    ),
+    (
+        {"json": {**fixture("trakt_watching_movie.json"), "type": "podcast"}},
+        502,
+        "bad_response",
+    ),
+    ({"status": 200, "body": ""}, 502, "bad_response"),
+    ({"status": 301, "headers": {"Location": "https://example.com/"}}, 502, "bad_response"),
+]
