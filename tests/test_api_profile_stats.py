@@ -95,7 +95,9 @@ def test_the_stats_carry_every_count_and_totals(client, mock):
 
 
 def test_the_rating_distribution_always_has_1_to_10(client, mock):
-    mock.get(STATS_URL, json={"ratings": {"total": 2, "distribution": {"7": 2, "11": 5}}})
+    stats = fixture("trakt_user_stats.json")
+    stats["ratings"] = {"total": 2, "distribution": {"7": 2, "11": 5}}
+    mock.get(STATS_URL, json=stats)
 
     distribution = client.get("/api/stats").json()["stats"]["ratings"]["distribution"]
 
