@@ -18,7 +18,7 @@ from tests.servers import free_port
 
 # Faults that end without an answer; the rest of FAULTS, and statuses, answer at once.
 SLOW_FAULTS = ("timeout", "drip")
-FAULTS = sorted(set(fake_upstream.FAULTS) - {"ok"}) + ["429", "502", *SLOW_FAULTS]
+FAULTS = sorted(set(fake_upstream.FAULTS) - {"ok"}) + ["429", "502", "endless", *SLOW_FAULTS]
 CASES = (
     [("watching", scenario) for scenario in ("movie", "episode", "idle", "markup")]
     + [("trakt_fault", fault) for fault in FAULTS]
