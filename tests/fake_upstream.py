@@ -149,8 +149,10 @@ class FakeUpstream:
         state = self.state
         if state["flip"]:
             step = int((time.monotonic() - self._started) / state["flip_seconds"])
-            return state["flip"][step % len(state["flip"])]
-        return state[f"{service}_fault"]
+            fault = state["flip"][step % len(state["flip"])]
+        else:
+            fault = state[f"{service}_fault"]
+        return None if fault == "ok" else fault  # "ok" is a step of a flip, not a fault
 
     def watching_body(self) -> dict | None:
         state = self.state
