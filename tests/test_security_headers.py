@@ -99,6 +99,7 @@ def test_every_answer_has_the_security_headers(client, quiet_upstream, path, hos
     for name, value in HEADERS.items():
         assert response[name] == value
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert "Set-Cookie" not in response  # no sessions, no CSRF token: nothing to steal
 
 
 # --- HTTPS_ONLY ----------------------------------------------------------------------------
@@ -122,8 +123,9 @@ def check_deploy(**env) -> subprocess.CompletedProcess:
     )
 
 
-def test_with_https_only_the_deploy_check_reports_nothing():
-    result = check_deploy(HTTPS_ONLY="true")
+@pytest.mark.parametrize("preload", ["false", "true"])
+def test_with_https_only_the_deploy_check_reports_nothing(preload):
+    result = check_deploy(HTTPS_ONLY="true", HSTS_PRELOAD=preload)
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
