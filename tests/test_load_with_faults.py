@@ -124,8 +124,9 @@ class Results:
         self.dropped: list[str] = []
         self.invalid: list[str] = []
         self.stale = 0
+        self.seconds: list[float] = []  # how long each answer took, for the summary line
 
-    def record(self, path: str, status: int, body: bytes, content_type: str) -> None:
+    def record(self, path: str, status: int, body: bytes, content_type: str, took: float):
         problem = None
         stale = False
         if path == "/api/watching":
@@ -138,6 +139,7 @@ class Results:
             if status not in API_STATUSES or not content_type.startswith("application/json"):
                 problem = f"{status} {content_type}"
         with self.lock:
+            self.seconds.append(took)
             self.statuses[path, status] += 1
             self.stale += stale
             if problem:
@@ -149,6 +151,7 @@ def client_loop(base: str, paths: list[str], stop_at: float, results: Results, o
     while time.monotonic() < stop_at:
         path = paths[turn % len(paths)]
         turn += 1
+        sent = time.monotonic()
         try:
             with urllib.request.urlopen(base + path, timeout=20) as response:
                 status, body = response.status, response.read()
@@ -160,7 +163,7 @@ def client_loop(base: str, paths: list[str], stop_at: float, results: Results, o
             with results.lock:
                 results.dropped.append(f"{path}: {error!r}")
             continue
-        results.record(path, status, body, content_type)
+        results.record(path, status, body, content_type, time.monotonic() - sent)
 
 
 def test_load_with_flipping_upstream_faults():
@@ -199,10 +202,12 @@ def test_load_with_flipping_upstream_faults():
         log = site.log_text()
         upstream_calls = fake.calls()
 
+    took = sorted(results.seconds) or [0.0]
     print(
-        f"\n{sum(results.statuses.values())} answers {dict(results.statuses)}, "
-        f"{results.stale} stale, {upstream_calls} upstream calls, "
-        f"{time.monotonic() - started:.1f} s"
+        f"\n{len(took)} answers {dict(results.statuses)}, {results.stale} stale, "
+        f"{upstream_calls} upstream calls; answer time p50 {took[len(took) // 2]:.3f} s, "
+        f"p99 {took[len(took) * 99 // 100]:.3f} s, max {took[-1]:.1f} s; "
+        f"{time.monotonic() - started:.1f} s in all"
     )
     assert results.dropped == []
     assert results.invalid == []
