@@ -222,9 +222,13 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Behind a TLS-terminating proxy (SECURITY.md, "Deploying behind a TLS proxy").
 HTTPS_ONLY = env_bool("HTTPS_ONLY", False)
+# Preloading binds the whole registrable domain for months, so it is opt-in.
+HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
 if HTTPS_ONLY and DEBUG:
     # DEBUG pages show tracebacks and settings: never on a public server.
     raise ImproperlyConfigured("DEBUG must be false when HTTPS_ONLY is true (a public server).")
+if HSTS_PRELOAD and not HTTPS_ONLY:
+    raise ImproperlyConfigured("HSTS_PRELOAD needs HTTPS_ONLY=true: HSTS is sent only then.")
 if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = True
     # A load balancer may probe liveness over plain HTTP from inside the network.
@@ -233,8 +237,7 @@ if HTTPS_ONLY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 365 * 24 * 3600
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    # Preloading binds the whole registrable domain for months, so it is opt-in.
-    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = HSTS_PRELOAD
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     if not SECURE_HSTS_PRELOAD:

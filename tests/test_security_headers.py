@@ -123,11 +123,19 @@ def test_without_https_only_the_deploy_check_names_what_is_missing():
         assert check_id in result.stderr
 
 
-def test_https_only_refuses_debug():
-    result = check(HTTPS_ONLY="true", DEBUG="true")
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HTTPS_ONLY": "true", "DEBUG": "true"}, "DEBUG must be false when HTTPS_ONLY is true"),
+        ({"HTTPS_ONLY": "false", "HSTS_PRELOAD": "true"}, "HSTS_PRELOAD needs HTTPS_ONLY=true"),
+        ({"HTTPS_ONLY": "yes please"}, "HTTPS_ONLY must be true or false"),
+    ],
+)
+def test_contradictory_security_settings_are_refused_at_startup(env, message):
+    result = check(**env)
 
     assert result.returncode != 0
-    assert "DEBUG must be false when HTTPS_ONLY is true" in result.stderr
+    assert message in result.stderr
 
 
 def fetch(url: str, headers: dict | None = None):
