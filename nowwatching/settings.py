@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -141,18 +142,22 @@ CORS_EXPOSE_HEADERS = ("ETag", "Retry-After", "Age")
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "profile",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside CommonMiddleware, so even the 400 for an unknown Host (raised there) and the
+    # static files get the CSP and X-Frame-Options headers.
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, so its redirects carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "nowwatching.urls"
@@ -200,7 +205,69 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"profile": {"level": "INFO", "propagate": True}},
+    "loggers": {
+        "profile": {"level": "INFO", "propagate": True},
+        # Scanners send random Host headers all day; each gets its 400 (and a line in the
+        # access log) without a traceback in the error log.
+        "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
+    },
 }
+
+# --- Security (SECURITY.md says why each is set) -----------------------------------------
+
+
+def content_security_policy(image_url: str) -> dict:
+    """Everything from our own origin; images also from the TMDB image host (and data:
+    URLs). No inline script or style, no framing, no <base>, forms post only to us."""
+    parts = urlsplit(image_url)
+    return {
+        "DIRECTIVES": {
+            "default-src": [SELF],
+            "img-src": [SELF, "data:", f"{parts.scheme}://{parts.netloc}"],
+            "script-src": [SELF],
+            "style-src": [SELF],
+            "object-src": [NONE],
+            "frame-ancestors": [NONE],
+            "base-uri": [NONE],
+            "form-action": [SELF],
+        }
+    }
+
+
+CONTENT_SECURITY_POLICY = content_security_policy(TMDB_IMAGE_URL)
+# A CSRF failure (an unsafe method on an HTML page) gets our 403 page, not Django's.
+CSRF_FAILURE_VIEW = "profile.errors.csrf_failure"
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Trakt, IMDb and TMDB links learn only that a visitor came from this site, not the page.
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Behind a TLS-terminating proxy (SECURITY.md, "Deploying behind a TLS proxy").
+HTTPS_ONLY = env_bool("HTTPS_ONLY", False)
+# Preloading binds the whole registrable domain for months, so it is opt-in.
+HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+if HTTPS_ONLY and DEBUG:
+    # DEBUG pages show tracebacks and settings: never on a public server.
+    raise ImproperlyConfigured("DEBUG must be false when HTTPS_ONLY is true (a public server).")
+if HSTS_PRELOAD and not HTTPS_ONLY:
+    raise ImproperlyConfigured("HSTS_PRELOAD needs HTTPS_ONLY=true: HSTS is sent only then.")
+if HTTPS_ONLY:
+    SECURE_SSL_REDIRECT = True
+    # A load balancer may probe liveness over plain HTTP from inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # The proxy must set this header itself and drop any copy a client sent.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = HSTS_PRELOAD
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]

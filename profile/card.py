@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from profile import services
-from profile.api import json_endpoint
+from profile.api import json_endpoint, query_options
 from profile.client import HistoryItem, UpstreamError
 from profile.watching import UNTITLED, NowWatching, episode_subtitle
 
@@ -41,7 +41,9 @@ THEMES = {
 # Text is cut to fit by an estimate of its width; average glyph width per font size.
 GLYPH_WIDTH = {"title": 0.6 * 22, "subtitle": 0.55 * 15, "meta": 0.55 * 13, "label": 0.72 * 12}
 # The preview a README shows may be opened as a document: then nothing may run or load.
-CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 # Characters XML 1.0 cannot hold even escaped (control characters, lone surrogates).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -215,7 +217,7 @@ def render(card: Card, *, theme: str = DEFAULT_THEME, width: int = DEFAULT_WIDTH
 
 @json_endpoint()
 def watching_svg(request):
-    theme, width = card_options(request.GET)
+    theme, width = card_options(query_options(request))
     response = HttpResponse(
         render(watching_card(), theme=theme, width=width), content_type="image/svg+xml"
     )

@@ -4,6 +4,8 @@ import os
 import socket
 
 import pytest
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 # Playwright's sync API runs an event loop in the test thread; pytest-django's database
 # set-up would otherwise refuse to run ("You cannot call this from an async context").
@@ -82,3 +84,15 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@receiver(setting_changed)
+def _csp_follows_the_image_host(setting, value, **kwargs):
+    """The CSP's img-src is derived from TMDB_IMAGE_URL when settings load; a test that
+    points TMDB_IMAGE_URL at a fake upstream gets the matching policy, as a restart would."""
+    if setting == "TMDB_IMAGE_URL":
+        from django.conf import settings
+
+        from nowwatching.settings import content_security_policy
+
+        settings.CONTENT_SECURITY_POLICY = content_security_policy(value)

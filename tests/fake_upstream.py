@@ -11,8 +11,8 @@ and then control it over HTTP: POST /_control {json state}, GET /_calls, POST /_
 State (see DEFAULTS): `watching` picks a scenario (movie, episode, checkin, idle,
 unknown_action, no_ids, null_year, untitled_episode, markup); `delay` slows every answer;
 `watching_delay` only /watching; `trakt_fault` / `tmdb_fault` name a fault for every call of
-that service (see FAULTS, or a bare HTTP status like "502"); `flip` cycles through faults
-every `flip_seconds` (the load test).
+that service (see FAULTS, "timeout", "drip", "endless", or a bare HTTP status like "502");
+`flip` cycles through faults every `flip_seconds` (the load test).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ class FakeUpstream:
         self._calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._started = time.monotonic()
+        self.endless_bytes_sent = 0  # what the "endless" fault wrote before the client left
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -104,6 +105,7 @@ class FakeUpstream:
         with self._lock:
             self.state = copy.deepcopy(DEFAULTS)
             self._calls.clear()
+            self.endless_bytes_sent = 0
 
     def calls(self, prefix: str = "") -> int:
         """How many calls were made whose key ("trakt:/users/x/watching") starts with prefix."""
@@ -147,8 +149,10 @@ class FakeUpstream:
         state = self.state
         if state["flip"]:
             step = int((time.monotonic() - self._started) / state["flip_seconds"])
-            return state["flip"][step % len(state["flip"])]
-        return state[f"{service}_fault"]
+            fault = state["flip"][step % len(state["flip"])]
+        else:
+            fault = state[f"{service}_fault"]
+        return None if fault == "ok" else fault  # "ok" is a step of a flip, not a fault
 
     def watching_body(self) -> dict | None:
         state = self.state
@@ -289,6 +293,8 @@ def _handler_for(fake: FakeUpstream):
                 return self._send(*_json({}))
             if fault == "drip":
                 return self._drip()
+            if fault == "endless":
+                return self._endless()
             if fault == "429":
                 headers = {
                     "Retry-After": str(state["retry_after"]),
@@ -323,6 +329,24 @@ def _handler_for(fake: FakeUpstream):
                     time.sleep(0.5)
             except OSError:
                 pass
+
+        def _endless(self):
+            # A JSON string that never ends, as fast as the client reads, with no length:
+            # only a cap on what is read stops the client (after 64 MB, the fake gives up).
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                self.wfile.write(b'{"pad": "')
+                for _ in range(1024):
+                    self.wfile.write(chunk)
+                    with fake._lock:
+                        fake.endless_bytes_sent += len(chunk)
+            except OSError:
+                pass
+            self.close_connection = True
 
         def _send(self, status: int, headers: dict, body: bytes):
             try:

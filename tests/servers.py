@@ -37,6 +37,7 @@ SITE_ENV = {
     "CACHE_URL": "locmemcache://nowwatching",
     "TIME_ZONE": "UTC",
     "HTTPS_ONLY": "false",
+    "HSTS_PRELOAD": "false",
 }
 
 

@@ -359,7 +359,9 @@ def test_it_is_an_svg_image_that_proxies_must_revalidate(client, mock):
     assert response["Content-Type"] == "image/svg+xml"
     assert set(response["Cache-Control"].split(", ")) == {"no-cache", "max-age=0"}
     assert response["ETag"]
-    assert response["Content-Security-Policy"] == "default-src 'none'; img-src data:"
+    assert response["Content-Security-Policy"] == (
+        "default-src 'none'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
 
 
 def test_an_unchanged_card_answers_304_to_its_etag(client, mock):

@@ -26,7 +26,24 @@ def test_a_valid_configuration_starts():
     assert check(TRAKT_USERNAME="sean").returncode == 0
 
 
-@pytest.mark.parametrize("username", ["../../users/me", "sean?x=1", "sean/watching", "a b", "é"])
+@pytest.mark.parametrize(
+    "username",
+    [
+        "../../users/me",
+        "sean?x=1",
+        "sean/watching",
+        "a b",
+        "é",
+        # Hostile input (tests/test_hostile_input.py): encodings, fragments, control bytes.
+        "%2e%2e",
+        "sean%2Fwatching",
+        "sean#x",
+        "sean\twatching",
+        "..",
+        "-sean",
+        "a" * 65,
+    ],
+)
 def test_an_invalid_trakt_username_is_refused_at_startup(username):
     result = check(TRAKT_USERNAME=username)
 
