@@ -222,6 +222,20 @@
     else clearTimeout(pollTimer);
   });
 
+  // An avatar that fails to load (or is blocked) gives way to the initials.
+  const avatar = document.querySelector("img.avatar");
+  if (avatar) {
+    const fallBack = () => {
+      const initials = document.createElement("span");
+      initials.className = "avatar avatar--initials";
+      initials.setAttribute("aria-hidden", "true");
+      initials.textContent = avatar.dataset.initials;
+      avatar.replaceWith(initials);
+    };
+    if (avatar.complete && avatar.naturalWidth === 0) fallBack();
+    else avatar.addEventListener("error", fallBack);
+  }
+
   setInterval(tick, 1000);
   const initial = banner();
   if (initial) {

@@ -1,0 +1,274 @@
+"""The profile page in a real browser: states, live updates, time zones, widths, schemes, axe."""
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+
+BANNER = "[data-banner-slot] [data-banner]"
+
+
+def slot(page, name: str):
+    return page.locator(f'{BANNER} [data-slot="{name}"]')
+
+
+def assert_accessible(page) -> None:
+    results = Axe().run(page)
+    serious = [
+        violation
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not serious, results.generate_report()
+
+
+def seconds(clock_text: str) -> int:
+    total = 0
+    for part in clock_text.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
+def test_a_movie_fills_the_banner(open_page, fake):
+    page = open_page()
+    page.goto("/")
+
+    expect(slot(page, "label")).to_have_text("Now Watching")
+    expect(slot(page, "title")).to_have_text("Super 8")
+    expect(slot(page, "meta")).to_have_text("2011 · Movie")
+    expect(page.locator(f"{BANNER} [role=progressbar]")).to_have_attribute("aria-valuenow", "33")
+    expect(slot(page, "percent")).to_have_text("33%")
+    expect(slot(page, "total")).to_have_text("1:52:00")
+    expect(slot(page, "left")).to_have_text("75 min left")
+    backdrop = slot(page, "backdrop")
+    expect(backdrop).to_have_attribute("srcset", re.compile(r"/w300/.* 300w, .*/w780/.* 780w"))
+    assert backdrop.evaluate("img => getComputedStyle(img).objectFit") == "cover"
+    assert backdrop.evaluate("img => img.naturalWidth") > 0
+    for name in ("trakt", "imdb", "tmdb"):
+        link = page.locator(f'{BANNER} a[data-link="{name}"]')
+        expect(link).to_be_visible()
+        expect(link).to_have_attribute("target", "_blank")
+        expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(page.locator("[data-last-watched]")).to_be_hidden()
+    # The bar's width is set without a style attribute (a strict CSP forbids those).
+    width = page.locator(f"{BANNER} .progress-fill").evaluate(
+        "el => el.getBoundingClientRect().width / el.parentElement.getBoundingClientRect().width"
+    )
+    assert 0.32 < width < 0.35
+    screenshot(page, "movie")
+    assert_accessible(page)
+
+
+def test_an_episode_shows_its_still_and_episode_links(open_page, fake):
+    fake.set(watching="episode", runtime_minutes=45)
+    page = open_page()
+    page.goto("/")
+
+    expect(slot(page, "title")).to_have_text("Breaking Bad")
+    expect(slot(page, "subtitle")).to_have_text("S0E2 - Wedding Day")
+    expect(slot(page, "meta")).to_have_text("2008 · TV")
+    expect(slot(page, "thumb")).to_have_attribute("src", re.compile(r"/img/w300/"))
+    expect(page.locator(f'{BANNER} a[data-link="trakt"]')).to_have_attribute(
+        "href", "https://trakt.tv/shows/breaking-bad/seasons/0/episodes/2"
+    )
+    expect(page.locator(f'{BANNER} a[data-link="imdb"]')).to_be_hidden()
+    screenshot(page, "episode")
+    assert_accessible(page)
+
+
+def test_a_check_in_is_labelled_as_such(open_page, fake):
+    fake.set(watching="checkin")
+    page = open_page()
+    page.goto("/")
+
+    expect(slot(page, "label")).to_have_text("Checked in")
+
+
+def test_idle_shows_last_watched_and_no_banner(open_page, fake):
+    fake.set(watching="idle")
+    page = open_page()
+    page.goto("/")
+
+    expect(page.locator(BANNER)).to_have_count(0)
+    expect(page.locator("[data-last-watched]")).to_contain_text(
+        "Last watched: Breaking Bad S0E2 - Wedding Day · 3 hours ago"
+    )
+    expect(page.locator(".stats-grid")).to_contain_text("Total time")
+    screenshot(page, "idle")
+    assert_accessible(page)
+
+
+def test_no_backdrop_falls_back_to_a_gradient(open_page, fake):
+    fake.set(tmdb_fault="500")
+    page = open_page()
+    page.goto("/")
+
+    expect(slot(page, "title")).to_have_text("Super 8")
+    expect(slot(page, "backdrop")).to_be_hidden()
+    expect(slot(page, "thumb")).to_be_hidden()
+    background = page.locator(BANNER).evaluate("el => getComputedStyle(el).backgroundImage")
+    assert background.startswith("linear-gradient")
+    screenshot(page, "no-backdrop")
+    assert_accessible(page)
+
+
+def test_links_without_an_id_are_left_out(open_page, fake):
+    fake.set(watching="no_ids")
+    page = open_page()
+    page.goto("/")
+
+    expect(page.locator(f'{BANNER} a[data-link="trakt"]')).to_be_visible()
+    expect(page.locator(f'{BANNER} a[data-link="imdb"]')).to_be_hidden()
+    expect(page.locator(f'{BANNER} a[data-link="tmdb"]')).to_be_hidden()
+
+
+def test_markup_in_a_title_is_shown_as_text_and_never_run(open_page, fake):
+    fake.set(watching="markup")
+    page = open_page()
+    page.goto("/")
+
+    expect(slot(page, "title")).to_contain_text("<script>window.__pwned=1</script>")
+    # And once more through the script's own rendering (the <template>).
+    fake.set(watching="idle")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator(BANNER)).to_have_count(0)
+    fake.set(watching="markup")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(slot(page, "title")).to_contain_text("<script>window.__pwned=1</script>")
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_trakt_down_still_gives_a_page(open_page, fake):
+    fake.set(trakt_fault="500")
+    page = open_page()
+    response = page.goto("/")
+
+    assert response.status == 200
+    expect(page.locator("h1")).to_have_text("sean")
+    expect(page.locator(".stats")).to_contain_text("Stats unavailable right now")
+    expect(page.locator(BANNER)).to_have_count(0)
+
+
+def test_a_slow_watching_answer_shows_a_skeleton_the_script_fills_in(open_page, fake):
+    fake.set(watching_delay=1.5)
+    page = open_page()
+    page.goto("/")
+
+    expect(page.locator("h1")).to_contain_text("Sean Rudford")
+    expect(page.locator("[data-banner-skeleton]")).to_have_count(1)
+    expect(slot(page, "title")).to_have_text("Super 8", timeout=10_000)
+    expect(page.locator("[data-banner-skeleton]")).to_have_count(0)
+
+
+def test_the_banner_appears_and_leaves_without_a_reload(open_page, fake):
+    fake.set(watching="idle")
+    page = open_page()
+    page.clock.install()
+    page.goto("/")
+    page.evaluate("window.__samePage = true")
+    expect(page.locator(BANNER)).to_have_count(0)
+
+    fake.set(watching="movie")
+    page.clock.fast_forward("01:01")
+    expect(slot(page, "title")).to_have_text("Super 8")
+    expect(page.locator("[data-last-watched]")).to_be_hidden()
+
+    fake.set(watching="idle")
+    page.clock.fast_forward("01:01")
+    expect(page.locator(BANNER)).to_have_count(0)
+    expect(page.locator("[data-last-watched]")).to_be_visible()
+    assert page.evaluate("window.__samePage") is True
+
+
+def test_the_progress_ticks_on_its_own(open_page, fake):
+    page = open_page()
+    page.clock.install()
+    page.goto("/")
+    expect(slot(page, "title")).to_have_text("Super 8")
+    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 1)  # seconds
+    before = seconds(slot(page, "elapsed").inner_text())
+
+    page.clock.run_for(5000)
+
+    after = seconds(slot(page, "elapsed").inner_text())
+    assert after - before == 5
+    # Across a whole percent (1 % of 112 min is 67.2 s), the bar and label move too.
+    percent = slot(page, "percent").inner_text()
+    page.clock.run_for(70_000)
+    assert slot(page, "percent").inner_text() != percent
+
+
+def test_when_the_end_passes_it_asks_at_once(open_page, fake):
+    fake.set(started_minutes_ago=111.5, runtime_minutes=112)  # 30 s left
+    page = open_page()
+    page.clock.install()
+    page.goto("/")
+    expect(slot(page, "title")).to_have_text("Super 8")
+
+    fake.set(watching="episode", started_minutes_ago=1, runtime_minutes=45)
+    page.clock.run_for(40_000)  # past the end, well before the next minute's poll
+
+    expect(slot(page, "title")).to_have_text("Breaking Bad")
+
+
+def test_times_are_shown_in_the_browsers_time_zone(open_page, fake, settings):
+    assert settings.TIME_ZONE == "UTC"
+    page = open_page(timezone_id="Asia/Kolkata", locale="en-GB")
+    page.goto("/")
+
+    start = slot(page, "start")
+    started_at = datetime.fromisoformat(start.get_attribute("datetime"))
+    expect(start).to_have_text(started_at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M"))
+
+
+def test_without_javascript_times_are_in_the_site_time_zone(open_page, fake):
+    page = open_page(java_script_enabled=False, timezone_id="Asia/Kolkata")
+    page.goto("/")
+
+    start = slot(page, "start")
+    started_at = datetime.fromisoformat(start.get_attribute("datetime"))
+    expect(start).to_have_text(started_at.astimezone(ZoneInfo("UTC")).strftime("%H:%M"))
+    width = page.locator(f"{BANNER} .progress-fill").evaluate(
+        "el => el.getBoundingClientRect().width / el.parentElement.getBoundingClientRect().width"
+    )
+    assert 0.32 < width < 0.35
+
+
+@pytest.mark.parametrize("width", [320, 360])
+def test_a_phone_width_needs_no_sideways_scroll(open_page, fake, width):
+    fake.set(watching="episode", runtime_minutes=45)
+    page = open_page(viewport={"width": width, "height": 800})
+    page.goto("/")
+
+    expect(slot(page, "title")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    if width == 360:
+        screenshot(page, "phone")
+        assert_accessible(page)
+
+
+def test_the_dark_scheme_is_dark_and_accessible(open_page, fake):
+    page = open_page(color_scheme="dark")
+    page.goto("/")
+
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(15, 17, 23)"
+    screenshot(page, "dark")
+    assert_accessible(page)
+
+
+def test_demo_mode_is_labelled_and_uses_our_own_art(open_page, settings):
+    settings.DEMO_MODE = True
+    page = open_page()
+    page.goto("/")
+
+    expect(page.get_by_role("note")).to_contain_text("Demo data")
+    expect(slot(page, "title")).to_have_text("The Quiet Orbit")
+    assert page.locator("img.avatar").evaluate("img => img.naturalWidth") > 0
+    screenshot(page, "demo")
+    assert_accessible(page)
