@@ -272,3 +272,50 @@ def test_demo_mode_is_labelled_and_uses_our_own_art(open_page, settings):
     assert page.locator("img.avatar").evaluate("img => img.naturalWidth") > 0
     screenshot(page, "demo")
     assert_accessible(page)
+
+
+def test_polls_revalidate_with_the_etag(open_page, fake):
+    fake.set(watching="idle")
+    page = open_page()
+    page.clock.install()
+    page.goto("/")
+
+    with page.expect_response("**/api/watching") as first:
+        page.clock.fast_forward("01:01")
+    first.value.finished()
+    page.evaluate("new Promise(resolve => queueMicrotask(resolve))")
+    with page.expect_response("**/api/watching") as second:
+        page.clock.fast_forward("01:01")
+
+    assert first.value.status == 200 and "if-none-match" not in first.value.request.headers
+    etag = first.value.headers["etag"]
+    assert second.value.request.headers["if-none-match"] == etag
+    assert second.value.status == 304
+
+
+def set_visibility(page, state: str) -> None:
+    page.evaluate(
+        """state => {
+            Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        state,
+    )
+
+
+def test_a_hidden_tab_stops_polling_and_refreshes_on_return(open_page, fake):
+    fake.set(watching="idle")
+    page = open_page()
+    polls = []
+    page.on("request", lambda request: "/api/watching" in request.url and polls.append(1))
+    page.clock.install()
+    page.goto("/")
+
+    set_visibility(page, "hidden")
+    fake.set(watching="movie")
+    page.clock.fast_forward("05:00")
+    page.evaluate("1")
+    assert polls == []
+
+    set_visibility(page, "visible")
+    expect(slot(page, "title")).to_have_text("Super 8")
