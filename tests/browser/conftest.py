@@ -2,6 +2,7 @@
 server, which is pointed at a loopback fake Trakt and TMDB."""
 
 import os
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +24,14 @@ def fake(settings):
         # Every poll reaches the fake, so a test can change what plays between two polls.
         settings.WATCHING_CACHE_SECONDS = 0
         yield fake
+        # The pages are closed by now (open_page depends on this fixture), but the live
+        # server may still be asking: answer at once and let it finish, so no late answer
+        # (or a TMDB failure once the fake is gone) lands in the next test's cache.
+        fake.set(trakt_fault=None, tmdb_fault=None, delay=0.0, watching_delay=0.0)
+        calls = -1
+        while calls != fake.calls():
+            calls = fake.calls()
+            time.sleep(0.3)
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +51,7 @@ def _loopback_only(route):
 
 
 @pytest.fixture
-def open_page(browser, live_server, page_problems):
+def open_page(browser, live_server, fake, page_problems):
     """open_page(**context_args) -> a fresh page (not navigated yet) that reports problems."""
     contexts = []
 
