@@ -1,6 +1,9 @@
 """The profile page in a real browser: states, live updates, time zones, widths, schemes, axe."""
 
+import base64
 import re
+import struct
+import zlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -319,3 +322,81 @@ def test_a_hidden_tab_stops_polling_and_refreshes_on_return(open_page, fake):
 
     set_visibility(page, "visible")
     expect(slot(page, "title")).to_have_text("Super 8")
+
+
+def white_png(width: int = 64, height: int = 36) -> bytes:
+    """The hardest backdrop for white text: plain white."""
+    rows = b"".join(b"\x00" + b"\xff" * 3 * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+# The relative luminance of the brightest pixel of a PNG (WCAG 2 formula), read in the page.
+BRIGHTEST = """async b64 => {
+    const img = new Image();
+    img.src = "data:image/png;base64," + b64;
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = img.width; canvas.height = img.height;
+    const g = canvas.getContext("2d");
+    g.drawImage(img, 0, 0);
+    const px = g.getImageData(0, 0, img.width, img.height).data;
+    const lin = c => (c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    let max = 0;
+    for (let i = 0; i < px.length; i += 4) {
+        max = Math.max(max, 0.2126 * lin(px[i]) + 0.7152 * lin(px[i + 1]) + 0.0722 * lin(px[i + 2]));
+    }
+    return max;
+}"""
+
+# Where an element's letters are: the box of its text, without padding, border or icon.
+TEXT_BOX = """el => {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) if (walker.currentNode.textContent.trim()) nodes.push(walker.currentNode);
+    const range = document.createRange();
+    range.setStartBefore(nodes[0]);
+    range.setEndAfter(nodes[nodes.length - 1]);
+    const box = range.getBoundingClientRect();
+    return {x: box.x, y: box.y, width: box.width, height: box.height};
+}"""
+
+LUMINANCE = """el => {
+    const [r, g, b] = getComputedStyle(el).color.match(/\\d+/g).map(Number);
+    const lin = c => (c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_banner_text_keeps_4_5_to_1_on_a_white_backdrop(open_page, fake, width):
+    page = open_page(viewport={"width": width, "height": 900})
+    page.route("**/img/**", lambda route: route.fulfill(body=white_png(), content_type="image/png"))
+    page.goto("/")
+    expect(slot(page, "title")).to_have_text("Super 8")
+    assert slot(page, "backdrop").evaluate("img => img.complete && img.naturalWidth") > 0
+    texts = page.locator(
+        f"{BANNER} :is([data-slot=label], [data-slot=title], [data-slot=meta], "
+        "[data-slot=percent], .banner-times > span, [data-link])"
+    )
+    colours = [text.evaluate(LUMINANCE) for text in texts.all()]
+    # Measure what is behind the text: the text itself made invisible (through the CSSOM).
+    page.locator(f"{BANNER} .banner-text").evaluate(
+        "el => el.querySelectorAll('*').forEach(n => n.style.color = 'transparent')"
+    )
+    page.locator(f"{BANNER} .live-dot").evaluate("el => el.style.visibility = 'hidden'")
+    for text, colour in zip(texts.all(), colours, strict=True):
+        shot = page.screenshot(clip=text.evaluate(TEXT_BOX), animations="disabled")
+        background = page.evaluate(BRIGHTEST, base64.b64encode(shot).decode())
+        ratio = (max(colour, background) + 0.05) / (min(colour, background) + 0.05)
+        assert ratio >= 4.5, f"{text.inner_text()!r}: {ratio:.2f}:1"
