@@ -400,3 +400,39 @@ def test_banner_text_keeps_4_5_to_1_on_a_white_backdrop(open_page, fake, width):
         background = page.evaluate(BRIGHTEST, base64.b64encode(shot).decode())
         ratio = (max(colour, background) + 0.05) / (min(colour, background) + 0.05)
         assert ratio >= 4.5, f"{text.inner_text()!r}: {ratio:.2f}:1"
+
+
+def test_errors_back_off_the_polling(open_page, fake):
+    fake.set(trakt_fault="500")
+    page = open_page()
+    polls = []
+    page.on("request", lambda request: "/api/watching" in request.url and polls.append(1))
+    page.clock.install()
+    page.goto("/")
+
+    with page.expect_response("**/api/watching") as failed:
+        page.clock.fast_forward("01:01")
+    assert failed.value.status == 502
+    page.evaluate("new Promise(resolve => queueMicrotask(resolve))")
+
+    page.clock.fast_forward("01:01")  # a minute on: still waiting, for two after an error
+    page.evaluate("1")
+    assert len(polls) == 1
+
+    fake.set(trakt_fault=None)
+    page.clock.fast_forward("01:00")
+    expect(slot(page, "title")).to_have_text("Super 8")
+
+
+def test_reduced_motion_stops_animation_but_not_updates(open_page, fake):
+    page = open_page(reduced_motion="reduce")
+    page.clock.install()
+    page.goto("/")
+
+    dot = page.locator(f"{BANNER} .live-dot")
+    assert dot.evaluate("el => getComputedStyle(el).animationName") == "none"
+    fill = page.locator(f"{BANNER} .progress-fill")
+    assert fill.evaluate("el => getComputedStyle(el).transitionDuration") == "0s"
+    before = slot(page, "elapsed").inner_text()
+    page.clock.run_for(3000)
+    assert slot(page, "elapsed").inner_text() != before
