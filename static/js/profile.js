@@ -115,7 +115,7 @@
   }
 
   function show(content) {
-    const key = `${content.type}|${content.title}|${content.subtitle || ""}|${content.progress.started_at}`;
+    const key = `${content.title}|${content.subtitle || ""}`;
     let el = banner();
     if (!el) {
       el = template.content.firstElementChild.cloneNode(true);
@@ -239,6 +239,8 @@
   setInterval(tick, 1000);
   const initial = banner();
   if (initial) {
+    // Already on the page: only a change from here on is worth announcing.
+    shownKey = `${field(initial, "title").textContent}|${field(initial, "subtitle").textContent}`;
     localizeTimes(initial);
     tick();
   }
