@@ -12,6 +12,8 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from profile import client
@@ -276,3 +278,46 @@ def get_last_watched() -> Cached[client.HistoryItem | None]:
         fresh_for=LAST_WATCHED_SECONDS,
         keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
     )
+
+
+# --- The profile page ---------------------------------------------------------------------------
+
+# The page asks Trakt in parallel and waits only this long for each answer; what is late is
+# left out (the banner becomes a skeleton the page script fills in) rather than slowing the page.
+WATCHING_BUDGET_SECONDS = 1.0
+PAGE_BUDGET_SECONDS = 1.5
+# Shared by all requests of a worker: at most this many Trakt calls run for pages at once,
+# and a call that outlives its page still finishes and fills the cache for the next one.
+_page_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="page")
+
+
+@dataclass(frozen=True)
+class PageData:
+    """What the home page shows; None where Trakt gave nothing in time or nothing at all."""
+
+    watching: WatchingAnswer | None  # None: not at hand within the budget
+    profile: Cached[TraktProfile] | None
+    stats: Cached[TraktStats] | None
+    last_watched: Cached[client.HistoryItem | None] | None
+
+
+def get_page_data() -> PageData:
+    """Profile, stats, last watched and the watching answer, within a small time budget."""
+    started = time.monotonic()
+    jobs = {
+        "watching": _page_pool.submit(get_watching),
+        "profile": _page_pool.submit(get_profile),
+        "stats": _page_pool.submit(get_stats),
+        "last_watched": _page_pool.submit(get_last_watched),
+    }
+    results: dict[str, Any] = {}
+    for name, job in jobs.items():
+        budget = WATCHING_BUDGET_SECONDS if name == "watching" else PAGE_BUDGET_SECONDS
+        try:
+            results[name] = job.result(timeout=max(0.0, started + budget - time.monotonic()))
+        except FutureTimeout:
+            log.info("page: %s not at hand within %s s", name, budget)
+            results[name] = None
+        except UpstreamError:
+            results[name] = None
+    return PageData(**results)

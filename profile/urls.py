@@ -1,8 +1,9 @@
-from profile import api, card
+from profile import api, card, views
 
 from django.urls import path
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("api/watching", api.api_watching, name="api-watching"),
     path("api/watching.svg", card.watching_svg, name="api-watching-svg"),
     path("api/profile", api.api_profile, name="api-profile"),

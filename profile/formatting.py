@@ -1,0 +1,68 @@
+"""How numbers, durations and moments read on the page.
+
+The live script (static/js/profile.js) formats the banner's clock values the same way;
+`clock()` and `minutes_left()` are the rules both follow.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+
+def grouped(number: int) -> str:
+    """14800 -> "14,800"."""
+    return f"{number:,}"
+
+
+def watch_time(minutes: int) -> str:
+    """A total watch time: "45 min", "5 h 12 min", then whole days and hours ("118 d 22 h")."""
+    minutes = max(0, int(minutes))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{grouped(days)} d {hours} h" if hours else f"{grouped(days)} d"
+
+
+def clock(seconds: int) -> str:
+    """A position in a film: "7:05", "1:52:00"."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes}:{seconds:02d}"
+
+
+def minutes_left(seconds: int) -> str:
+    """Rounded up, so the last seconds still say "1 min left"."""
+    return f"{math.ceil(max(0, seconds) / 60)} min left"
+
+
+def local_clock(moment: datetime) -> str:
+    """The time of day in TIME_ZONE (for visitors without JavaScript): "21:07"."""
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def month_year(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%B %Y")
+
+
+def ago(moment: datetime, now: datetime | None = None) -> str:
+    """ "3 hours ago"; "just now" under a minute."""
+    now = now or timezone.now()
+    if (now - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment, now, depth=1)} ago"
+
+
+def initials(name: str) -> str:
+    """Up to two capital letters for an avatar stand-in: "Alex Rivera" -> "AR"."""
+    letters = [word[0] for word in name.split() if word[:1].isalnum()]
+    return "".join(letters[:1] + letters[1:][-1:]).upper() or "?"

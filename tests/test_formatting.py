@@ -1,0 +1,71 @@
+"""How numbers, durations and moments read on the page."""
+
+from datetime import UTC, datetime, timedelta
+from profile import formatting
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [(0, "0"), (999, "999"), (14800, "14,800"), (1234567, "1,234,567")],
+)
+def test_numbers_are_grouped_in_thousands(number, text):
+    assert formatting.grouped(number) == text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [
+        (0, "0 min"),
+        (45, "45 min"),
+        (60, "1 h"),
+        (312, "5 h 12 min"),
+        (47 * 60 + 59, "47 h 59 min"),
+        (48 * 60, "2 d"),
+        (118 * 24 * 60 + 22 * 60 + 30, "118 d 22 h"),
+        (1500 * 24 * 60, "1,500 d"),
+        (-5, "0 min"),
+    ],
+)
+def test_watch_time_reads_in_minutes_hours_then_days(minutes, text):
+    assert formatting.watch_time(minutes) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0:00"), (5, "0:05"), (425, "7:05"), (3600, "1:00:00"), (6720, "1:52:00"), (-3, "0:00")],
+)
+def test_a_position_reads_like_a_player_clock(seconds, text):
+    assert formatting.clock(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 min left"), (1, "1 min left"), (60, "1 min left"), (61, "2 min left")],
+)
+def test_time_left_rounds_up_to_whole_minutes(seconds, text):
+    assert formatting.minutes_left(seconds) == text
+
+
+def test_times_of_day_are_in_the_site_time_zone(settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    moment = datetime(2026, 1, 2, 20, 0, tzinfo=UTC)
+
+    assert formatting.local_clock(moment) == "01:30"
+    assert formatting.month_year(moment) == "January 2026"
+
+
+def test_ago_says_how_long_ago_in_one_unit():
+    now = datetime(2026, 1, 2, 20, 0, tzinfo=UTC)
+
+    assert formatting.ago(now - timedelta(seconds=20), now) == "just now"
+    assert formatting.ago(now - timedelta(hours=3, minutes=5), now) == "3\xa0hours ago"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("Alex Rivera", "AR"), ("sean", "S"), ("Jean Luc Picard", "JP"), ("  ", "?")],
+)
+def test_initials_stand_in_for_a_missing_avatar(name, text):
+    assert formatting.initials(name) == text
