@@ -37,10 +37,13 @@ KEEP_LAST_GOOD_SECONDS = 7 * 24 * 60 * 60
 # Longer than the slowest fetch (Trakt, then two TMDB calls), so a live holder never
 # loses its lock; short enough that a holder that died frees it soon.
 LOCK_SECONDS = 15
-# How long a caller waits for another caller's fetch before giving up on it.
+# How long a caller waits for another caller's fetch before giving up on it: briefly when
+# a kept answer can be served instead, longer when there is nothing else to show.
+WAIT_WITH_STALE_SECONDS = 1.0
 WAIT_SECONDS = 12
 POLL_SECONDS = 0.05
-# A fetch's error stays visible this long to the callers that waited on it.
+# After a failed fetch nobody asks Trakt again for this long (at most the reuse window):
+# while Trakt is down, the calls it gets stay one per few seconds whatever the traffic.
 ERROR_SECONDS = 5
 
 
@@ -71,9 +74,12 @@ def _through_cache(
     entry: Cached[T] | None = cache.get(key)
     if fresh_for <= 0:
         # Reuse is off: every caller asks Trakt, but a good answer is still kept for errors.
-        return _refresh(key, error_key, fetch, keep_for, entry, stale_ok)
+        return _refresh(key, error_key, fetch, keep_for, entry, stale_ok, ERROR_SECONDS)
     if entry is not None and time.time() - entry.stored_at < fresh_for:
         return entry
+    recent_error = cache.get(error_key)
+    if recent_error is not None:
+        return _stale_or_raise(entry, recent_error, stale_ok)
 
     token = uuid.uuid4().hex
     if cache.add(lock_key, token, timeout=LOCK_SECONDS):
@@ -82,13 +88,16 @@ def _through_cache(
             latest = cache.get(key)
             if latest is not None and time.time() - latest.stored_at < fresh_for:
                 return latest
-            return _refresh(key, error_key, fetch, keep_for, latest, stale_ok)
+            return _refresh(
+                key, error_key, fetch, keep_for, latest, stale_ok, min(ERROR_SECONDS, fresh_for)
+            )
         finally:
             if cache.get(lock_key) == token:
                 cache.delete(lock_key)
 
     seen = entry.stored_at if entry is not None else 0.0
-    deadline = time.monotonic() + WAIT_SECONDS
+    can_serve_stale = entry is not None and stale_ok(entry.value)
+    deadline = time.monotonic() + (WAIT_WITH_STALE_SECONDS if can_serve_stale else WAIT_SECONDS)
     while time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
         latest = cache.get(key)
@@ -104,11 +113,11 @@ def _through_cache(
     return _stale_or_raise(entry, timeout, stale_ok)
 
 
-def _refresh(key, error_key, fetch, keep_for, kept, stale_ok) -> Cached:
+def _refresh(key, error_key, fetch, keep_for, kept, stale_ok, error_seconds) -> Cached:
     try:
         value = fetch()
     except UpstreamError as error:
-        cache.set(error_key, error, timeout=ERROR_SECONDS)
+        cache.set(error_key, error, timeout=error_seconds)
         return _stale_or_raise(kept, error, stale_ok)
     fresh = Cached(value, time.time())
     keep = keep_for(value)
