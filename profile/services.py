@@ -20,7 +20,7 @@ from profile.watching import NowWatching, image_set, now_watching_from_trakt
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ POLL_SECONDS = 0.05
 # After a failed fetch nobody asks Trakt again for this long (at most the reuse window):
 # while Trakt is down, the calls it gets stay one per few seconds whatever the traffic.
 ERROR_SECONDS = 5
+KEEP_LOCALLY_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,17 @@ def _through_cache(
     Raises UpstreamError when Trakt fails and no kept value passes `stale_ok`.
     """
     key, lock_key, error_key = KEY + name, KEY + name + ":lock", KEY + name + ":error"
-    entry: Cached[T] | None = cache.get(key)
     if fresh_for <= 0:
         # Reuse is off: every caller asks Trakt, but a good answer is still kept for errors.
+        entry = cache.get(key)
         return _refresh(key, error_key, fetch, keep_for, entry, stale_ok, ERROR_SECONDS)
-    if entry is not None and time.time() - entry.stored_at < fresh_for:
+    # This process's copy first: while fresh it is the shared answer, without a round trip.
+    entry = caches["local"].get(key)
+    if _fresh(entry, fresh_for):
         return entry
+    entry = cache.get(key)
+    if _fresh(entry, fresh_for):
+        return _keep_locally(key, entry)
     recent_error = cache.get(error_key)
     if recent_error is not None:
         return _stale_or_raise(entry, recent_error, stale_ok)
@@ -86,11 +92,12 @@ def _through_cache(
         try:
             # Someone may have stored a fresh answer between our get and our add.
             latest = cache.get(key)
-            if latest is not None and time.time() - latest.stored_at < fresh_for:
-                return latest
-            return _refresh(
+            if _fresh(latest, fresh_for):
+                return _keep_locally(key, latest)
+            answer = _refresh(
                 key, error_key, fetch, keep_for, latest, stale_ok, min(ERROR_SECONDS, fresh_for)
             )
+            return answer if answer.stale else _keep_locally(key, answer)
         finally:
             if cache.get(lock_key) == token:
                 cache.delete(lock_key)
@@ -102,7 +109,7 @@ def _through_cache(
         time.sleep(POLL_SECONDS)
         latest = cache.get(key)
         if latest is not None and latest.stored_at > seen:
-            return latest
+            return _keep_locally(key, latest)
         if cache.get(lock_key) is None:
             # The holder finished without a new answer: report what it ran into.
             error = cache.get(error_key) or UpstreamError(
@@ -111,6 +118,16 @@ def _through_cache(
             return _stale_or_raise(entry, error, stale_ok)
     timeout = UpstreamError("timeout", "Trakt did not answer in time.")
     return _stale_or_raise(entry, timeout, stale_ok)
+
+
+def _fresh(entry: Cached | None, fresh_for: float) -> bool:
+    return entry is not None and time.time() - entry.stored_at < fresh_for
+
+
+def _keep_locally(key: str, entry: Cached[T]) -> Cached[T]:
+    # Read back only while `_fresh()`, so the timeout just bounds the memory it holds.
+    caches["local"].set(key, entry, timeout=KEEP_LOCALLY_SECONDS)
+    return entry
 
 
 def _refresh(key, error_key, fetch, keep_for, kept, stale_ok, error_seconds) -> Cached:

@@ -30,10 +30,11 @@ def redis_cache(settings, redis_url):
     from django.core.cache import cache
 
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
-        }
+        },
     }
     cache.clear()
     yield cache
