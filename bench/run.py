@@ -35,7 +35,9 @@ UPSTREAM_DELAY = 0.3
 WORKERS = 2
 SHARED_WORKERS = 4
 SHARED_WINDOW = 2  # seconds: short, so one run spans several reuse windows
-ROUNDS = 5
+# Warm rows: short rounds taken in turn, so each URL sees the same background load.
+ROUNDS = 7
+ROUND_SECONDS = 2
 
 
 @dataclass
@@ -146,7 +148,7 @@ def machine() -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=8, help="seconds of load per scenario")
+    parser.add_argument("--duration", type=int, default=8, help="seconds of load per cold row")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     args = parser.parse_args(argv)
     for program in ("wrk", "redis-server"):
@@ -155,7 +157,6 @@ def main(argv=None) -> int:
             return 2
 
     started = time.monotonic()
-    per_round = max(1, round(args.duration / ROUNDS * 1.5))
     print(f"Machine: {machine()}", flush=True)
     with FakeUpstream(delay=UPSTREAM_DELAY) as fake, redis_server() as redis_url:
         shared = fake.env() | {"CACHE_URL": redis_url}
@@ -176,7 +177,14 @@ def main(argv=None) -> int:
                     if notes[path]:
                         continue  # not there to measure (the page may not be in this branch)
                     rounds[path].append(
-                        load(name, fake, site.url + path, per_round, args.connections, notes[path])
+                        load(
+                            name,
+                            fake,
+                            site.url + path,
+                            ROUND_SECONDS,
+                            args.connections,
+                            notes[path],
+                        )
                     )
         warm, health = combined(rounds["/api/watching"]), combined(rounds["/healthz"])
         page = combined(rounds["/"]) if rounds["/"] else None
@@ -209,7 +217,7 @@ def main(argv=None) -> int:
     print(
         f"gunicorn {WORKERS} sync workers (last row: {SHARED_WORKERS}), wrk 2 threads, "
         f"{args.connections} connections (last row: 60); warm rows: {ROUNDS} rounds of "
-        f"{per_round} s taken in turn, other rows {args.duration} s; "
+        f"{ROUND_SECONDS} s taken in turn, other rows {args.duration} s; "
         f"fake Trakt/TMDB +{int(UPSTREAM_DELAY * 1000)} ms per answer; cache: Redis "
         "(seed row: none)."
     )
@@ -227,11 +235,18 @@ def main(argv=None) -> int:
             f"{run.per_1000(run.trakt)} | {run.per_1000(run.tmdb)} | {note} |"
         )
 
-    ratio = warm.rate / health.rate if health.rate else 0.0
+    # Each round's pair ran back to back under the same background load: the median pair.
+    ratios = sorted(
+        api.rate / health.rate
+        for api, health in zip(rounds["/api/watching"], rounds["/healthz"], strict=True)
+    )
+    ratio = ratios[len(ratios) // 2]
     windows = int(spread.seconds // SHARED_WINDOW) + 1
     targets = [
         (
-            f"warm /api/watching ÷ /healthz throughput = {ratio:.2f} (target ≥ 0.8)",
+            f"warm /api/watching ÷ /healthz throughput = {ratio:.2f}, the median of {ROUNDS} "
+            f"rounds ({ratios[0]:.2f}–{ratios[-1]:.2f}; all requests: "
+            f"{warm.rate / health.rate:.2f}) (target ≥ 0.8)",
             ratio >= 0.8,
         ),
         (
