@@ -223,15 +223,16 @@ def main(argv=None) -> int:
     )
     print()
     print(
-        "| scenario | req/s | p50 | p99 | Trakt calls / 1000 req | TMDB calls / 1000 req | note |"
+        "| scenario | requests | req/s | p50 | p99 | Trakt calls / 1000 req "
+        "| TMDB calls / 1000 req | note |"
     )
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for run in [*runs, spread]:
         note = run.note or (f"{run.non2xx} non-2xx" if run.non2xx else "")
         if run.socket_errors:
             note = f"{note} {run.socket_errors} socket errors".strip()
         print(
-            f"| {run.name} | {run.rate:.0f} | {run.p50_ms:.1f} ms | {run.p99_ms:.1f} ms | "
+            f"| {run.name} | {run.requests} | {run.rate:.0f} | {run.p50_ms:.1f} ms | {run.p99_ms:.1f} ms | "
             f"{run.per_1000(run.trakt)} | {run.per_1000(run.tmdb)} | {note} |"
         )
 
