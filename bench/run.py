@@ -58,7 +58,7 @@ class Run:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def per_1000(self, calls: int) -> str:
-        return f"{calls * 1000 / self.requests:.1f}" if self.requests else "-"
+        return f"{calls * 1000 / self.requests:.2f}" if self.requests else "-"
 
 
 def wrk(url: str, duration: int, connections: int) -> dict[str, int]:

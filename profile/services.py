@@ -69,7 +69,10 @@ def _through_cache(
 ) -> Cached[T]:
     """The cached value while fresh; else one caller fetches and the others wait for it.
 
-    Raises UpstreamError when Trakt fails and no kept value passes `stale_ok`.
+    Waiters give up after WAIT_WITH_STALE_SECONDS when a kept value passes `stale_ok`
+    (it is served marked stale), after WAIT_SECONDS otherwise. A failed fetch is reused
+    for a few seconds instead of asking Trakt again. Raises UpstreamError when Trakt fails
+    and no kept value passes `stale_ok`.
     """
     key, lock_key, error_key = KEY + name, KEY + name + ":lock", KEY + name + ":error"
     if fresh_for <= 0:
