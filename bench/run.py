@@ -52,6 +52,7 @@ class Run:
     trakt: int
     tmdb: int
     note: str = ""
+    cpu_seconds: float = 0.0  # used by the site's worker processes during the run
 
     @property
     def rate(self) -> float:
@@ -98,9 +99,25 @@ def prime(url: str, workers: int) -> int:
     return max(statuses)
 
 
-def load(name, fake, url, seconds, connections, note="") -> Run:
+def worker_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) of a gunicorn master's workers, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def load(name, fake, url, seconds, connections, note="", site=None) -> Run:
     before = fake.call_log()
+    cpu_before = worker_cpu_seconds(site.process.pid) if site else 0.0
     result = wrk(url, seconds, connections)
+    cpu_after = worker_cpu_seconds(site.process.pid) if site else 0.0
     after = fake.call_log()
     calls = {key: n - before.get(key, 0) for key, n in after.items()}
     return Run(
@@ -114,6 +131,7 @@ def load(name, fake, url, seconds, connections, note="") -> Run:
         trakt=sum(n for key, n in calls.items() if key.startswith("trakt:")),
         tmdb=sum(n for key, n in calls.items() if key.startswith("tmdb:")),
         note=note,
+        cpu_seconds=cpu_after - cpu_before,
     )
 
 
@@ -132,6 +150,7 @@ def combined(runs: list[Run]) -> Run:
         trakt=sum(run.trakt for run in runs),
         tmdb=sum(run.tmdb for run in runs),
         note=runs[0].note,
+        cpu_seconds=sum(run.cpu_seconds for run in runs),
     )
 
 
@@ -184,6 +203,7 @@ def main(argv=None) -> int:
                             ROUND_SECONDS,
                             args.connections,
                             notes[path],
+                            site,
                         )
                     )
         warm, health = combined(rounds["/api/watching"]), combined(rounds["/healthz"])
@@ -243,6 +263,13 @@ def main(argv=None) -> int:
     )
     ratio = ratios[len(ratios) // 2]
     windows = int(spread.seconds // SHARED_WINDOW) + 1
+    # Less sensitive to the other work on the machine: what one request costs the workers.
+    cpu = {run.name: run.cpu_seconds * 1e6 / run.requests for run in (warm, health) if run.requests}
+    print(
+        f"\nWorker CPU per request: /api/watching {cpu[warm.name]:.0f} µs, "
+        f"/healthz {cpu[health.name]:.0f} µs "
+        f"(ratio {cpu[health.name] / cpu[warm.name]:.2f}; wrk and the kernel's share not included)."
+    )
     targets = [
         (
             f"warm /api/watching ÷ /healthz throughput = {ratio:.2f}, the median of {ROUNDS} "
