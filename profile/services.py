@@ -34,8 +34,9 @@ TMDB_SECONDS = 24 * 60 * 60
 TMDB_FAILURE_SECONDS = 5 * 60
 # The last good profile and stats are kept this long to show while Trakt is down.
 KEEP_LAST_GOOD_SECONDS = 7 * 24 * 60 * 60
-# Longer than the slowest fetch (Trakt, then two TMDB calls), so a live holder never
-# loses its lock; short enough that a holder that died frees it soon.
+# Longer than a slow fetch (Trakt, then two TMDB calls), so a live holder keeps its lock;
+# short enough that a holder that died frees it soon. Only a fetch that runs into every
+# timeout (about 30 s) outlives it, and then a second caller may fetch too: one extra call.
 LOCK_SECONDS = 15
 # How long a caller waits for another caller's fetch before giving up on it: briefly when
 # a kept answer can be served instead, longer when there is nothing else to show.
