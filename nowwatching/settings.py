@@ -108,7 +108,13 @@ WATCHING_CACHE_SECONDS = env_int("WATCHING_CACHE_SECONDS", 15)
 CACHES = {
     "default": environ.Env.cache_url_config(
         env.str("CACHE_URL", default="").strip() or "locmemcache://nowwatching"
-    )
+    ),
+    # Each process's own copy of the answers that are still fresh, so reusing one costs no
+    # round trip to a shared cache (profile/services.py).
+    "local": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "nowwatching-fresh",
+    },
 }
 
 # --- CORS -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
@@ -44,7 +44,12 @@ def json_endpoint(error_fields=None):
                 response = JsonResponse(body, status=405)
                 response["Allow"] = ", ".join(ALLOWED_METHODS)
                 return response
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            if request.method == "HEAD" and response.status_code == 200:
+                # ConditionalGetMiddleware skips HEAD; a HEAD must carry GET's ETag (and 304).
+                set_response_etag(response)
+                return get_conditional_response(request, etag=response["ETag"], response=response)
+            return response
 
         return wrapper
 

@@ -22,7 +22,7 @@ from profile.watching import NowWatching, image_set, now_watching_from_trakt
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,19 @@ TMDB_SECONDS = 24 * 60 * 60
 TMDB_FAILURE_SECONDS = 5 * 60
 # The last good profile and stats are kept this long to show while Trakt is down.
 KEEP_LAST_GOOD_SECONDS = 7 * 24 * 60 * 60
-# Longer than the slowest fetch (Trakt, then two TMDB calls), so a live holder never
-# loses its lock; short enough that a holder that died frees it soon.
+# Longer than a slow fetch (Trakt, then two TMDB calls), so a live holder keeps its lock;
+# short enough that a holder that died frees it soon. Only a fetch that runs into every
+# timeout (about 30 s) outlives it, and then a second caller may fetch too: one extra call.
 LOCK_SECONDS = 15
-# How long a caller waits for another caller's fetch before giving up on it.
+# How long a caller waits for another caller's fetch before giving up on it: briefly when
+# a kept answer can be served instead, longer when there is nothing else to show.
+WAIT_WITH_STALE_SECONDS = 1.0
 WAIT_SECONDS = 12
 POLL_SECONDS = 0.05
-# A fetch's error stays visible this long to the callers that waited on it.
+# After a failed fetch nobody asks Trakt again for this long (at most the reuse window):
+# while Trakt is down, the calls it gets stay one per few seconds whatever the traffic.
 ERROR_SECONDS = 5
+KEEP_LOCALLY_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -67,35 +72,50 @@ def _through_cache(
 ) -> Cached[T]:
     """The cached value while fresh; else one caller fetches and the others wait for it.
 
-    Raises UpstreamError when Trakt fails and no kept value passes `stale_ok`.
+    Waiters give up after WAIT_WITH_STALE_SECONDS when a kept value passes `stale_ok`
+    (it is served marked stale), after WAIT_SECONDS otherwise. A failed fetch is reused
+    for a few seconds instead of asking Trakt again. Raises UpstreamError when Trakt fails
+    and no kept value passes `stale_ok`.
     """
     key, lock_key, error_key = KEY + name, KEY + name + ":lock", KEY + name + ":error"
-    entry: Cached[T] | None = cache.get(key)
     if fresh_for <= 0:
         # Reuse is off: every caller asks Trakt, but a good answer is still kept for errors.
-        return _refresh(key, error_key, fetch, keep_for, entry, stale_ok)
-    if entry is not None and time.time() - entry.stored_at < fresh_for:
+        entry = cache.get(key)
+        return _refresh(key, error_key, fetch, keep_for, entry, stale_ok, ERROR_SECONDS)
+    # This process's copy first: while fresh it is the shared answer, without a round trip.
+    entry = caches["local"].get(key)
+    if _fresh(entry, fresh_for):
         return entry
+    entry = cache.get(key)
+    if _fresh(entry, fresh_for):
+        return _keep_locally(key, entry)
+    recent_error = cache.get(error_key)
+    if recent_error is not None:
+        return _stale_or_raise(entry, recent_error, stale_ok)
 
     token = uuid.uuid4().hex
     if cache.add(lock_key, token, timeout=LOCK_SECONDS):
         try:
             # Someone may have stored a fresh answer between our get and our add.
             latest = cache.get(key)
-            if latest is not None and time.time() - latest.stored_at < fresh_for:
-                return latest
-            return _refresh(key, error_key, fetch, keep_for, latest, stale_ok)
+            if _fresh(latest, fresh_for):
+                return _keep_locally(key, latest)
+            answer = _refresh(
+                key, error_key, fetch, keep_for, latest, stale_ok, min(ERROR_SECONDS, fresh_for)
+            )
+            return answer if answer.stale else _keep_locally(key, answer)
         finally:
             if cache.get(lock_key) == token:
                 cache.delete(lock_key)
 
     seen = entry.stored_at if entry is not None else 0.0
-    deadline = time.monotonic() + WAIT_SECONDS
+    can_serve_stale = entry is not None and stale_ok(entry.value)
+    deadline = time.monotonic() + (WAIT_WITH_STALE_SECONDS if can_serve_stale else WAIT_SECONDS)
     while time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
         latest = cache.get(key)
         if latest is not None and latest.stored_at > seen:
-            return latest
+            return _keep_locally(key, latest)
         if cache.get(lock_key) is None:
             # The holder finished without a new answer: report what it ran into.
             error = cache.get(error_key) or UpstreamError(
@@ -106,11 +126,21 @@ def _through_cache(
     return _stale_or_raise(entry, timeout, stale_ok)
 
 
-def _refresh(key, error_key, fetch, keep_for, kept, stale_ok) -> Cached:
+def _fresh(entry: Cached | None, fresh_for: float) -> bool:
+    return entry is not None and time.time() - entry.stored_at < fresh_for
+
+
+def _keep_locally(key: str, entry: Cached[T]) -> Cached[T]:
+    # Read back only while `_fresh()`, so the timeout just bounds the memory it holds.
+    caches["local"].set(key, entry, timeout=KEEP_LOCALLY_SECONDS)
+    return entry
+
+
+def _refresh(key, error_key, fetch, keep_for, kept, stale_ok, error_seconds) -> Cached:
     try:
         value = fetch()
     except UpstreamError as error:
-        cache.set(error_key, error, timeout=ERROR_SECONDS)
+        cache.set(error_key, error, timeout=error_seconds)
         return _stale_or_raise(kept, error, stale_ok)
     fresh = Cached(value, time.time())
     keep = keep_for(value)

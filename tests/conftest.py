@@ -79,11 +79,13 @@ def site_settings(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     yield
-    cache.clear()
+    for each in caches.all():
+        each.clear()
 
 
 @receiver(setting_changed)

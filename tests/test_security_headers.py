@@ -85,7 +85,10 @@ def test_the_image_host_in_the_policy_comes_from_tmdb_image_url():
         timeout=60,
     )
 
-    assert "'img-src': [\"'self'\", 'data:', 'https://images.example.test:8443', 'https://*.trakt.tv']" in result.stdout
+    assert (
+        "'img-src': [\"'self'\", 'data:', 'https://images.example.test:8443', 'https://*.trakt.tv']"
+        in result.stdout
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,51 @@
+"""Fixtures for the caching tests: a real Redis, the loopback fake upstream, frozen time."""
+
+import pytest
+import redis
+
+from tests.fake_upstream import FakeUpstream
+from tests.servers import redis_server
+
+
+@pytest.fixture(scope="session")
+def redis_session():
+    """One throwaway redis-server for the session (Debian's, installed by `make test`)."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_session):
+    """The session's Redis, emptied for this test (and its gunicorn workers)."""
+    client = redis.Redis.from_url(redis_session)
+    client.flushdb()
+    yield redis_session
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_cache(settings, redis_url):
+    """This process's Django cache is Redis, as in a multi-process deployment."""
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+        },
+    }
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+@pytest.fixture
+def fake(settings):
+    """The loopback fake Trakt/TMDB, with this process's settings pointed at it."""
+    with FakeUpstream() as fake:
+        for name, value in fake.env().items():
+            if name != "DEMO_MODE":
+                setattr(settings, name, value)
+        yield fake

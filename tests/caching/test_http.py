@@ -1,0 +1,97 @@
+"""HTTP caching of /api/watching: clients revalidate with the ETag and get 304s."""
+
+from datetime import timedelta
+
+import pytest
+import responses
+import time_machine
+
+from tests.test_api_watching import MOVIE_HALFWAY
+from tests.upstream import WATCHING_URL, add_tmdb, fixture
+
+
+@pytest.fixture
+def mock():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def watching_at(client, moment, **headers):
+    with time_machine.travel(moment, tick=False):
+        return client.get("/api/watching", headers=headers)
+
+
+def test_the_answer_has_an_etag_and_must_be_revalidated(client, mock):
+    mock.get(WATCHING_URL, status=204)
+
+    response = watching_at(client, MOVIE_HALFWAY)
+
+    assert response.status_code == 200
+    assert response["ETag"].startswith('"') and response["ETag"].endswith('"')
+    assert response["Cache-Control"] == "no-cache"
+
+
+def test_a_matching_if_none_match_gets_304_without_a_body(client, mock):
+    mock.get(WATCHING_URL, json=fixture("trakt_watching_movie.json"))
+    add_tmdb(mock)
+    etag = watching_at(client, MOVIE_HALFWAY)["ETag"]
+
+    revalidated = watching_at(client, MOVIE_HALFWAY, if_none_match=etag)
+
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+    assert revalidated["ETag"] == etag
+
+
+def test_the_etag_is_stable_while_the_body_is_unchanged(client, mock):
+    mock.get(WATCHING_URL, status=204)
+
+    tags = {watching_at(client, MOVIE_HALFWAY + timedelta(seconds=s))["ETag"] for s in range(30)}
+
+    assert len(tags) == 1  # two Trakt answers (two reuse windows), one body, one ETag
+
+
+def test_a_changed_body_gets_a_new_etag_and_a_full_answer(client, mock):
+    mock.get(WATCHING_URL, status=204)
+    idle_tag = watching_at(client, MOVIE_HALFWAY)["ETag"]
+    mock.replace(responses.GET, WATCHING_URL, json=fixture("trakt_watching_movie.json"))
+    add_tmdb(mock)
+
+    changed = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=16), if_none_match=idle_tag)
+
+    assert changed.status_code == 200
+    assert changed.json()["content"]["title"] == "Super 8"
+    assert changed["ETag"] != idle_tag
+
+
+def test_the_progress_moving_changes_the_etag(client, mock):
+    mock.get(WATCHING_URL, json=fixture("trakt_watching_movie.json"))
+    add_tmdb(mock)
+    etag = watching_at(client, MOVIE_HALFWAY)["ETag"]
+
+    # Still the cached Trakt answer, but remaining_seconds is computed at answer time.
+    later = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=5), if_none_match=etag)
+
+    assert later.status_code == 200
+    assert later["ETag"] != etag
+
+
+def test_head_gets_the_same_etag_and_304(client, mock):
+    mock.get(WATCHING_URL, status=204)
+    etag = watching_at(client, MOVIE_HALFWAY)["ETag"]
+
+    with time_machine.travel(MOVIE_HALFWAY, tick=False):
+        head = client.head("/api/watching")
+        revalidated = client.head("/api/watching", headers={"if-none-match": etag})
+
+    assert head.status_code == 200 and head["ETag"] == etag
+    assert revalidated.status_code == 304
+
+
+def test_an_error_answer_is_never_304(client, mock):
+    mock.get(WATCHING_URL, status=500)
+
+    response = watching_at(client, MOVIE_HALFWAY, if_none_match="*")
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "unavailable"
