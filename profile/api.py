@@ -7,8 +7,6 @@ answer of the test suite against it, and /api-test lists its endpoints.
 import json
 from functools import cache, wraps
 from pathlib import Path
-from profile import services
-from profile.client import TraktProfile, TraktStats, UpstreamError
 from urllib.parse import quote
 
 from django.conf import settings
@@ -18,6 +16,9 @@ from django.shortcuts import render
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
+
+from profile import services
+from profile.client import TraktProfile, TraktStats, UpstreamError
 
 ALLOWED_METHODS = ("GET", "HEAD")
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"

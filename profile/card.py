@@ -14,16 +14,17 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from profile import services
-from profile.api import json_endpoint, query_options
-from profile.client import HistoryItem, UpstreamError
-from profile.watching import UNTITLED, NowWatching, episode_subtitle
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.utils.timesince import timesince
+
+from profile import services
+from profile.api import json_endpoint, query_options
+from profile.client import HistoryItem, UpstreamError
+from profile.watching import UNTITLED, NowWatching, episode_subtitle
 
 HEIGHT = 150
 DEFAULT_WIDTH = 480

@@ -15,10 +15,11 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from profile.client import Reply
 
 from django.conf import settings
 from django.core.cache import cache
+
+from profile.client import Reply
 
 EPOCH_KEY = "nowwatching:v1:demo:epoch"
 MINUTE = 60

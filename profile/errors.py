@@ -6,10 +6,11 @@ request.get_host(): a 400 is often the answer to a Host that is not allowed.
 """
 
 import logging
-from profile.context_processors import site
 
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
+
+from profile.context_processors import site
 
 log = logging.getLogger(__name__)
 

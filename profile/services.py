@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from profile import client
-from profile.client import ImageBytes, TmdbImages, TraktProfile, TraktStats, UpstreamError
-from profile.watching import NowWatching, image_set, now_watching_from_trakt
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache, caches
+
+from profile import client
+from profile.client import ImageBytes, TmdbImages, TraktProfile, TraktStats, UpstreamError
+from profile.watching import NowWatching, image_set, now_watching_from_trakt
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-from profile import api, card, views
-
 from django.urls import path
+
+from profile import api, card, views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from profile import formatting, services
-from profile.client import HistoryItem, TraktProfile, TraktStats
-from profile.watching import episode_code
 from typing import Any
 
 from django.conf import settings
 from django.shortcuts import render
+
+from profile import formatting, services
+from profile.client import HistoryItem, TraktProfile, TraktStats
+from profile.watching import episode_code
 
 
 def home(request):

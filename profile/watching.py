@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from profile.client import TmdbImage, TmdbImages, TraktWatching, image_url
 from typing import Any
+
+from profile.client import TmdbImage, TmdbImages, TraktWatching, image_url
 
 
 @dataclass(frozen=True)

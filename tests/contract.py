@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from profile.api import openapi_document
 
 from django.urls import URLPattern, URLResolver, get_resolver
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from profile.api import openapi_document
 
 DOCUMENT_URI = "urn:nowwatching:openapi"
 

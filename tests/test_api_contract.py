@@ -10,13 +10,13 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from profile.api import openapi_document
 
 import pytest
 import requests
 import responses
 import time_machine
 
+from profile.api import openapi_document
 from tests.contract import Answer, assert_matches_openapi, urlconf_paths, validator_for
 from tests.fake_upstream import FakeUpstream
 from tests.upstream import TRAKT, TRAKT_FAILURES, WATCHING_URL, add_tmdb, fixture, watching

@@ -6,10 +6,10 @@ headers) and checks every answer's status, content type, headers and body agains
 
 import subprocess
 import tempfile
-from profile.api import OPENAPI_PATH
 
 import pytest
 
+from profile.api import OPENAPI_PATH
 from tests.fake_upstream import FakeUpstream
 from tests.servers import BIN, gunicorn
 

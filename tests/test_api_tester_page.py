@@ -1,12 +1,12 @@
 """/api-test in a real browser (Debian's chromium) against live_server and the fake upstream."""
 
 import re
-from profile.api import api_endpoints
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from profile.api import api_endpoints
 from tests.fake_upstream import FakeUpstream
 
 

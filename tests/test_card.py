@@ -4,13 +4,13 @@ import base64
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
-from profile import card
 
 import pytest
 import requests
 import responses
 import time_machine
 
+from profile import card
 from tests.conftest import SECRETS
 from tests.fake_upstream import FakeUpstream
 from tests.upstream import FIXTURES, TMDB, TRAKT, WATCHING_URL, add_tmdb, fixture, watching

@@ -1,10 +1,11 @@
 """DEMO_MODE: built-in, time-relative data through the same code as real upstream answers."""
 
 from datetime import UTC, datetime, timedelta
-from profile import demo
 
 import pytest
 import time_machine
+
+from profile import demo
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """How numbers, durations and moments read on the page."""
 
 from datetime import UTC, datetime, timedelta
-from profile import formatting
 
 import pytest
+
+from profile import formatting
 
 
 @pytest.mark.parametrize(

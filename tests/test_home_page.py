@@ -3,10 +3,10 @@
 import re
 import time
 from html import unescape
-from profile import services
 
 import pytest
 
+from profile import services
 from tests.fake_upstream import FakeUpstream
 
 

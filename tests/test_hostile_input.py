@@ -6,10 +6,10 @@ The request cases run twice: in-process (Django alone) and as raw bytes against 
 
 import json
 import socket
-from profile import client as upstream_client
 
 import pytest
 
+from profile import client as upstream_client
 from tests.fake_upstream import FakeUpstream
 from tests.servers import gunicorn
 from tests.test_security_secrets import endpoints

@@ -20,12 +20,12 @@ import urllib.request
 import warnings
 from collections import Counter
 from pathlib import Path
-from profile.client import ERROR_HTTP_STATUS
 
 import jsonschema
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from profile.client import ERROR_HTTP_STATUS
 from tests import fake_upstream
 from tests.fake_upstream import FakeUpstream
 from tests.servers import gunicorn, redis_server

@@ -6,11 +6,11 @@ TMDB, and keys that the upstreams refuse.
 """
 
 import logging
-from profile import client as upstream_client
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from profile import client as upstream_client
 from tests import fake_upstream
 from tests.conftest import SECRETS, TRAKT_TOKEN
 from tests.fake_upstream import FakeUpstream

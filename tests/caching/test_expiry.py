@@ -4,12 +4,12 @@ The clock is moved with time-machine (the in-process cache ages with it), never 
 """
 
 from datetime import timedelta
-from profile import services
 
 import pytest
 import responses
 import time_machine
 
+from profile import services
 from tests.test_api_watching import EPISODE_HALFWAY, MOVIE_HALFWAY
 from tests.upstream import TMDB, TRAKT, WATCHING_URL, add_tmdb, fixture, watching
 

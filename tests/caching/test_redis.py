@@ -1,13 +1,13 @@
 """Everything the site keeps survives a trip through Redis (Django pickles cache values)."""
 
 from datetime import timedelta
-from profile import services
 
 import pytest
 import responses
 import time_machine
 from django.core.cache import caches
 
+from profile import services
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, fixture
 

@@ -11,13 +11,13 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from profile import client as upstream
-from profile import services
 
 import pytest
 import responses
 import time_machine
 
+from profile import client as upstream
+from profile import services
 from tests.servers import ROOT, gunicorn, site_env
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, fixture
