@@ -211,6 +211,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        # An upstream failure is logged once, by profile.client, with its code; Django would
+        # log the 502/503/504 it became a second time.
+        "not_an_upstream_failure": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": lambda record: getattr(record, "status_code", None) not in (502, 503, 504),
+        },
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "null": {"class": "logging.NullHandler"},
@@ -218,6 +226,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "profile": {"level": "INFO", "propagate": True},
+        "django.request": {"filters": ["not_an_upstream_failure"]},
         # Scanners send random Host headers all day; each gets its 400 (and a line in the
         # access log) without a traceback in the error log.
         "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},

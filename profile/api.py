@@ -15,10 +15,10 @@ from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
 
 from profile import services
 from profile.client import TraktProfile, TraktStats, UpstreamError
+from profile.views import html_page
 
 ALLOWED_METHODS = ("GET", "HEAD")
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
@@ -110,7 +110,7 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-@require_safe
+@html_page
 def api_test(request):
     """The endpoint tester: the browser calls the endpoints the OpenAPI document lists."""
     endpoints = api_endpoints()

@@ -7,12 +7,21 @@ from typing import Any
 
 from django.conf import settings
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from profile import formatting, services
 from profile.client import HistoryItem, TraktProfile, TraktStats
-from profile.watching import episode_code
+from profile.watching import UNTITLED, episode_subtitle
 
 
+def html_page(view):
+    """GET and HEAD only. Any other method is a 405: the pages take no input, so there is
+    nothing for CSRF protection to guard, and its 403 would misname the refusal."""
+    return csrf_exempt(require_safe(view))
+
+
+@html_page
 def home(request):
     """The profile page. It never waits long on Trakt: what is late is filled in by the script."""
     data = services.get_page_data()
@@ -118,12 +127,11 @@ def last_watched(item: HistoryItem | None, now: datetime) -> dict[str, str] | No
     if item is None:
         return None
     if item.type == "movie":
-        title = item.movie.title or "Untitled"
+        title = item.movie.title or UNTITLED
     else:
-        code = episode_code(item.episode.season, item.episode.number)
-        title = f"{item.show.title or 'Untitled'} {code}"
-        if item.episode.title:
-            title += f" - {item.episode.title}"
+        episode = item.episode
+        subtitle = episode_subtitle(episode.season, episode.number, episode.title)
+        title = f"{item.show.title or UNTITLED} {subtitle}"
     watched = datetime.fromisoformat(item.watched_at)
     return {"title": title, "when": formatting.ago(watched, now), "at": item.watched_at}
 

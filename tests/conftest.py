@@ -77,6 +77,35 @@ def site_settings(settings):
     return settings
 
 
+@pytest.fixture
+def mock():
+    """Trakt and TMDB answered by `responses` (see tests/upstream.py for the bodies)."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def fake(settings):
+    """The loopback fake Trakt/TMDB, with this process's settings pointed at it."""
+    from tests.fake_upstream import FakeUpstream
+
+    with FakeUpstream() as fake:
+        fake.configure(settings)
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def fake_server():
+    """One fake for a whole module, for modules of many quick cases (stopping one takes up
+    to half a second); each test resets it and points settings at it itself."""
+    from tests.fake_upstream import FakeUpstream
+
+    with FakeUpstream() as fake:
+        yield fake
+
+
 @pytest.fixture(autouse=True)
 def empty_cache():
     from django.core.cache import caches

@@ -128,6 +128,12 @@ class FakeUpstream:
             "DEMO_MODE": "false",
         }
 
+    def configure(self, settings) -> None:
+        """Point this process's Django settings (and so live_server) at the fake."""
+        for name, value in self.env().items():
+            setattr(settings, name, value)
+        settings.DEMO_MODE = False  # env() holds the string "false", for a process's environment
+
     def start(self) -> FakeUpstream:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()

@@ -13,12 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-import responses
 import time_machine
 
 from profile.api import openapi_document
 from tests.contract import Answer, assert_matches_openapi, urlconf_paths, validator_for
-from tests.fake_upstream import FakeUpstream
 from tests.upstream import TRAKT, TRAKT_FAILURES, WATCHING_URL, add_tmdb, fixture, watching
 
 PROFILE_URL = f"{TRAKT}/users/sean"
@@ -114,12 +112,6 @@ UPSTREAM_CASES = [
     for path in TRAKT_URLS
     for name, case in _cases(path).items()
 ]
-
-
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def ask(client, mock, settings, path: str, case: Case, **headers):
@@ -235,18 +227,10 @@ FAKE_STATES = {
 }
 
 
-@pytest.fixture(scope="module")
-def fake_server():
-    # One server for the module: stopping one takes up to half a second.
-    with FakeUpstream() as fake:
-        yield fake
-
-
 @pytest.fixture
 def fake(settings, fake_server):
     fake_server.reset()
-    for name, value in fake_server.env().items():
-        setattr(settings, name, value)
+    fake_server.configure(settings)
     return fake_server
 
 

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 import requests
-import responses
 import time_machine
 
 from tests.upstream import TRAKT, TRAKT_FAILURES, fixture
@@ -13,12 +12,6 @@ PROFILE_URL = f"{TRAKT}/users/sean"
 STATS_URL = f"{TRAKT}/users/sean/stats"
 # The failures every Trakt call shares (the rest are about a watching body's shape).
 HTTP_FAILURES = [case for case in TRAKT_FAILURES if "json" not in case[0]]
-
-
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def test_the_profile_has_what_the_page_shows(client, mock):

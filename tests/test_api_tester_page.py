@@ -7,16 +7,6 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from profile.api import api_endpoints
-from tests.fake_upstream import FakeUpstream
-
-
-@pytest.fixture
-def fake(settings):
-    with FakeUpstream() as fake:
-        for name, value in fake.env().items():
-            setattr(settings, name, value)
-        settings.DEMO_MODE = False
-        yield fake
 
 
 @pytest.fixture

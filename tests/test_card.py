@@ -7,12 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-import responses
 import time_machine
 
 from profile import card
 from tests.conftest import SECRETS
-from tests.fake_upstream import FakeUpstream
 from tests.upstream import FIXTURES, TMDB, TRAKT, WATCHING_URL, add_tmdb, fixture, watching
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -23,12 +21,6 @@ MARKUP = '<img src=x onerror="window.__pwned=1"><script>alert(1)</script>'
 # Halfway through the sample movie and the sample episode (see test_api_watching).
 MOVIE_HALFWAY = datetime(2014, 10, 23, 7, 40, 2, tzinfo=UTC)
 EPISODE_HALFWAY = datetime(2014, 10, 23, 6, 46, 42, tzinfo=UTC)
-
-
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def add_images(mock, **reply):
@@ -424,15 +416,6 @@ def test_the_demo_card_inlines_our_own_artwork_without_the_network(client, setti
 
 
 # --- In Chromium, embedded the way a README embeds it ------------------------------------------
-
-
-@pytest.fixture
-def fake(settings):
-    with FakeUpstream() as fake:
-        for name, value in fake.env().items():
-            if name != "DEMO_MODE":
-                setattr(settings, name, value)
-        yield fake
 
 
 DRAW = """async (url) => {

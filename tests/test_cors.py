@@ -104,9 +104,7 @@ def test_a_malformed_cors_origin_is_refused_at_startup(origins):
 @pytest.fixture
 def fake(settings):
     with FakeUpstream(watching="idle") as fake:
-        for name, value in fake.env().items():
-            if name != "DEMO_MODE":
-                setattr(settings, name, value)
+        fake.configure(settings)
         yield fake
 
 

@@ -6,18 +6,6 @@ import urllib.request
 
 import pytest
 
-from tests.fake_upstream import FakeUpstream
-
-
-@pytest.fixture
-def fake(settings):
-    with FakeUpstream() as fake:
-        for name, value in fake.env().items():
-            if name != "DEMO_MODE":
-                setattr(settings, name, value)
-        settings.DEMO_MODE = False
-        yield fake
-
 
 def fetch(url: str):
     try:

@@ -4,20 +4,7 @@ import re
 import time
 from html import unescape
 
-import pytest
-
 from profile import services
-from tests.fake_upstream import FakeUpstream
-
-
-@pytest.fixture
-def fake(settings):
-    with FakeUpstream() as fake:
-        for name, value in fake.env().items():
-            if name != "DEMO_MODE":
-                setattr(settings, name, value)
-        settings.DEMO_MODE = False
-        yield fake
 
 
 def meta(html: str, name: str) -> str | None:

@@ -8,9 +8,9 @@ import json
 import socket
 
 import pytest
+from django.test import Client
 
 from profile import client as upstream_client
-from tests.fake_upstream import FakeUpstream
 from tests.servers import gunicorn
 from tests.test_security_secrets import endpoints
 
@@ -77,6 +77,16 @@ def test_unknown_methods_get_405(client, demo, method, path):
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("method", ["FOO", "PROPFIND", "post", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["/", "/api-test"])
+def test_unknown_methods_on_pages_get_405_not_a_csrf_403(demo, method, path):
+    # Django's test client skips CSRF checks unless asked; a real request gets them.
+    response = Client(enforce_csrf_checks=True).generic(method, path)
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
 
 
 # --- On the wire, through gunicorn ----------------------------------------------------------
@@ -176,20 +186,12 @@ def test_the_server_log_holds_no_traceback_after_all_that(site):
 # --- Hostile upstreams (over real sockets; responses-based cases are in test_api_watching) ---
 
 
-@pytest.fixture(scope="module")
-def shared_fake():
-    with FakeUpstream() as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(shared_fake, settings, monkeypatch):
+def fake(fake_server, settings, monkeypatch):
     monkeypatch.setattr(upstream_client, "TOTAL_DEADLINE", {"trakt": 1.5, "tmdb": 1.5})
-    shared_fake.reset()
-    for name, value in shared_fake.env().items():
-        setattr(settings, name, value)
-    settings.DEMO_MODE = False
-    return shared_fake
+    fake_server.reset()
+    fake_server.configure(settings)
+    return fake_server
 
 
 @pytest.mark.parametrize(

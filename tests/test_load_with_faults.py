@@ -11,6 +11,7 @@ The first phase has nothing playing, so upstream errors reach the clients as 502
 the second plays a movie, so a failure serves the last good answer marked stale.
 """
 
+import contextlib
 import functools
 import json
 import threading
@@ -35,7 +36,9 @@ CLIENTS = 16
 # where the cycle is then. With these six faults alone (1.5 s) it would always land on
 # "500" and sweep only up to the next timeout, never reaching "401", "429" or "ok"; the
 # second "ok" makes the cycle 1.75 s, so the next fetch lands on "401" and sweeps them all.
-FLIP = ["ok", "500", "invalid_json", "timeout", "ok", "401", "429"]
+# The cycle starts on a fault: each phase begins with a good answer at hand (see `prime`),
+# so the first refetch after the 1 s reuse window meets an error, not luck.
+FLIP = ["500", "invalid_json", "timeout", "ok", "401", "429", "ok"]
 PHASE_SECONDS = 3  # per phase; two phases
 BOUND_SECONDS = 30  # the whole test, servers included
 # The client's Trakt read timeout is 4 s: a "timeout" answer comes after it gave up.
@@ -166,6 +169,21 @@ def client_loop(base: str, paths: list[str], stop_at: float, results: Results, o
         results.record(path, status, body, content_type, time.monotonic() - sent)
 
 
+def prime(url: str, fake: FakeUpstream, scenario: str) -> None:
+    """Start the phase from a good answer for `scenario`, so both good answers (fresh, or
+    stale while the movie plays) and upstream errors are sure to reach the clients."""
+    fake.set(watching=scenario, flip=None)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with contextlib.suppress(urllib.error.HTTPError):
+            with urllib.request.urlopen(f"{url}/api/watching", timeout=10) as response:
+                body = json.loads(response.read())
+                if body["isWatching"] == (scenario == "movie") and "stale" not in body:
+                    return
+        time.sleep(0.1)
+    raise AssertionError(f"no good answer for {scenario} within 5 s")
+
+
 def test_load_with_flipping_upstream_faults():
     started = time.monotonic()
     home = home_url()
@@ -185,7 +203,8 @@ def test_load_with_flipping_upstream_faults():
         ) as site,
     ):
         for scenario in ("idle", "movie"):
-            fake.set(watching=scenario, flip=FLIP)
+            prime(site.url, fake, scenario)
+            fake.set(flip=FLIP)
             stop_at = time.monotonic() + PHASE_SECONDS
             threads = [
                 threading.Thread(

@@ -13,7 +13,6 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from profile import client as upstream_client
 from tests import fake_upstream
 from tests.conftest import SECRETS, TRAKT_TOKEN
-from tests.fake_upstream import FakeUpstream
 from tests.servers import free_port
 
 # Faults that end without an answer; the rest of FAULTS, and statuses, answer at once.
@@ -43,24 +42,16 @@ def endpoints(patterns=None, prefix="/") -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def shared_fake():
-    with FakeUpstream() as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(shared_fake, settings, monkeypatch):
+def fake(fake_server, settings, monkeypatch):
     # Short deadlines, so that timeouts and drips cost about a second, not five.
     monkeypatch.setattr(upstream_client, "READ_TIMEOUT", {"trakt": 0.5, "tmdb": 0.5})
     monkeypatch.setattr(upstream_client, "TOTAL_DEADLINE", {"trakt": 1.0, "tmdb": 1.0})
-    shared_fake.reset()
-    shared_fake.set(timeout_seconds=1.5)
-    for name, value in shared_fake.env().items():
-        setattr(settings, name, value)
-    settings.DEMO_MODE = False
+    fake_server.reset()
+    fake_server.set(timeout_seconds=1.5)
+    fake_server.configure(settings)
     settings.TRAKT_ACCESS_TOKEN = TRAKT_TOKEN
-    return shared_fake
+    return fake_server
 
 
 def test_every_endpoint_is_scanned():

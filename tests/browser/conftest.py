@@ -8,30 +8,23 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fake_upstream import FakeUpstream
-
 # Set NOWWATCHING_SCREENSHOTS=docs/screenshots to save the README's pictures while testing.
 SCREENSHOTS = os.environ.get("NOWWATCHING_SCREENSHOTS")
 
 
 @pytest.fixture
-def fake(settings):
-    with FakeUpstream() as fake:
-        for name, value in fake.env().items():
-            if name != "DEMO_MODE":
-                setattr(settings, name, value)
-        settings.DEMO_MODE = False
-        # Every poll reaches the fake, so a test can change what plays between two polls.
-        settings.WATCHING_CACHE_SECONDS = 0
-        yield fake
-        # The pages are closed by now (open_page depends on this fixture), but the live
-        # server may still be asking: answer at once and let it finish, so no late answer
-        # (or a TMDB failure once the fake is gone) lands in the next test's cache.
-        fake.set(trakt_fault=None, tmdb_fault=None, delay=0.0, watching_delay=0.0)
-        calls = -1
-        while calls != fake.calls():
-            calls = fake.calls()
-            time.sleep(0.3)
+def fake(fake, settings):
+    # Every poll reaches the fake, so a test can change what plays between two polls.
+    settings.WATCHING_CACHE_SECONDS = 0
+    yield fake
+    # The pages are closed by now (open_page depends on this fixture), but the live
+    # server may still be asking: answer at once and let it finish, so no late answer
+    # (or a TMDB failure once the fake is gone) lands in the next test's cache.
+    fake.set(trakt_fault=None, tmdb_fault=None, delay=0.0, watching_delay=0.0)
+    calls = -1
+    while calls != fake.calls():
+        calls = fake.calls()
+        time.sleep(0.3)
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 import pytest
 import redis
 
-from tests.fake_upstream import FakeUpstream
 from tests.servers import redis_server
 
 
@@ -39,13 +38,3 @@ def redis_cache(settings, redis_url):
     cache.clear()
     yield cache
     cache.clear()
-
-
-@pytest.fixture
-def fake(settings):
-    """The loopback fake Trakt/TMDB, with this process's settings pointed at it."""
-    with FakeUpstream() as fake:
-        for name, value in fake.env().items():
-            if name != "DEMO_MODE":
-                setattr(settings, name, value)
-        yield fake

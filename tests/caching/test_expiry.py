@@ -14,12 +14,6 @@ from tests.test_api_watching import EPISODE_HALFWAY, MOVIE_HALFWAY
 from tests.upstream import TMDB, TRAKT, WATCHING_URL, add_tmdb, fixture, watching
 
 
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def calls_to(mock, prefix: str) -> int:
     return sum(1 for call in mock.calls if call.request.url.startswith(prefix))
 

@@ -2,18 +2,11 @@
 
 from datetime import timedelta
 
-import pytest
 import responses
 import time_machine
 
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, fixture
-
-
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def watching_at(client, moment, **headers):

@@ -12,12 +12,6 @@ from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, fixture
 
 
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def trakt_calls(mock) -> int:
     return sum(1 for call in mock.calls if call.request.url.startswith(TRAKT))
 

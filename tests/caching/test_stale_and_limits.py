@@ -12,7 +12,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
 import responses
 import time_machine
 
@@ -23,12 +22,6 @@ from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, fixture
 
 MOVIE_ENDS = MOVIE_HALFWAY + timedelta(minutes=56)
-
-
-@pytest.fixture
-def mock():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def trakt_calls(mock) -> int:
