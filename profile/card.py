@@ -19,12 +19,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
-from django.utils.timesince import timesince
 
-from profile import services
+from profile import formatting, services
 from profile.api import json_endpoint, query_options
 from profile.client import HistoryItem, UpstreamError
-from profile.watching import UNTITLED, NowWatching, episode_subtitle
+from profile.watching import NowWatching, history_lines
 
 HEIGHT = 150
 DEFAULT_WIDTH = 480
@@ -102,17 +101,9 @@ def _playing_card(watching: NowWatching, now: datetime) -> Card:
 
 
 def _last_watched_card(item: HistoryItem, now: datetime) -> Card:
-    if item.type == "movie":
-        title, subtitle, year = item.movie.title or UNTITLED, None, item.movie.year
-    else:
-        episode = item.episode
-        title, year = item.show.title or UNTITLED, item.show.year
-        subtitle = episode_subtitle(episode.season, episode.number, episode.title)
-    watched = datetime.fromisoformat(item.watched_at)
+    title, subtitle, year = history_lines(item)
     meta = [str(year)] if year else []
-    # Clocks differ: a moment ago (or "in the future") is "just now", not "0 minutes ago".
-    seconds = (now - watched).total_seconds()
-    meta.append(f"{timesince(watched, now, depth=1)} ago" if seconds >= 60 else "just now")
+    meta.append(formatting.ago(datetime.fromisoformat(item.watched_at), now))
     return Card(label="Last watched on Trakt", title=title, subtitle=subtitle, meta=meta)
 
 

@@ -545,8 +545,11 @@ def tmdb_episode_images(show_id: int, season: int, number: int) -> TmdbImages:
 
 def image_url(size: str, file_path: str) -> str:
     """`{TMDB_IMAGE_URL}/{size}{file_path}`; demo images are our own static files."""
-    base = f"{settings.STATIC_URL}demo" if settings.DEMO_MODE else settings.TMDB_IMAGE_URL
-    return f"{base}/{size}{file_path}"
+    return f"{_image_base()}/{size}{file_path}"
+
+
+def _image_base() -> str:
+    return f"{settings.STATIC_URL}demo" if settings.DEMO_MODE else settings.TMDB_IMAGE_URL
 
 
 # Raster types TMDB serves, and SVG for the demo's own artwork. Inside an SVG <image> an
@@ -562,7 +565,7 @@ class ImageBytes:
 
 def tmdb_image(url: str) -> ImageBytes:
     """The bytes of an image URL made by `image_url()`, for inlining (the SVG card)."""
-    base = f"{settings.STATIC_URL}demo" if settings.DEMO_MODE else settings.TMDB_IMAGE_URL
+    base = _image_base()
     if not url.startswith(base + "/"):
         # Only our own image addresses are ever fetched, never one spliced from elsewhere.
         raise UpstreamError("bad_response", "Not a TMDB image address.", service="tmdb")

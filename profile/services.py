@@ -239,20 +239,24 @@ def _images_for(playing: client.TraktWatching) -> dict[str, str]:
 
 def _tmdb_cached(what: tuple) -> TmdbImages:
     key = KEY + "tmdb:" + ":".join(str(part) for part in what)
-    images = cache.get(key)
-    if images is not None:
-        return images
+    if what[0] == "episode":
+        return _kept_a_day(key, lambda: client.tmdb_episode_images(*what[1:]), TmdbImages())
+    return _kept_a_day(key, lambda: client.tmdb_images(what[0], what[1]), TmdbImages())
+
+
+def _kept_a_day(key: str, fetch: Callable[[], T], failed: T) -> T:
+    """A TMDB answer, kept 24 h. A failure is kept 5 min as `failed`, so a broken TMDB is
+    not asked on every refresh (and TMDB failing only ever costs the images)."""
+    kept = cache.get(key)
+    if kept is not None:
+        return kept
     try:
-        if what[0] == "episode":
-            images = client.tmdb_episode_images(*what[1:])
-        else:
-            images = client.tmdb_images(what[0], what[1])
+        value = fetch()
     except UpstreamError:
-        # Remember the failure for a while so a broken TMDB is not asked on every refresh.
-        cache.set(key, TmdbImages(), timeout=TMDB_FAILURE_SECONDS)
-        return TmdbImages()
-    cache.set(key, images, timeout=TMDB_SECONDS)
-    return images
+        cache.set(key, failed, timeout=TMDB_FAILURE_SECONDS)
+        return failed
+    cache.set(key, value, timeout=TMDB_SECONDS)
+    return value
 
 
 # Inlined into every card; a w300 backdrop is some 20 KB, so anything far larger is refused.
@@ -261,20 +265,14 @@ CARD_IMAGE_MAX_BYTES = 300_000
 
 def get_image_bytes(url: str) -> ImageBytes | None:
     """An image's bytes for inlining, cached like the TMDB answers; None when it failed."""
-    key = KEY + "tmdb:image:" + url
-    cached = cache.get(key)
-    if cached is not None:
-        return cached or None  # b"" marks a recent failure
-    try:
-        image = client.tmdb_image(url)
-    except UpstreamError:
-        cache.set(key, b"", timeout=TMDB_FAILURE_SECONDS)
-        return None
+    return _kept_a_day(KEY + "tmdb:image:" + url, lambda: _small_image(url), b"") or None
+
+
+def _small_image(url: str) -> ImageBytes:
+    image = client.tmdb_image(url)
     if len(image.data) > CARD_IMAGE_MAX_BYTES:
         log.warning("TMDB image too large to inline: %s bytes", len(image.data))
-        cache.set(key, b"", timeout=TMDB_FAILURE_SECONDS)
-        return None
-    cache.set(key, image, timeout=TMDB_SECONDS)
+        raise UpstreamError("bad_response", "The image is too large to inline.", service="tmdb")
     return image
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from profile import formatting, services
 from profile.client import HistoryItem, TraktProfile, TraktStats
-from profile.watching import UNTITLED, episode_subtitle
+from profile.watching import history_lines
 
 
 def html_page(view):
@@ -126,12 +126,9 @@ def stats_rows(stats: TraktStats) -> list[tuple[str, str]]:
 def last_watched(item: HistoryItem | None, now: datetime) -> dict[str, str] | None:
     if item is None:
         return None
-    if item.type == "movie":
-        title = item.movie.title or UNTITLED
-    else:
-        episode = item.episode
-        subtitle = episode_subtitle(episode.season, episode.number, episode.title)
-        title = f"{item.show.title or UNTITLED} {subtitle}"
+    title, subtitle, _ = history_lines(item)
+    if subtitle:
+        title = f"{title} {subtitle}"
     watched = datetime.fromisoformat(item.watched_at)
     return {"title": title, "when": formatting.ago(watched, now), "at": item.watched_at}
 

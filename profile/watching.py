@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from profile.client import TmdbImage, TmdbImages, TraktWatching, image_url
+from profile.client import HistoryItem, TmdbImage, TmdbImages, TraktWatching, image_url
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,15 @@ def episode_subtitle(season: int, number: int, title: str | None) -> str:
     """The episode line: "S1E2 - Title", or only the code when it has no title."""
     code = episode_code(season, number)
     return f"{code} - {title}" if title else code
+
+
+def history_lines(item: HistoryItem) -> tuple[str, str | None, int | None]:
+    """A history entry's title, episode line and year (the show's, for an episode)."""
+    if item.type == "movie":
+        return item.movie.title or UNTITLED, None, item.movie.year
+    episode = item.episode
+    subtitle = episode_subtitle(episode.season, episode.number, episode.title)
+    return item.show.title or UNTITLED, subtitle, item.show.year
 
 
 def now_watching_from_trakt(watching: TraktWatching, images: dict[str, str]) -> NowWatching:
