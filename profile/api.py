@@ -5,65 +5,21 @@ answer of the test suite against it, and /api-test lists its endpoints.
 """
 
 import json
-from functools import cache, wraps
+from functools import cache
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent
-from django.http import HttpResponse, JsonResponse, QueryDict
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.cache import get_conditional_response, patch_cache_control, set_response_etag
-from django.views.decorators.csrf import csrf_exempt
+from django.utils.cache import patch_cache_control
 
 from profile import services
+from profile.cache import Cached
 from profile.client import TraktProfile, TraktStats, UpstreamError
-from profile.views import html_page
+from profile.decorators import html_page, json_endpoint, query_options
 
-ALLOWED_METHODS = ("GET", "HEAD")
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
-
-
-def json_endpoint(error_fields=None):
-    """GET and HEAD only, answered with a JSON 405 otherwise; no CSRF (nothing is written).
-
-    csrf_exempt sits outside the method check, or Django's CSRF check would answer 403 to
-    unsafe methods before we could say 405. `error_fields` keeps each endpoint's error
-    body in its own shape (/api/watching always says isWatching).
-    """
-
-    def decorate(view):
-        @csrf_exempt
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if request.method not in ALLOWED_METHODS:
-                body = dict(error_fields or {})
-                body["error"] = {
-                    "code": "method_not_allowed",
-                    "message": f"{request.method} is not allowed here; use GET or HEAD.",
-                }
-                response = JsonResponse(body, status=405)
-                response["Allow"] = ", ".join(ALLOWED_METHODS)
-                return response
-            response = view(request, *args, **kwargs)
-            if request.method == "HEAD" and response.status_code == 200:
-                # ConditionalGetMiddleware skips HEAD; a HEAD must carry GET's ETag (and 304).
-                set_response_etag(response)
-                return get_conditional_response(request, etag=response["ETag"], response=response)
-            return response
-
-        return wrapper
-
-    return decorate
-
-
-def query_options(request) -> QueryDict:
-    """The query string's options, or none at all when it is hostile (thousands of fields):
-    options only ever choose among defaults, so they never turn a request into an error."""
-    try:
-        return request.GET
-    except TooManyFieldsSent:
-        return QueryDict()
 
 
 @json_endpoint(error_fields={"isWatching": False})
@@ -144,7 +100,7 @@ def api_endpoints() -> list[dict[str, str]]:
 # --- Answers ----------------------------------------------------------------------------------
 
 
-def _answer(body: dict, cached: services.Cached) -> JsonResponse:
+def _answer(body: dict, cached: Cached) -> JsonResponse:
     if cached.stale:
         body["stale"] = True
     if settings.DEMO_MODE:

@@ -21,8 +21,8 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 
 from profile import formatting, services
-from profile.api import json_endpoint, query_options
 from profile.client import HistoryItem, UpstreamError
+from profile.decorators import json_endpoint, query_options
 from profile.watching import NowWatching, history_lines
 
 HEIGHT = 150

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.cache import cache
 
-from profile.client import Reply
+from profile.client.http import Reply
 
 EPOCH_KEY = "nowwatching:v1:demo:epoch"
 MINUTE = 60
@@ -103,7 +103,8 @@ _USER_PATH = re.compile(r"/users/[^/]+(?P<rest>/watching|/stats|/history)?")
 _IMAGE_PATH = re.compile(r"/(?P<size>w\d+|original)/(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
-def reply(service: str, path: str, params: dict) -> Reply:
+def reply(service: str, method: str, path: str, params: dict, json_body=None) -> Reply:
+    """What Trakt or TMDB would answer `method path`; nothing here is ever sent out."""
     if service == "tmdb":
         if image := _IMAGE_PATH.fullmatch(path):
             return _image_file(image["size"], image["name"])

@@ -7,18 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
 
 from profile import formatting, services
 from profile.client import HistoryItem, TraktProfile, TraktStats
+from profile.decorators import html_page
 from profile.watching import history_lines
-
-
-def html_page(view):
-    """GET and HEAD only. Any other method is a 405: the pages take no input, so there is
-    nothing for CSRF protection to guard, and its 403 would misname the refusal."""
-    return csrf_exempt(require_safe(view))
 
 
 @html_page

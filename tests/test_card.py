@@ -173,9 +173,9 @@ def test_markup_in_a_title_is_shown_as_text(client, mock):
     assert b"<script" not in response.content and b"<img" not in response.content
 
 
-def test_characters_xml_cannot_hold_are_dropped_not_a_broken_card(client, mock):
+def test_control_characters_are_dropped_not_a_broken_card(client, mock):
     body = watching()
-    body["movie"]["title"] = "Bad\x00 \x1b[31mbytes\ud800 \ufffe end"
+    body["movie"]["title"] = "Bad\x00 \x1b[31mbytes\x7f end"
     mock.get(WATCHING_URL, json=body)
     add_tmdb(mock)
 
@@ -183,6 +183,19 @@ def test_characters_xml_cannot_hold_are_dropped_not_a_broken_card(client, mock):
 
     assert response.status_code == 200
     assert texts(parse_safe(response))[1] == "Bad [31mbytes end"
+
+
+@pytest.mark.parametrize("title", ["Lone \ud800 surrogate", "Not \ufffe text"])
+def test_a_title_no_page_can_encode_is_dropped_not_a_broken_card(client, mock, title):
+    body = watching()
+    body["movie"]["title"] = title
+    mock.get(WATCHING_URL, json=body)
+    add_tmdb(mock)
+
+    response = get_card(client)
+
+    assert response.status_code == 200
+    assert texts(parse_safe(response))[1] == "Untitled"
 
 
 def test_a_long_title_is_cut_with_an_ellipsis_to_fit_the_width(client, mock):
@@ -305,11 +318,10 @@ def test_without_a_backdrop_it_inlines_the_poster_at_the_side(client, mock):
 
 
 def test_only_our_own_image_addresses_are_fetched(mock):
-    from profile import client as upstream
-    from profile.client import UpstreamError
+    from profile.client import UpstreamError, tmdb
 
     with pytest.raises(UpstreamError):
-        upstream.tmdb_image("https://example.com/w300/x.jpg")
+        tmdb.image("https://example.com/w300/x.jpg")
     assert not mock.calls
 
 
@@ -395,7 +407,7 @@ def test_only_get_and_head_are_allowed(client, mock, method):
 def test_the_demo_image_host_serves_only_demo_artwork(path):
     from profile import demo
 
-    assert demo.reply("tmdb", path, {}).status == 404
+    assert demo.reply("tmdb", "GET", path, {}).status == 404
 
 
 def test_the_demo_card_inlines_our_own_artwork_without_the_network(client, settings, monkeypatch):

@@ -10,7 +10,7 @@ import socket
 import pytest
 from django.test import Client
 
-from profile import client as upstream_client
+from profile.client import http as upstream_http
 from tests.servers import gunicorn
 from tests.test_security_secrets import endpoints
 
@@ -188,7 +188,7 @@ def test_the_server_log_holds_no_traceback_after_all_that(site):
 
 @pytest.fixture
 def fake(fake_server, settings, monkeypatch):
-    monkeypatch.setattr(upstream_client, "TOTAL_DEADLINE", {"trakt": 1.5, "tmdb": 1.5})
+    monkeypatch.setattr(upstream_http, "TOTAL_DEADLINE", {"trakt": 1.5, "tmdb": 1.5})
     fake_server.reset()
     fake_server.configure(settings)
     return fake_server

@@ -10,7 +10,7 @@ import logging
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from profile import client as upstream_client
+from profile.client import http as upstream_http
 from tests import fake_upstream
 from tests.conftest import SECRETS, TRAKT_TOKEN
 from tests.servers import free_port
@@ -45,8 +45,8 @@ def endpoints(patterns=None, prefix="/") -> list[str]:
 @pytest.fixture
 def fake(fake_server, settings, monkeypatch):
     # Short deadlines, so that timeouts and drips cost about a second, not five.
-    monkeypatch.setattr(upstream_client, "READ_TIMEOUT", {"trakt": 0.5, "tmdb": 0.5})
-    monkeypatch.setattr(upstream_client, "TOTAL_DEADLINE", {"trakt": 1.0, "tmdb": 1.0})
+    monkeypatch.setattr(upstream_http, "READ_TIMEOUT", {"trakt": 0.5, "tmdb": 0.5})
+    monkeypatch.setattr(upstream_http, "TOTAL_DEADLINE", {"trakt": 1.0, "tmdb": 1.0})
     fake_server.reset()
     fake_server.set(timeout_seconds=1.5)
     fake_server.configure(settings)

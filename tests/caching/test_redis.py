@@ -7,6 +7,7 @@ import responses
 import time_machine
 from django.core.cache import caches
 
+from profile import cache as reuse
 from profile import services
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, fixture
@@ -29,7 +30,7 @@ def test_the_watching_answer_and_its_artwork_come_back_from_redis(
 
     assert again.watching == first.watching and again.watching is not None
     assert trakt_calls(mock) == 1
-    assert any(key.startswith(services.KEY + "tmdb:") for key in _keys(redis_cache))
+    assert any(key.startswith(reuse.KEY + "tmdb:") for key in _keys(redis_cache))
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_an_upstream_error_shared_through_redis_keeps_its_code_and_retry_after(r
     mock.get(WATCHING_URL, status=429, headers={"Retry-After": "30"})
 
     services.get_watching()
-    shared = redis_cache.get(services.KEY + "watching:error")
+    shared = redis_cache.get(reuse.KEY + "watching:error")
 
     assert (shared.code, shared.retry_after, shared.http_status) == ("rate_limited", 30, 503)
     assert redis_cache.get("nowwatching:v1:trakt:blocked-until") is not None
@@ -74,7 +75,7 @@ def _keys(cache):
 def test_a_process_uses_its_own_copy_only_while_fresh_then_the_shared_answer(redis_cache, mock):
     mock.get(WATCHING_URL, json=fixture("trakt_watching_movie.json"))
     add_tmdb(mock)
-    key = services.KEY + "watching"
+    key = reuse.KEY + "watching"
     with time_machine.travel(MOVIE_HALFWAY, tick=False):
         services.get_watching()
         own_copy = caches["local"].get(key)

@@ -15,8 +15,9 @@ from datetime import timedelta
 import responses
 import time_machine
 
-from profile import client as upstream
+from profile import cache as reuse
 from profile import services
+from profile.client import TraktAuth, trakt
 from tests.servers import ROOT, gunicorn, site_env
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, fixture
@@ -92,7 +93,7 @@ def test_while_trakt_fails_it_is_asked_at_most_once_per_few_seconds(client, mock
     assert trakt_calls(mock) == 2
 
     mock.replace(responses.GET, WATCHING_URL, json=fixture("trakt_watching_movie.json"))
-    recovered = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=16 + services.ERROR_SECONDS))
+    recovered = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=16 + reuse.ERROR_SECONDS))
     assert trakt_calls(mock) == 3
     assert "stale" not in recovered.json()
 
@@ -166,12 +167,12 @@ def test_trakt_running_low_on_calls_is_logged(mock, caplog):
 
     mock.get(WATCHING_URL, status=204, headers=limit(900))
     with caplog.at_level(logging.WARNING, logger="profile.client"):
-        upstream.trakt_watching()
+        trakt.watching(TraktAuth("key"), "sean")
     assert "rate limit" not in caplog.text
 
     mock.replace(responses.GET, WATCHING_URL, status=204, headers=limit(42))
     with caplog.at_level(logging.WARNING, logger="profile.client"):
-        upstream.trakt_watching()
+        trakt.watching(TraktAuth("key"), "sean")
     assert "Trakt rate limit running low: 42 of 1000 calls left" in caplog.text
 
 
@@ -185,17 +186,17 @@ def test_a_dead_lock_holder_makes_waiters_serve_stale_briefly(client, mock):
     from django.core.cache import cache
 
     with time_machine.travel(MOVIE_HALFWAY + timedelta(seconds=20), tick=False):
-        cache.add(services.KEY + "watching:lock", "a holder that died", services.LOCK_SECONDS)
+        cache.add(reuse.KEY + "watching:lock", "a holder that died", reuse.LOCK_SECONDS)
         started = time.monotonic()
         answer = client.get("/api/watching")
         waited = time.monotonic() - started
 
     assert answer.status_code == 200 and answer.json()["stale"] is True
-    assert services.WAIT_WITH_STALE_SECONDS <= waited < services.WAIT_WITH_STALE_SECONDS + 2
+    assert reuse.WAIT_WITH_STALE_SECONDS <= waited < reuse.WAIT_WITH_STALE_SECONDS + 2
     assert trakt_calls(mock) == 1
 
     # Once the lock's timeout has passed, the next caller takes it and asks Trakt.
-    fresh = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=21 + services.LOCK_SECONDS))
+    fresh = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=21 + reuse.LOCK_SECONDS))
     assert "stale" not in fresh.json()
     assert trakt_calls(mock) == 2
 
@@ -208,8 +209,8 @@ def test_a_lock_holder_killed_mid_fetch_frees_the_lock_when_it_times_out(
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from profile import services; "
-            "services.LOCK_SECONDS = 2; services.get_watching()",
+            "import django; django.setup(); from profile import cache, services; "
+            "cache.LOCK_SECONDS = 2; services.get_watching()",
         ],
         cwd=ROOT,
         env=site_env(
@@ -225,7 +226,7 @@ def test_a_lock_holder_killed_mid_fetch_frees_the_lock_when_it_times_out(
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
     fake.set(watching_delay=0)
-    monkeypatch.setattr(services, "WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(reuse, "WAIT_SECONDS", 0.5)
 
     # Nothing kept to fall back on: a clear error after a bounded wait, and no Trakt call.
     waiting = services.get_watching()
@@ -234,7 +235,7 @@ def test_a_lock_holder_killed_mid_fetch_frees_the_lock_when_it_times_out(
     assert fake.calls("trakt:") == 1
 
     deadline = time.monotonic() + 5
-    while redis_cache.get(services.KEY + "watching:lock") is not None:
+    while redis_cache.get(reuse.KEY + "watching:lock") is not None:
         assert time.monotonic() < deadline, "the dead holder's lock never timed out"
         time.sleep(0.1)
     answer = services.get_watching()

@@ -1,0 +1,248 @@
+"""The bodies Trakt and TMDB send, checked at the boundary.
+
+pydantic models of just the fields we use; unknown fields are ignored, and a body of a
+surprising shape becomes `bad_response` (`http.parse`), never a KeyError further up.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# --- Field types: every value checked into its type, within sane bounds -----------------------
+#
+# Required fields that fail make the whole body `bad_response`; optional ones (`Opt...`) are
+# dropped to None instead, so one odd value costs that value, not the answer.
+
+# Control characters no page, card or database column should hold (PostgreSQL refuses NUL).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_TEXT = 1000
+# Big enough for any real id or count, small enough for a 64-bit column and a float.
+MAX_INT = 2**53
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _drop_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+def _clean_text(value: str) -> str:
+    # U+FFFE and U+FFFF are no text (XML cannot hold them); the JSON decoder turns a lone
+    # surrogate, which no page can encode, into U+FFFF (http.decode_json).
+    if "\uffff" in value or "\ufffe" in value:
+        raise ValueError("a string that cannot be encoded")
+    value = _CONTROL.sub("", value)
+    return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
+
+
+def checked_time(value: str) -> str:
+    """A time Trakt sent, kept as its own string (the JSON contract passes it on), but only
+    if it is a real, zoned moment between 1900 and 2200."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a time without a zone")
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError("a time out of range")
+    return value
+
+
+def _slug(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", value):
+        raise ValueError("not a slug")
+    return value
+
+
+def _imdb(value: str) -> str:
+    if not re.fullmatch(r"(tt|nm)\d{1,12}", value):
+        raise ValueError("not an IMDb id")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+OptText = Annotated[Text | None, WrapValidator(_drop_if_invalid)]
+Time = Annotated[str, Field(max_length=64), AfterValidator(checked_time)]
+OptTime = Annotated[Time | None, WrapValidator(_drop_if_invalid)]
+Id = Annotated[int, Field(ge=0, le=MAX_INT)]
+OptId = Annotated[Id | None, WrapValidator(_drop_if_invalid)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Number = Annotated[int, Field(ge=0, le=100_000)]  # a season, an episode, a runtime in minutes
+OptNumber = Annotated[Number | None, WrapValidator(_drop_if_invalid)]
+OptYear = Annotated[Annotated[int, Field(ge=1800, le=2200)] | None, WrapValidator(_drop_if_invalid)]
+OptSlug = Annotated[Annotated[str, AfterValidator(_slug)] | None, WrapValidator(_drop_if_invalid)]
+Score = Annotated[float, Field(ge=0, le=10)]  # a community or TMDB rating, 0-10
+OptScore = Annotated[Score | None, WrapValidator(_drop_if_invalid)]
+
+
+# --- Trakt ----------------------------------------------------------------------------------
+
+
+class MediaIds(Body):
+    trakt: Id
+    slug: OptSlug = None
+    # Trakt sends "" as well as null for a missing IMDb id: both become None.
+    imdb: Annotated[
+        Annotated[str, AfterValidator(_imdb)] | None, WrapValidator(_drop_if_invalid)
+    ] = None
+    tmdb: OptId = None
+    tvdb: OptId = None
+
+
+class Movie(Body):
+    title: OptText = None
+    year: OptYear = None
+    ids: MediaIds
+
+
+class Show(Movie):
+    pass
+
+
+class Episode(Body):
+    season: Number
+    number: Number
+    title: OptText = None
+    ids: MediaIds
+
+
+class Playable(Body):
+    type: Literal["movie", "episode"]
+    movie: Movie | None = None
+    episode: Episode | None = None
+    show: Show | None = None
+
+    @model_validator(mode="after")
+    def _has_its_media(self):
+        if self.type == "movie" and self.movie is None:
+            raise ValueError("a movie without its movie object")
+        if self.type == "episode" and (self.episode is None or self.show is None):
+            raise ValueError("an episode without its episode or show object")
+        return self
+
+
+class TraktWatching(Playable):
+    started_at: Time
+    expires_at: Time
+    # The official enum is checkin|scrobble, but clients have seen others ("watching").
+    action: Annotated[str, Field(max_length=32), AfterValidator(_clean_text)] = "scrobble"
+
+
+class HistoryItem(Playable):
+    watched_at: Time
+
+
+class Avatar(Body):
+    full: OptText = None
+
+
+class ProfileImages(Body):
+    avatar: Avatar | None = None
+
+
+class UserIds(Body):
+    slug: Annotated[str, AfterValidator(_slug)]
+    trakt: OptId = None
+
+
+class TraktProfile(Body):
+    username: Text
+    private: bool = False
+    name: OptText = None
+    vip: bool | None = False
+    vip_ep: bool | None = False
+    ids: UserIds
+    joined_at: OptTime = None
+    location: OptText = None
+    about: OptText = None
+    images: ProfileImages | None = None
+
+    @property
+    def avatar_url(self) -> str | None:
+        if self.images and self.images.avatar and self.images.avatar.full:
+            url = self.images.avatar.full
+            # Only ever hand an http(s) or site-relative address to a page.
+            if url.startswith(("https://", "http://", "/")):
+                return url
+        return None
+
+
+class Counts(Body):
+    plays: Count = 0
+    watched: Count = 0
+    minutes: Count = 0
+    collected: Count = 0
+    ratings: Count = 0
+    comments: Count = 0
+
+
+class Network(Body):
+    friends: Count = 0
+    followers: Count = 0
+    following: Count = 0
+
+
+class Ratings(Body):
+    total: Count = 0
+    distribution: dict[Annotated[str, Field(max_length=8)], Count] = {}
+
+
+class TraktStats(Body):
+    # Trakt always sends these; without them the body is not a stats answer at all.
+    movies: Counts
+    shows: Counts
+    episodes: Counts
+    network: Network
+    seasons: Counts = Counts()
+    ratings: Ratings = Ratings()
+
+
+# --- TMDB -----------------------------------------------------------------------------------
+
+
+class TmdbImage(Body):
+    file_path: Annotated[str, Field(max_length=200)]
+    width: Count = 0
+    height: Count = 0
+    iso_639_1: Annotated[
+        Annotated[str, Field(max_length=8)] | None, WrapValidator(_drop_if_invalid)
+    ] = None
+    vote_average: Score = 0.0
+    vote_count: Count = 0
+
+    @field_validator("file_path")
+    @classmethod
+    def _plain_path(cls, value: str) -> str:
+        # The path is spliced into an image URL shown to browsers: one plain file name only.
+        name = value[1:]
+        if not value.startswith("/") or not name or "/" in name or ".." in name:
+            raise ValueError("not a TMDB file path")
+        if not all(c.isalnum() or c in "._-" for c in name):
+            raise ValueError("not a TMDB file path")
+        return value
+
+
+class TmdbImages(Body):
+    backdrops: list[TmdbImage] = []
+    posters: list[TmdbImage] = []
+    stills: list[TmdbImage] = []

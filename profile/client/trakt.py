@@ -1,0 +1,194 @@
+"""Trakt's API: one function per call. Credentials and the user are arguments.
+
+The caller decides whose credentials and which user ("me" with an OAuth token, else the
+slug): a token renewed in the database, the owner's `me` paths and a plain API key take
+the same code path. Every answer is checked into a schema (`schemas.py`).
+
+Reference: https://trakt.docs.apiary.io/ (condensed, with sources, in
+shared/reference/upstream-apis.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.cache import cache
+
+from profile.client.errors import VIP_NOTE, UpstreamError, bad_response
+from profile.client.http import Reply, decode_json, parse, retry_after_seconds, send
+from profile.client.schemas import HistoryItem, TraktProfile, TraktStats, TraktWatching
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_KEY = "nowwatching:v1:trakt:blocked-until"
+
+
+@dataclass(frozen=True)
+class TraktAuth:
+    """Who calls: the app's client id and, for the owner's private data, an access token."""
+
+    client_id: str
+    access_token: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "trakt-api-key": self.client_id,
+            "trakt-api-version": "2",
+        }
+        if self.access_token:
+            headers["Authorization"] = f"Bearer {self.access_token}"
+        return headers
+
+
+def user_segment(user: str) -> str:
+    """A user as a URL path segment: "me", or a slug (quoted, though settings allow no
+    character that needs it)."""
+    return quote(user, safe="")
+
+
+def call(
+    auth: TraktAuth,
+    endpoint: str,
+    path: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    method: str = "GET",
+    json_body: Any = None,
+) -> tuple[Any, Reply]:
+    """One Trakt call: its JSON (None for an empty 204) and the reply (for its headers).
+
+    `endpoint` names the call in logs. Raises UpstreamError for every failure, logged once.
+    """
+    if not auth.client_id and not settings.DEMO_MODE:
+        raise UpstreamError(
+            "not_configured", "Trakt is not configured: set TRAKT_API_KEY.", retry_after=3600
+        )
+    _refuse_while_blocked()
+    try:
+        reply = send(
+            "trakt",
+            method,
+            settings.TRAKT_API_URL,
+            path,
+            params=params,
+            json_body=json_body,
+            headers=auth.headers(),
+        )
+        note_rate_limit(reply)
+        if reply.status == 204:
+            return None, reply
+        if reply.status not in (200, 201):
+            raise error_for(reply)
+        return decode_json("trakt", reply), reply
+    except UpstreamError as error:
+        log.warning("Trakt %s failed: %s (HTTP %s)", endpoint, error.code, error.status or "-")
+        raise
+
+
+def _refuse_while_blocked() -> None:
+    if settings.DEMO_MODE:
+        return
+    blocked_until = cache.get(RATE_LIMIT_KEY)
+    if blocked_until and blocked_until > time.time():
+        wait = math.ceil(blocked_until - time.time())
+        raise UpstreamError(
+            "rate_limited",
+            f"Trakt's rate limit was reached; try again in {wait} s.",
+            retry_after=wait,
+        )
+
+
+def error_for(reply: Reply) -> UpstreamError:
+    """What a Trakt status other than 200/201/204 means."""
+    status, headers = reply.status, reply.headers
+
+    def error(code: str, message: str, retry_after: int | None = None) -> UpstreamError:
+        return UpstreamError(code, message, service="trakt", status=status, retry_after=retry_after)
+
+    if status == 429:
+        retry_after = retry_after_seconds(headers)
+        # Every worker sharing this cache stays away from Trakt until then.
+        cache.set(RATE_LIMIT_KEY, time.time() + retry_after, timeout=retry_after)
+        return error(
+            "rate_limited",
+            f"Trakt's rate limit was reached; try again in {retry_after} s.",
+            retry_after,
+        )
+    if status >= 500:
+        return error("unavailable", f"Trakt is unavailable right now (HTTP {status}).")
+    if status == 401:
+        if headers.get("X-Private-User", "").lower() == "true":
+            return error(
+                "private_profile",
+                "This Trakt profile is private. Set TRAKT_ACCESS_TOKEN to its owner's OAuth "
+                "token to show it.",
+            )
+        return error(
+            "unauthorized",
+            "Trakt refused the credentials (HTTP 401): check TRAKT_API_KEY and TRAKT_ACCESS_TOKEN.",
+        )
+    if status in (403, 426):
+        return error("forbidden", f"Trakt refused this API app (HTTP {status}). {VIP_NOTE}")
+    if status == 420:
+        return error(
+            "forbidden",
+            "Trakt says the account limit is exceeded (HTTP 420); a VIP account lifts it.",
+        )
+    if status == 404:
+        return error("not_found", "Trakt has no such user: check TRAKT_USERNAME.")
+    if status == 423:
+        return error("account_locked", "The Trakt account is locked or deactivated (HTTP 423).")
+    return error("bad_response", f"Trakt answered with an unexpected HTTP {status}.")
+
+
+def note_rate_limit(reply: Reply) -> None:
+    # X-Ratelimit is informational on every answer; warn before the 429 arrives.
+    try:
+        info = json.loads(reply.headers.get("X-Ratelimit", ""))
+        remaining, limit = int(info["remaining"]), int(info["limit"])
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return
+    if limit and remaining < limit / 10:
+        log.warning("Trakt rate limit running low: %s of %s calls left", remaining, limit)
+
+
+# --- Calls ----------------------------------------------------------------------------------
+
+
+def watching(auth: TraktAuth, user: str) -> TraktWatching | None:
+    """What the user plays right now, or None (Trakt answers 204)."""
+    # Reference: https://trakt.docs.apiary.io/#reference/users/watching
+    data, _ = call(auth, "watching", f"/users/{user_segment(user)}/watching")
+    return None if data is None else parse(TraktWatching, data)
+
+
+def profile(auth: TraktAuth, user: str) -> TraktProfile:
+    # Reference: https://trakt.docs.apiary.io/#reference/users/profile
+    # `images` is documented under both `full` and `images`; ask for both.
+    data, _ = call(auth, "profile", f"/users/{user_segment(user)}", {"extended": "full,images"})
+    return parse(TraktProfile, data)
+
+
+def stats(auth: TraktAuth, user: str) -> TraktStats:
+    # Reference: https://trakt.docs.apiary.io/#reference/users/stats
+    data, _ = call(auth, "stats", f"/users/{user_segment(user)}/stats")
+    return parse(TraktStats, data)
+
+
+def last_watched(auth: TraktAuth, user: str) -> HistoryItem | None:
+    # Reference: https://trakt.docs.apiary.io/#reference/users/history
+    data, _ = call(auth, "history", f"/users/{user_segment(user)}/history", {"limit": 1})
+    if data is None or data == []:
+        return None
+    if not isinstance(data, list):
+        raise bad_response("trakt")
+    return parse(HistoryItem, data[0])
