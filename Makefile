@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests (and the benchmark) need: a browser, Redis, a load generator.
-SYSTEM_PACKAGES := chromium redis-server wrk
+# Debian packages the tests (and the benchmark) need: a browser, Redis, PostgreSQL (the
+# tests start throwaway servers of their own), a load generator.
+SYSTEM_PACKAGES := chromium redis-server postgresql wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install system-deps run serve test lint format bench clean
@@ -55,6 +56,8 @@ test: install system-deps lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+	# The database tests once more, on a throwaway PostgreSQL server.
+	$(BIN)/pytest --postgres -m both_databases
 
 # Requests per second, latency and upstream calls per 1000 requests, measured with wrk against
 # gunicorn and a fake Trakt/TMDB that takes 300 ms per answer (about a minute).
@@ -62,4 +65,4 @@ bench: install system-deps
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3
+	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

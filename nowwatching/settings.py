@@ -183,13 +183,17 @@ TEMPLATES = [
     },
 ]
 
-# No models of our own; SQLite keeps `migrate` and Django's checks happy at no cost.
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
+# SQLite in the project folder by default (no set-up); DATABASE_URL picks another file
+# (sqlite:////var/lib/nowwatching/db.sqlite3) or PostgreSQL (postgres://user:pass@host/db).
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Readers never wait for the writer (the history sync) and the writer never blocks
+        # them; a write transaction takes its lock when it begins, not halfway through.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 5,
     }
-}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

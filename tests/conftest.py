@@ -1,5 +1,6 @@
 """Shared test set-up: known settings, an empty cache, and no way out to the internet."""
 
+import contextlib
 import os
 import socket
 
@@ -29,6 +30,53 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        help="run the database tests on a throwaway PostgreSQL server instead of SQLite",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "both_databases: runs on SQLite, and again on PostgreSQL in `make test`'s second run "
+        "(pytest --postgres -m both_databases)",
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL server for the session (Debian's, installed by `make test`)."""
+    from tests.servers import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
+    """With --postgres, the test database lives on the throwaway server (pytest-django
+    creates and drops it there)."""
+    if not request.config.getoption("--postgres"):
+        return
+    import environ
+    from django.conf import settings
+
+    from django.db import connections
+
+    url = request.getfixturevalue("postgres_url")
+    settings.DATABASES["default"] = environ.Env.db_url_config(url)
+    # Collecting the tests may have opened the SQLite connection already: start afresh.
+    connections.close_all()
+    for alias in list(connections.settings):
+        with contextlib.suppress(AttributeError):
+            del connections[alias]
+    connections.__dict__.pop("settings", None)
+    connections._settings = None
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Real servers for tests and the benchmark: the site under gunicorn, and Redis.
+"""Real servers for tests and the benchmark: the site under gunicorn, Redis and PostgreSQL.
 
     with redis_server() as cache_url, gunicorn(fake.env() | {"CACHE_URL": cache_url}) as site:
         urllib.request.urlopen(site.url + "/api/watching")
@@ -10,7 +10,9 @@ on exit, so no process outlives its test.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -158,3 +160,53 @@ def redis_server():
             yield f"redis://127.0.0.1:{port}/0"
         finally:
             stop(process)
+
+
+def _postgres_bin() -> Path:
+    """Debian's PostgreSQL programs (`make test` installs the package); the newest version."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: `make test` installs Debian's postgresql")
+    return Path(found[-1])
+
+
+@contextlib.contextmanager
+def postgres_server():
+    """A throwaway PostgreSQL on a free loopback port (fsync off); yields its DATABASE_URL.
+
+    PostgreSQL refuses to run as root, so as root it runs as the `postgres` user the Debian
+    package creates.
+    """
+    bin_dir = _postgres_bin()
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    port = free_port()
+    tmp = tempfile.mkdtemp(prefix="nowwatching-pg-")
+    try:
+        if as_postgres:
+            shutil.chown(tmp, "postgres")
+        data = f"{tmp}/data"
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+        subprocess.run(
+            [*as_postgres, str(bin_dir / "initdb"), "-D", data, "-A", "trust", "-U", "postgres"],
+            check=True,
+            timeout=120,
+            **quiet,
+        )
+        options = f"-h 127.0.0.1 -p {port} -k {tmp} -F -c max_connections=200"
+        subprocess.run(
+            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", data, "-o", options,
+             "-l", f"{tmp}/log", "-w", "start"],
+            check=True,
+            timeout=120,
+            **quiet,
+        )  # fmt: skip
+        try:
+            yield f"postgres://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run(
+                [*as_postgres, str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
+                timeout=60,
+                **quiet,
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
