@@ -65,7 +65,6 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
         return
     import environ
     from django.conf import settings
-
     from django.db import connections
 
     url = request.getfixturevalue("postgres_url")
