@@ -81,6 +81,8 @@ USE_I18N = False
 # --- Trakt and TMDB -------------------------------------------------------------------
 
 TRAKT_API_KEY = env.str("TRAKT_API_KEY", default="").strip()
+# The app's secret: only needed to sign in (manage.py trakt_login) and to renew tokens.
+TRAKT_CLIENT_SECRET = env.str("TRAKT_CLIENT_SECRET", default="").strip()
 TRAKT_ACCESS_TOKEN = env.str("TRAKT_ACCESS_TOKEN", default="").strip()
 TMDB_API_KEY = env.str("TMDB_API_KEY", default="").strip()
 TMDB_READ_ACCESS_TOKEN = env.str("TMDB_READ_ACCESS_TOKEN", default="").strip()
@@ -96,6 +98,8 @@ if TRAKT_USERNAME and not TRAKT_USERNAME_PATTERN.fullmatch(TRAKT_USERNAME):
     )
 
 TRAKT_API_URL = env_url("TRAKT_API_URL", "https://api.trakt.tv")
+# Trakt's OAuth endpoints (device code, token, refresh, revoke) moved here in July 2026.
+TRAKT_AUTH_URL = env_url("TRAKT_AUTH_URL", "https://auth.trakt.tv")
 TMDB_API_URL = env_url("TMDB_API_URL", "https://api.themoviedb.org/3")
 TMDB_IMAGE_URL = env_url("TMDB_IMAGE_URL", "https://image.tmdb.org/t/p")
 
@@ -104,6 +108,9 @@ DEMO_MODE = env_bool("DEMO_MODE", not TRAKT_API_KEY)
 
 # How long one watching answer from Trakt may be reused; 0 asks Trakt every time.
 WATCHING_CACHE_SECONDS = env_int("WATCHING_CACHE_SECONDS", 15)
+# How often the site brings its mirror of the history up to date by itself; 0: only when
+# `manage.py sync_trakt` runs.
+HISTORY_SYNC_MINUTES = env_int("HISTORY_SYNC_MINUTES", 15)
 
 CACHES = {
     "default": environ.Env.cache_url_config(
