@@ -148,3 +148,15 @@ def retry_after_seconds(headers: Mapping[str, str]) -> int:
         return min(max(1, math.ceil(float(raw))), 3600)
     except (ValueError, OverflowError):
         return 60
+
+
+def header_int(
+    headers: Mapping[str, str], name: str, *, low: int = 0, high: int = 10**9
+) -> int | None:
+    """An integer header (`X-Pagination-Page`, ...) within [low, high]; None when it is
+    missing or nonsense (a sign, a fraction, a thousand digits)."""
+    raw = headers.get(name, "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None

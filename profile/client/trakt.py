@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from profile.client.errors import VIP_NOTE, UpstreamError, bad_response
-from profile.client.http import Reply, decode_json, parse, retry_after_seconds, send
+from profile.client.http import Reply, decode_json, header_int, parse, retry_after_seconds, send
 from profile.client.schemas import HistoryItem, TraktProfile, TraktStats, TraktWatching
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,26 @@ class TraktAuth:
         if self.access_token:
             headers["Authorization"] = f"Bearer {self.access_token}"
         return headers
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """Trakt's X-Pagination-* headers; None for each one missing or nonsense. Trust these,
+    not the `limit` asked for: Trakt cuts it to 250 without a word."""
+
+    page: int | None
+    limit: int | None
+    page_count: int | None
+    item_count: int | None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Pagination:
+        return cls(
+            page=header_int(headers, "X-Pagination-Page", low=1),
+            limit=header_int(headers, "X-Pagination-Limit", low=1),
+            page_count=header_int(headers, "X-Pagination-Page-Count"),
+            item_count=header_int(headers, "X-Pagination-Item-Count"),
+        )
 
 
 def user_segment(user: str) -> str:
