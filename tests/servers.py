@@ -29,7 +29,7 @@ SITE_ENV = {
     "SECRET_KEY": "insecure-key-for-tests-only",
     "DEBUG": "false",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "DEMO_MODE": "false",
+    "DEMO_MODE": "",  # the default: the demo without a key, else real (fake.env() sets keys)
     "TRAKT_API_KEY": "",
     "TRAKT_USERNAME": "",
     "TRAKT_ACCESS_TOKEN": "",
