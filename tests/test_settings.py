@@ -100,7 +100,11 @@ def check_trakt(**env) -> subprocess.CompletedProcess:
     [
         # A key, but nobody's profile to show (the page said "Trakt did not answer").
         ({"TRAKT_API_KEY": "k"}, "TRAKT_USERNAME is not set", "Set TRAKT_USERNAME"),
-        ({"TRAKT_API_KEY": "k", "DEMO_MODE": "false"}, "TRAKT_USERNAME is not set", "TRAKT_USERNAME"),
+        (
+            {"TRAKT_API_KEY": "k", "DEMO_MODE": "false"},
+            "TRAKT_USERNAME is not set",
+            "TRAKT_USERNAME",
+        ),
         # No demo asked for, and nothing real to show.
         ({"DEMO_MODE": "false"}, "DEMO_MODE is false", "Set TRAKT_API_KEY"),
         ({"DEMO_MODE": "false", "TRAKT_USERNAME": "sean"}, "DEMO_MODE is false", "TRAKT_API_KEY"),
