@@ -9,7 +9,7 @@ from django.conf import settings
 from django.shortcuts import render
 
 from profile import formatting, services
-from profile.client import HistoryItem, TraktProfile, TraktStats
+from profile.client import HistoryItem, TraktProfile, TraktStats, UpstreamError
 from profile.decorators import html_page
 from profile.watching import history_lines
 
@@ -30,6 +30,7 @@ def home(request):
         "stats": stats_rows(data.stats.value) if data.stats else None,
         "stats_stale": bool(data.stats and data.stats.stale),
         "last_watched": last_watched(data.last_watched.value if data.last_watched else None, now),
+        "trakt_trouble": trakt_trouble(data.error),
     }
     context["og"] = open_graph(request, context["profile"], content)
     return render(request, "profile/home.html", context)
@@ -76,6 +77,25 @@ def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
         "thumb_is_poster": thumb is not None and "still" not in images,
         "links": content["links"],
     }
+
+
+# What a visitor reads where Trakt's data is missing, by the error's code.
+TROUBLE = {
+    "timeout": "Trakt did not answer in time. This fills in when it does.",
+    "unavailable": "Trakt did not answer. This fills in when it does.",
+    "bad_response": "Trakt did not answer as expected. This fills in when it does.",
+    "rate_limited": "Trakt's rate limit was reached. This fills in when it resets.",
+}
+
+
+def trakt_trouble(error: UpstreamError | None) -> str:
+    """Why Trakt's data is missing, truthfully: a site that is not set up yet is not Trakt
+    being down. The other refusals say what the owner has to fix (never a secret)."""
+    if error is None:  # not at hand within the page's time budget
+        return "Trakt is slow to answer. This fills in when it does."
+    if error.code == "not_configured":
+        return f"This site is not set up yet. {error.message}"
+    return TROUBLE.get(error.code, error.message)
 
 
 def profile_header(profile: TraktProfile | None) -> dict[str, Any]:
