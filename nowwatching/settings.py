@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from corsheaders.defaults import default_headers
 from csp.constants import NONE, SELF
 
 from nowwatching.startup import config_error
@@ -215,6 +216,17 @@ CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_URLS_REGEX = r"^/api/"
 CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
 CORS_ALLOW_CREDENTIALS = False
+# The request headers a preflight allows: django-cors-headers' defaults, and what a reader
+# sends to revalidate (If-None-Match, which API_DOCUMENTATION.md tells clients to send, and
+# If-Modified-Since) or to steer caches and languages.
+CORS_ALLOW_HEADERS = (
+    *default_headers,
+    "accept-language",
+    "cache-control",
+    "if-modified-since",
+    "if-none-match",
+    "pragma",
+)
 # Scripts may read why to wait (429/503) and how old a stale answer is.
 CORS_EXPOSE_HEADERS = ("ETag", "Retry-After", "Age")
 
