@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
 from profile import formatting, services
 from profile.client import HistoryItem, TraktProfile, TraktStats, UpstreamError
@@ -164,3 +167,19 @@ def open_graph(request, profile: dict[str, Any], content: dict[str, Any] | None)
         "image": request.build_absolute_uri(image) if image else None,
         "url": request.build_absolute_uri(request.path),
     }
+
+
+@html_page
+def favicon(request):
+    """/favicon.ico, which browsers, feed readers and a tab showing a JSON answer ask for
+    whatever the page links: static/favicon.svg drawn at 32 px as a PNG (every browser takes
+    a PNG under that name). Redraw it after changing the SVG, e.g. a Chromium screenshot of
+    the SVG at 32 x 32 px with a transparent background."""
+    response = HttpResponse(_favicon_png(), content_type="image/png")
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response
+
+
+@cache  # read once per process: the file only changes with a deploy
+def _favicon_png() -> bytes:
+    return (settings.BASE_DIR / "static" / "favicon-32.png").read_bytes()
