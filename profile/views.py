@@ -71,7 +71,7 @@ def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
         "total": formatting.clock(duration),
         "start_clock": formatting.local_clock(started),
         "end_clock": formatting.local_clock(expires),
-        "left": formatting.minutes_left(progress["remaining_seconds"]),
+        "left": formatting.time_left(progress["remaining_seconds"]),
         "backdrop": images.get("backdrop"),
         "backdrop_medium": images.get("backdrop_medium"),
         "backdrop_small": images.get("backdrop_small"),

@@ -32,7 +32,7 @@ def test_a_movie_is_rendered_into_the_banner(client, fake):
     assert 'data-slot="title">Super 8<' in html
     assert 'data-slot="label">Now Watching<' in html
     assert 'aria-valuenow="33"' in html and "pct-33" in html
-    assert 'data-slot="left">75 min left<' in html
+    assert 'data-slot="left">1 h 15 min left<' in html
     assert f'srcset="{fake.url}/img/w300/' in html
     assert 'href="https://www.imdb.com/title/tt1650062/"' in html
 
