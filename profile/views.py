@@ -113,7 +113,8 @@ def profile_header(profile: TraktProfile | None) -> dict[str, Any]:
     return {
         "name": name,
         "username": profile.username,
-        "url": f"https://trakt.tv/users/{profile.ids.slug}",
+        # The demo's user is made up: its name is no link to whoever has it on Trakt.
+        "url": None if settings.DEMO_MODE else f"https://trakt.tv/users/{profile.ids.slug}",
         "avatar": profile.avatar_url,
         "initials": formatting.initials(name),
         "vip": bool(profile.vip or profile.vip_ep),

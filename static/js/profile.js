@@ -70,7 +70,7 @@
     if (alt !== undefined) img.alt = alt;
   }
 
-  function fill(el, content) {
+  function fill(el, content, demo) {
     const images = content.images || {};
     const progress = content.progress;
     el.dataset.startedAt = progress.started_at;
@@ -110,7 +110,8 @@
     for (const link of el.querySelectorAll("[data-link]")) {
       const href = (content.links || {})[link.dataset.link];
       link.hidden = !href;
-      if (href) link.href = href;
+      // The demo's ids are made up: a placeholder (no href), never someone else's title.
+      if (href && !demo) link.href = href;
       else link.removeAttribute("href");
     }
   }
@@ -120,15 +121,15 @@
     field(el, "end").textContent = timeOfDay(el.dataset.expiresAt);
   }
 
-  function show(content) {
+  function show(content, demo) {
     const key = `${content.title}|${content.subtitle || ""}`;
     let el = banner();
     if (!el) {
       el = template.content.firstElementChild.cloneNode(true);
-      fill(el, content);
+      fill(el, content, demo);
       slot.replaceChildren(el);
     } else {
-      fill(el, content);
+      fill(el, content, demo);
     }
     localizeTimes(el);
     lastWatched.hidden = true;
@@ -200,7 +201,7 @@
       }
       const body = await response.json();
       if (body.content) {
-        show(body.content);
+        show(body.content, body.demo);
       } else if (response.ok) {
         clear();
       } else {
