@@ -33,6 +33,7 @@ SITE_ENV = {
     "TRAKT_API_KEY": "",
     "TRAKT_USERNAME": "",
     "TRAKT_ACCESS_TOKEN": "",
+    "TRAKT_CLIENT_SECRET": "",
     "TMDB_API_KEY": "",
     "TMDB_READ_ACCESS_TOKEN": "",
     "WATCHING_CACHE_SECONDS": "15",

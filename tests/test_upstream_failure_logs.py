@@ -56,6 +56,17 @@ def test_an_unreachable_image_host_names_its_setting(settings, caplog):
     assert "TMDB_IMAGE_URL" in line
 
 
+def test_an_ipv6_host_is_logged_in_brackets(settings, caplog):
+    port = free_port()
+    settings.TRAKT_API_URL = f"http://[::1]:{port}"
+
+    with pytest.raises(UpstreamError), caplog.at_level(logging.INFO):
+        trakt.watching(TraktAuth(TRAKT_KEY), "sean")
+
+    [line] = failure_lines(caplog)
+    assert f"at [::1]:{port}; check TRAKT_API_URL" in line
+
+
 def test_an_upstream_that_answers_is_logged_with_its_host_but_no_hint(caplog, mock):
     # Trakt was reached: its 500 is Trakt's trouble, not a wrong address.
     mock.get(WATCHING_URL, status=500)

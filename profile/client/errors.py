@@ -74,10 +74,13 @@ def where(error: UpstreamError, base_url: str, setting: str) -> str:
     if error.code == "not_configured":
         return ""
     parts = urlsplit(base_url)
+    host = str(parts.hostname)
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
     try:
-        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        host = f"{host}:{parts.port}" if parts.port else host
     except ValueError:  # a port that is not a number
-        host = str(parts.hostname)
+        pass
     if error.status is None and error.code in ("timeout", "unavailable"):
         return f" at {host}; check {setting}"
     return f" at {host}"
