@@ -40,7 +40,7 @@ run: install
 serve: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/gunicorn nowwatching.wsgi:application --bind 127.0.0.1:8000 --workers 2 \
+	$(BIN)/gunicorn --config python:nowwatching.gunicorn_conf nowwatching.wsgi:application --bind 127.0.0.1:8000 --workers 2 \
 		--no-control-socket --access-logfile -
 
 lint: install

@@ -1,9 +1,10 @@
 #!/usr/bin/env python
-import os
 import sys
 
+from nowwatching.startup import settings_or_exit
+
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowwatching.settings")
+    settings_or_exit()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

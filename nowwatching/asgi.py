@@ -1,6 +1,8 @@
-import os
+"""The ASGI application. A configuration error stops it with one message, not a traceback."""
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowwatching.settings")
+from nowwatching.startup import settings_or_exit
+
+settings_or_exit()
 application = get_asgi_application()

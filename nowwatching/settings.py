@@ -2,13 +2,16 @@
 precedence), with safe development defaults. `.env.example` lists every variable."""
 
 import re
+import secrets
 import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from corsheaders.defaults import default_headers
 from csp.constants import NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
+
+from nowwatching.startup import config_error
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,47 +36,71 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if raw in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
+    raise config_error(
+        f"{name} must be true or false, not {raw!r}.",
+        f"Set {name} to true or false (or leave it empty for {str(default).lower()})",
+        f"{name}={str(default).lower()}",
+    )
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:
     raw = env.str(name, default="").strip() or str(default)
+    fix = f"Set {name} to a whole number of at least {minimum} (or leave it empty for {default})"
     try:
         value = int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+        raise config_error(
+            f"{name} must be a whole number, not {raw!r}.", fix, f"{name}={default}"
+        ) from None
     if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
+        raise config_error(
+            f"{name} must be at least {minimum}, not {value}.", fix, f"{name}={default}"
+        )
     return value
 
 
 def env_url(name: str, default: str) -> str:
     url = (env.str(name, default="").strip() or default).rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ImproperlyConfigured(f"{name} must be an http(s) URL, not {url!r}.")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise config_error(
+            f"{name} must be an http(s) URL, not {url!r}.",
+            f"Set {name} to a full address with http:// or https:// (or leave it empty for "
+            "the default)",
+            f"{name}={default}",
+        )
     return url
 
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
+SECRET_KEY = env.str("SECRET_KEY", default="").strip()
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Put a long random value in .env.local or the environment "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=true "
-            "for a development-only key."
+        raise config_error(
+            "SECRET_KEY is not set, and a server with DEBUG off needs its own.",
+            "Set SECRET_KEY to a long random value of your own in .env.local or the "
+            "environment, and keep it secret (`make run`, for development, needs none)",
+            # A fresh value, ready to paste; it is used nowhere.
+            f"SECRET_KEY={secrets.token_urlsafe(50)}",
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Empty (as in a copied .env.example) means the default, not "no host at all", which would
+# answer every request with 400.
+ALLOWED_HOSTS = [
+    host.strip() for host in env.list("ALLOWED_HOSTS", default=[]) if host.strip()
+] or ["localhost", "127.0.0.1", "[::1]"]
 
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+TIME_ZONE = env.str("TIME_ZONE", default="").strip() or "UTC"
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-    raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not a known time zone.") from None
+    raise config_error(
+        f"TIME_ZONE {TIME_ZONE!r} is not a known time zone.",
+        "Set TIME_ZONE to an IANA time zone name (or leave it empty for UTC)",
+        "TIME_ZONE=Europe/Lisbon",
+    ) from None
 USE_TZ = True
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
@@ -92,9 +119,10 @@ TMDB_READ_ACCESS_TOKEN = env.str("TMDB_READ_ACCESS_TOKEN", default="").strip()
 TRAKT_USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 TRAKT_USERNAME = env.str("TRAKT_USERNAME", default="").strip()
 if TRAKT_USERNAME and not TRAKT_USERNAME_PATTERN.fullmatch(TRAKT_USERNAME):
-    raise ImproperlyConfigured(
-        "TRAKT_USERNAME may hold only letters, digits, '.', '-' and '_' "
-        "(at most 64 characters): use the slug from your trakt.tv/users/<slug> address."
+    raise config_error(
+        "TRAKT_USERNAME may hold only letters, digits, '.', '-' and '_' (at most 64 characters).",
+        "Set TRAKT_USERNAME to the slug from your trakt.tv/users/<slug> address",
+        "TRAKT_USERNAME=sean",
     )
 
 TRAKT_API_URL = env_url("TRAKT_API_URL", "https://api.trakt.tv")
@@ -106,16 +134,54 @@ TMDB_IMAGE_URL = env_url("TMDB_IMAGE_URL", "https://image.tmdb.org/t/p")
 # With no Trakt key there is nothing real to show, so a fresh clone serves demo data.
 DEMO_MODE = env_bool("DEMO_MODE", not TRAKT_API_KEY)
 
+# Combinations that cannot work stop start-up, rather than a page saying Trakt failed.
+for _name, _value in (
+    ("TRAKT_CLIENT_SECRET", TRAKT_CLIENT_SECRET),
+    ("TRAKT_ACCESS_TOKEN", TRAKT_ACCESS_TOKEN),
+):
+    if _value and not TRAKT_API_KEY:
+        raise config_error(
+            f"{_name} is set, but TRAKT_API_KEY is not: every Trakt call needs the app's "
+            "Client ID.",
+            "Set TRAKT_API_KEY to the Client ID of the same app "
+            "(https://trakt.tv/oauth/applications)",
+            "TRAKT_API_KEY=<the Client ID: 64 letters and digits>",
+        )
+if not DEMO_MODE and not TRAKT_API_KEY:
+    raise config_error(
+        "DEMO_MODE is false, but TRAKT_API_KEY is not set, so there is nothing to show.",
+        "Set TRAKT_API_KEY to your Trakt app's Client ID (https://trakt.tv/oauth/applications), "
+        "or leave DEMO_MODE empty to serve the demo",
+        "TRAKT_API_KEY=<the Client ID: 64 letters and digits>",
+    )
+# With an access token the profile is its owner's ("me"); with the app's secret the owner
+# may sign in (`manage.py trakt_login`) and become "me". Else a username is the only way.
+if not DEMO_MODE and not (TRAKT_USERNAME or TRAKT_ACCESS_TOKEN or TRAKT_CLIENT_SECRET):
+    raise config_error(
+        "TRAKT_API_KEY is set, but TRAKT_USERNAME is not set, so there is no profile to show.",
+        "Set TRAKT_USERNAME to the slug from the trakt.tv/users/<slug> address of the profile "
+        "to show",
+        "TRAKT_USERNAME=sean",
+    )
+
 # How long one watching answer from Trakt may be reused; 0 asks Trakt every time.
 WATCHING_CACHE_SECONDS = env_int("WATCHING_CACHE_SECONDS", 15)
 # How often the site brings its mirror of the history up to date by itself; 0: only when
 # `manage.py sync_trakt` runs.
 HISTORY_SYNC_MINUTES = env_int("HISTORY_SYNC_MINUTES", 15)
 
+CACHE_SCHEMES = ("locmemcache", "redis", "rediss", "dummycache")
+_cache_url = env.str("CACHE_URL", default="").strip() or "locmemcache://nowwatching"
+if urlsplit(_cache_url).scheme not in CACHE_SCHEMES:
+    # Only the scheme is named: the URL may hold a password.
+    raise config_error(
+        f"CACHE_URL must be a Redis or local-memory cache URL, not a {urlsplit(_cache_url).scheme or 'schemeless'!r} one.",
+        "Set CACHE_URL to redis://host:port/db (several workers or machines) or leave it "
+        "empty (one process)",
+        "CACHE_URL=redis://127.0.0.1:6379/1",
+    )
 CACHES = {
-    "default": environ.Env.cache_url_config(
-        env.str("CACHE_URL", default="").strip() or "locmemcache://nowwatching"
-    ),
+    "default": environ.Env.cache_url_config(_cache_url),
     # Each process's own copy of the answers that are still fresh, so reusing one costs no
     # round trip to a shared cache (profile/services.py).
     "local": {
@@ -139,14 +205,28 @@ for origin in CORS_ALLOWED_ORIGINS:
         or not parts.netloc
         or origin != f"{parts.scheme}://{parts.netloc}"
     ):
-        raise ImproperlyConfigured(
+        raise config_error(
             "CORS_ALLOWED_ORIGINS holds origins like https://example.com (no path, no "
-            f"trailing slash), not {origin!r}."
+            f"trailing slash), not {origin!r}.",
+            "Set CORS_ALLOWED_ORIGINS to a comma-separated list of origins (or leave it "
+            "empty: any origin)",
+            "CORS_ALLOWED_ORIGINS=https://me.example,https://blog.me.example",
         )
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_URLS_REGEX = r"^/api/"
 CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS")
 CORS_ALLOW_CREDENTIALS = False
+# The request headers a preflight allows: django-cors-headers' defaults, and what a reader
+# sends to revalidate (If-None-Match, which API_DOCUMENTATION.md tells clients to send, and
+# If-Modified-Since) or to steer caches and languages.
+CORS_ALLOW_HEADERS = (
+    *default_headers,
+    "accept-language",
+    "cache-control",
+    "if-modified-since",
+    "if-none-match",
+    "pragma",
+)
 # Scripts may read why to wait (429/503) and how old a stale answer is.
 CORS_EXPOSE_HEADERS = ("ETag", "Retry-After", "Age")
 
@@ -192,7 +272,19 @@ TEMPLATES = [
 
 # SQLite in the project folder by default (no set-up); DATABASE_URL picks another file
 # (sqlite:////var/lib/nowwatching/db.sqlite3) or PostgreSQL (postgres://user:pass@host/db).
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
+_database_url = (
+    env.str("DATABASE_URL", default="").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+)
+if urlsplit(_database_url).scheme not in DATABASE_SCHEMES:
+    # Only the scheme is named: the URL holds the database's password.
+    raise config_error(
+        f"DATABASE_URL must be an sqlite:// or postgres:// URL, not a {urlsplit(_database_url).scheme or 'schemeless'!r} one.",
+        "Set DATABASE_URL to a PostgreSQL or SQLite URL (or leave it empty for db.sqlite3 "
+        "in the project folder)",
+        "DATABASE_URL=postgres://nowwatching:password@127.0.0.1:5432/nowwatching",
+    )
+DATABASES = {"default": environ.Env.db_url_config(_database_url)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # Readers never wait for the writer (the history sync) and the writer never blocks
@@ -286,9 +378,17 @@ HTTPS_ONLY = env_bool("HTTPS_ONLY", False)
 HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
 if HTTPS_ONLY and DEBUG:
     # DEBUG pages show tracebacks and settings: never on a public server.
-    raise ImproperlyConfigured("DEBUG must be false when HTTPS_ONLY is true (a public server).")
+    raise config_error(
+        "DEBUG must be false when HTTPS_ONLY is true: a public server never shows debug pages.",
+        "Set DEBUG to false (or leave it empty)",
+        "DEBUG=false",
+    )
 if HSTS_PRELOAD and not HTTPS_ONLY:
-    raise ImproperlyConfigured("HSTS_PRELOAD needs HTTPS_ONLY=true: HSTS is sent only then.")
+    raise config_error(
+        "HSTS_PRELOAD needs HTTPS_ONLY=true: HSTS is sent only then.",
+        "Set HTTPS_ONLY=true as well (behind a TLS proxy), or HSTS_PRELOAD=false",
+        "HTTPS_ONLY=true",
+    )
 if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = True
     # A load balancer may probe liveness over plain HTTP from inside the network.

@@ -1,6 +1,8 @@
-import os
+"""The WSGI application. A configuration error stops it with one message, not a traceback."""
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowwatching.settings")
+from nowwatching.startup import settings_or_exit
+
+settings_or_exit()
 application = get_wsgi_application()

@@ -87,7 +87,7 @@ def watching_card(now: datetime | None = None) -> Card:
 
 def _playing_card(watching: NowWatching, now: datetime) -> Card:
     meta = [str(watching.year)] if watching.year else []
-    meta.append(_left(watching.progress.remaining_seconds(now)))
+    meta.append(formatting.time_left(watching.progress.remaining_seconds(now)))
     image, poster = _inline_image(watching.images)
     return Card(
         label="Now watching on Trakt",
@@ -105,13 +105,6 @@ def _last_watched_card(item: HistoryItem, now: datetime) -> Card:
     meta = [str(year)] if year else []
     meta.append(formatting.ago(datetime.fromisoformat(item.watched_at), now))
     return Card(label="Last watched on Trakt", title=title, subtitle=subtitle, meta=meta)
-
-
-def _left(seconds: int) -> str:
-    minutes = -(-seconds // 60)
-    if minutes >= 60:
-        return f"{minutes // 60} h {minutes % 60:02d} min left"
-    return f"{minutes} min left"
 
 
 def _inline_image(images: dict[str, str]) -> tuple[str | None, bool]:

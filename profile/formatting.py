@@ -1,7 +1,8 @@
 """How numbers, durations and moments read on the page.
 
 The live script (static/js/profile.js) formats the banner's clock values the same way;
-`clock()` and `minutes_left()` are the rules both follow.
+`clock()`, `time_left()` and `time_of_day()` are the rules both follow (the script's times of
+day follow the visitor's own locale; these are US English, the site's language).
 """
 
 from __future__ import annotations
@@ -40,14 +41,25 @@ def clock(seconds: int) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
-def minutes_left(seconds: int) -> str:
-    """Rounded up, so the last seconds still say "1 min left"."""
-    return f"{math.ceil(max(0, seconds) / 60)} min left"
+def time_left(seconds: float) -> str:
+    """ "45 min left", "1 h left", "1 h 20 min left": whole minutes rounded up, so the last
+    seconds still say "1 min left". The page, its script and the card all read it so."""
+    minutes = math.ceil(max(0, seconds) / 60)
+    if minutes < 60:
+        return f"{minutes} min left"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min left" if minutes else f"{hours} h left"
+
+
+def time_of_day(moment: datetime) -> str:
+    """ "1:33 AM", "12:00 PM": the hour without a leading zero, as US English reads it."""
+    hour = moment.hour % 12 or 12
+    return f"{hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
 
 
 def local_clock(moment: datetime) -> str:
-    """The time of day in TIME_ZONE (for visitors without JavaScript): "21:07"."""
-    return timezone.localtime(moment).strftime("%H:%M")
+    """The time of day in TIME_ZONE (for visitors without JavaScript): "9:07 PM"."""
+    return time_of_day(timezone.localtime(moment))
 
 
 def month_year(moment: datetime) -> str:

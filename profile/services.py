@@ -236,6 +236,8 @@ class PageData:
     profile: Cached[TraktProfile] | None
     stats: Cached[TraktStats] | None
     last_watched: Cached[HistoryItem | None] | None
+    # Why something is missing (the first failure), so the page can say why truthfully.
+    error: UpstreamError | None = None
 
 
 def get_page_data() -> PageData:
@@ -248,6 +250,7 @@ def get_page_data() -> PageData:
         "last_watched": _page_pool.submit(get_last_watched),
     }
     results: dict[str, Any] = {}
+    errors: list[UpstreamError] = []
     for name, job in jobs.items():
         budget = WATCHING_BUDGET_SECONDS if name == "watching" else PAGE_BUDGET_SECONDS
         try:
@@ -255,6 +258,9 @@ def get_page_data() -> PageData:
         except FutureTimeout:
             log.info("page: %s not at hand within %s s", name, budget)
             results[name] = None
-        except UpstreamError:
+        except UpstreamError as error:
             results[name] = None
-    return PageData(**results)
+            errors.append(error)
+    if results["watching"] is not None and results["watching"].error is not None:
+        errors.append(results["watching"].error)
+    return PageData(**results, error=errors[0] if errors else None)

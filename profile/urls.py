@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/openapi.json", api.api_openapi, name="api-openapi"),
     path("api-test", api.api_test, name="api-test"),
     path("healthz", api.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 
 from profile import formatting, services
-from profile.client import HistoryItem, TraktProfile, TraktStats
+from profile.client import HistoryItem, TraktProfile, TraktStats, UpstreamError
 from profile.decorators import html_page
 from profile.watching import history_lines
 
@@ -30,6 +33,7 @@ def home(request):
         "stats": stats_rows(data.stats.value) if data.stats else None,
         "stats_stale": bool(data.stats and data.stats.stale),
         "last_watched": last_watched(data.last_watched.value if data.last_watched else None, now),
+        "trakt_trouble": trakt_trouble(data.error),
     }
     context["og"] = open_graph(request, context["profile"], content)
     return render(request, "profile/home.html", context)
@@ -67,7 +71,7 @@ def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
         "total": formatting.clock(duration),
         "start_clock": formatting.local_clock(started),
         "end_clock": formatting.local_clock(expires),
-        "left": formatting.minutes_left(progress["remaining_seconds"]),
+        "left": formatting.time_left(progress["remaining_seconds"]),
         "backdrop": images.get("backdrop"),
         "backdrop_medium": images.get("backdrop_medium"),
         "backdrop_small": images.get("backdrop_small"),
@@ -76,6 +80,25 @@ def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
         "thumb_is_poster": thumb is not None and "still" not in images,
         "links": content["links"],
     }
+
+
+# What a visitor reads where Trakt's data is missing, by the error's code.
+TROUBLE = {
+    "timeout": "Trakt did not answer in time. This fills in when it does.",
+    "unavailable": "Trakt did not answer. This fills in when it does.",
+    "bad_response": "Trakt did not answer as expected. This fills in when it does.",
+    "rate_limited": "Trakt's rate limit was reached. This fills in when it resets.",
+}
+
+
+def trakt_trouble(error: UpstreamError | None) -> str:
+    """Why Trakt's data is missing, truthfully: a site that is not set up yet is not Trakt
+    being down. The other refusals say what the owner has to fix (never a secret)."""
+    if error is None:  # not at hand within the page's time budget
+        return "Trakt is slow to answer. This fills in when it does."
+    if error.code == "not_configured":
+        return f"This site is not set up yet. {error.message}"
+    return TROUBLE.get(error.code, error.message)
 
 
 def profile_header(profile: TraktProfile | None) -> dict[str, Any]:
@@ -90,7 +113,8 @@ def profile_header(profile: TraktProfile | None) -> dict[str, Any]:
     return {
         "name": name,
         "username": profile.username,
-        "url": f"https://trakt.tv/users/{profile.ids.slug}",
+        # The demo's user is made up: its name is no link to whoever has it on Trakt.
+        "url": None if settings.DEMO_MODE else f"https://trakt.tv/users/{profile.ids.slug}",
         "avatar": profile.avatar_url,
         "initials": formatting.initials(name),
         "vip": bool(profile.vip or profile.vip_ep),
@@ -144,3 +168,19 @@ def open_graph(request, profile: dict[str, Any], content: dict[str, Any] | None)
         "image": request.build_absolute_uri(image) if image else None,
         "url": request.build_absolute_uri(request.path),
     }
+
+
+@html_page
+def favicon(request):
+    """/favicon.ico, which browsers, feed readers and a tab showing a JSON answer ask for
+    whatever the page links: static/favicon.svg drawn at 32 px as a PNG (every browser takes
+    a PNG under that name). Redraw it after changing the SVG, e.g. a Chromium screenshot of
+    the SVG at 32 x 32 px with a transparent background."""
+    response = HttpResponse(_favicon_png(), content_type="image/png")
+    patch_cache_control(response, public=True, max_age=24 * 60 * 60)
+    return response
+
+
+@cache  # read once per process: the file only changes with a deploy
+def _favicon_png() -> bytes:
+    return (settings.BASE_DIR / "static" / "favicon-32.png").read_bytes()

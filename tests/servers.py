@@ -29,10 +29,11 @@ SITE_ENV = {
     "SECRET_KEY": "insecure-key-for-tests-only",
     "DEBUG": "false",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "DEMO_MODE": "false",
+    "DEMO_MODE": "",  # the default: the demo without a key, else real (fake.env() sets keys)
     "TRAKT_API_KEY": "",
     "TRAKT_USERNAME": "",
     "TRAKT_ACCESS_TOKEN": "",
+    "TRAKT_CLIENT_SECRET": "",
     "TMDB_API_KEY": "",
     "TMDB_READ_ACCESS_TOKEN": "",
     "WATCHING_CACHE_SECONDS": "15",

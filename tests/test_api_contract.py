@@ -206,7 +206,8 @@ def test_every_upstream_error_code_is_in_the_documents_enum():
     from profile.client import ERROR_HTTP_STATUS
 
     documented = openapi_document()["components"]["schemas"]["Error"]["properties"]["code"]
-    assert set(documented["enum"]) == set(ERROR_HTTP_STATUS) | {"method_not_allowed"}
+    # tests/test_docs.py checks the whole enum, our own 400/404/500 codes included.
+    assert set(ERROR_HTTP_STATUS) | {"method_not_allowed"} <= set(documented["enum"])
 
 
 def test_every_error_status_is_documented_for_each_upstream_endpoint():

@@ -32,7 +32,10 @@ def test_it_lists_every_documented_endpoint(tester):
     assert options.evaluate_all("all => all.map(o => o.value)") == [
         endpoint["name"] for endpoint in api_endpoints()
     ]
-    expect(page.locator("#endpoint option", has_text="Now Watching")).to_have_count(1)
+    assert options.all_text_contents() == [f"GET {e['path']}" for e in api_endpoints()]
+    assert options.evaluate_all("all => all.map(o => o.dataset.summary)") == [
+        endpoint["summary"] for endpoint in api_endpoints()
+    ]
 
 
 def test_it_runs_now_watching_and_shows_status_time_and_json(tester, live_server):
@@ -157,6 +160,47 @@ def test_the_copy_buttons_copy_the_body_and_the_curl_command(tester, live_server
 
     page.get_by_role("button", name="Copy body").click()
     assert page.evaluate("navigator.clipboard.readText()") == '{\n  "status": "ok"\n}'
+
+
+# Each option's text, measured in the select's own font, against the room it has inside
+# (its width less padding and the arrow).
+OPTIONS_THAT_DO_NOT_FIT = """select => {
+    const style = getComputedStyle(select);
+    const context = document.createElement("canvas").getContext("2d");
+    context.font = style.font;
+    const room = select.clientWidth - parseFloat(style.paddingLeft)
+        - parseFloat(style.paddingRight) - 24;
+    return [...select.options]
+        .filter(option => context.measureText(option.text).width > room)
+        .map(option => option.text);
+}"""
+
+# How many lines each path of the endpoint table takes (the "GET " before it may wrap).
+PATH_LINES = """codes => codes.map(code => {
+    const text = code.firstChild;
+    const range = document.createRange();
+    range.setStart(text, text.data.indexOf("/"));
+    range.setEnd(text, text.data.length);
+    return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size;
+})"""
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_at_phone_width_the_picker_and_the_paths_are_whole(tester, width):
+    page = tester()
+    page.set_viewport_size({"width": width, "height": 800})
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for control in (page.locator("#endpoint"), page.get_by_role("button", name="Test Endpoint")):
+        box = control.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert page.locator("#endpoint").evaluate(OPTIONS_THAT_DO_NOT_FIT) == []
+    codes = page.locator(".endpoints td code")
+    assert codes.evaluate_all(PATH_LINES) == [1] * len(api_endpoints())
+    # What the chosen endpoint answers is still said, under the picker.
+    expect(page.locator("#endpoint-summary")).to_have_text("Now Watching")
+    page.get_by_label("Endpoint", exact=True).select_option("stats")
+    expect(page.locator("#endpoint-summary")).to_have_text("Stats")
 
 
 def test_the_page_has_no_accessibility_violations(tester):

@@ -496,4 +496,4 @@ def test_each_upstream_failure_is_logged_once_with_its_code(client, mock, caplog
     assert response.status_code == 502
     # Only ours: Django's own "Bad Gateway" line for the 502 would say it a second time.
     lines = [r.getMessage() for r in caplog.records]
-    assert lines == ["Trakt watching failed: unavailable (HTTP 500)"]
+    assert lines == ["Trakt watching failed: unavailable (HTTP 500) at api.trakt.tv"]

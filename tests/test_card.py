@@ -9,7 +9,7 @@ import pytest
 import requests
 import time_machine
 
-from profile import card
+from profile import card, formatting
 from tests.conftest import SECRETS
 from tests.upstream import FIXTURES, TMDB, TRAKT, WATCHING_URL, add_tmdb, fixture, watching
 
@@ -89,6 +89,22 @@ def test_a_movie_card_shows_title_year_progress_and_the_inlined_backdrop(client,
     # The small backdrop, chosen like the JSON's (see test_api_watching).
     assert image_calls == [f"{IMAGES}/w300/hZkgoQYus5vegHoetLkCJzb17zJ.jpg"]
     assert root.find(f"{SVG}title").text == "Now watching on Trakt: Super 8"
+
+
+@pytest.mark.parametrize(
+    ("left", "text"),
+    [(timedelta(minutes=65), "1 h 5 min left"), (timedelta(minutes=80), "1 h 20 min left")],
+)
+def test_time_left_reads_as_on_the_page(client, mock, left, text):
+    mock.get(WATCHING_URL, json=fixture("trakt_watching_movie.json"))
+    add_tmdb(mock)
+    add_images(mock)
+    ends = datetime(2014, 10, 23, 8, 36, 2, tzinfo=UTC)
+
+    root = parse_safe(get_card(client, at=ends - left))
+
+    assert texts(root)[-1] == f"2011 · {text}"
+    assert text == formatting.time_left(int(left.total_seconds()))
 
 
 def test_an_episode_card_shows_the_show_the_episode_and_its_year(client, mock):

@@ -1,8 +1,11 @@
 """CORS: any origin may read /api/* (public, read-only, no credentials); pages send nothing."""
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 import responses
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.fake_upstream import FakeUpstream
 from tests.test_settings import check
@@ -52,6 +55,33 @@ def test_a_preflight_allows_get_and_head_only(client, mock):
     assert "accept" in response["Access-Control-Allow-Headers"]
     assert "Access-Control-Allow-Credentials" not in response
     assert not mock.calls  # a preflight never reaches Trakt
+
+
+# What a reader of the API sends beyond the CORS-safelisted headers: revalidation (the
+# documented If-None-Match, and If-Modified-Since), cache control, and what fetch wrappers add.
+READER_HEADERS = [
+    "if-none-match",
+    "if-modified-since",
+    "cache-control",
+    "pragma",
+    "accept",
+    "accept-language",
+    "content-type",
+    "x-requested-with",
+]
+
+
+def test_a_preflight_allows_every_header_a_reader_sends(client, mock):
+    response = client.options(
+        "/api/watching",
+        HTTP_ORIGIN=ORIGIN,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS=",".join(READER_HEADERS),
+    )
+
+    allowed = {name.strip() for name in response["Access-Control-Allow-Headers"].split(",")}
+    assert set(READER_HEADERS) <= allowed
+    assert "Access-Control-Allow-Credentials" not in response
 
 
 def test_a_plain_options_request_is_still_refused(client, mock):
@@ -118,3 +148,63 @@ def test_a_script_on_another_site_can_read_the_api_but_not_a_page(live_server, f
     assert page.evaluate(read, f"{live_server.url}/api/watching") == 200
     assert page.evaluate(read, f"{live_server.url}/api/watching.svg") == 200
     assert page.evaluate(read, f"{live_server.url}/healthz") == "blocked"
+
+
+# A page of another site: its own script reads the API, then revalidates with the ETag.
+READER_PAGE = b"""<!doctype html>
+<html lang="en"><title>Someone's blog</title>
+<pre id="out">waiting</pre>
+<script>
+(async () => {
+  const api = new URLSearchParams(location.search).get("api");
+  const out = document.getElementById("out");
+  try {
+    const first = await fetch(api, { headers: { Accept: "application/json" } });
+    const body = await first.json();
+    const etag = first.headers.get("ETag");
+    const again = await fetch(api, {
+      headers: { Accept: "application/json", "If-None-Match": etag, "Cache-Control": "no-cache" },
+    });
+    out.textContent = JSON.stringify({
+      first: first.status, isWatching: body.isWatching, etag: Boolean(etag), again: again.status,
+    });
+  } catch (error) {
+    out.textContent = `blocked: ${error}`;
+  }
+})();
+</script>
+</html>"""
+
+
+class _ReaderPage(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (the name http.server calls)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(READER_PAGE)))
+        self.end_headers()
+        self.wfile.write(READER_PAGE)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def another_site():
+    """A tiny web server on another loopback port: another origin than live_server's."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ReaderPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_page_on_another_site_revalidates_with_the_etag_and_reads_304(
+    live_server, fake, another_site, page: Page
+):
+    page.goto(f"{another_site}/?api={live_server.url}/api/watching")
+
+    expect(page.locator("#out")).not_to_have_text("waiting")
+    assert page.locator("#out").text_content() == (
+        '{"first":200,"isWatching":false,"etag":true,"again":304}'
+    )

@@ -1,5 +1,6 @@
 """DEMO_MODE: built-in, time-relative data through the same code as real upstream answers."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -89,3 +90,15 @@ def test_demo_mode_makes_no_network_call(client, demo_mode, monkeypatch):
     monkeypatch.setattr(requests.Session, "send", refuse)
 
     assert client.get("/api/watching").status_code == 200
+
+
+def test_the_demo_page_links_nowhere_for_its_made_up_ids(client, demo_mode):
+    html = client.get("/").content.decode()
+
+    hrefs = re.findall(r'href="([^"]+)"', html)
+    assert not [
+        h
+        for h in hrefs
+        if re.search(r"trakt\.tv/(movies|shows|users)|themoviedb\.org/(movie|tv)", h)
+    ]
+    assert "these links go nowhere" in html

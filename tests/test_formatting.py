@@ -43,17 +43,39 @@ def test_a_position_reads_like_a_player_clock(seconds, text):
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0 min left"), (1, "1 min left"), (60, "1 min left"), (61, "2 min left")],
+    [
+        (0, "0 min left"),
+        (1, "1 min left"),
+        (60, "1 min left"),
+        (61, "2 min left"),
+        (59 * 60, "59 min left"),
+        (59 * 60 + 1, "1 h left"),
+        (60 * 60, "1 h left"),
+        (65 * 60, "1 h 5 min left"),
+        (80 * 60, "1 h 20 min left"),
+        (3 * 3600 + 30, "3 h 1 min left"),
+        (-5, "0 min left"),
+    ],
 )
-def test_time_left_rounds_up_to_whole_minutes(seconds, text):
-    assert formatting.minutes_left(seconds) == text
+def test_time_left_rounds_up_to_whole_minutes_then_reads_in_hours(seconds, text):
+    # One rule for the page, its script and the card.
+    assert formatting.time_left(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "text"),
+    [(0, 0, "12:00 AM"), (1, 33, "1:33 AM"), (9, 5, "9:05 AM"), (12, 0, "12:00 PM"),
+     (13, 7, "1:07 PM"), (23, 59, "11:59 PM")],
+)  # fmt: skip
+def test_a_time_of_day_reads_as_in_us_english(hour, minute, text):
+    assert formatting.time_of_day(datetime(2026, 1, 2, hour, minute)) == text
 
 
 def test_times_of_day_are_in_the_site_time_zone(settings):
     settings.TIME_ZONE = "Asia/Kolkata"
     moment = datetime(2026, 1, 2, 20, 0, tzinfo=UTC)
 
-    assert formatting.local_clock(moment) == "01:30"
+    assert formatting.local_clock(moment) == "1:30 AM"
     assert formatting.month_year(moment) == "January 2026"
 
 

@@ -4,6 +4,8 @@ import re
 import time
 from html import unescape
 
+import pytest
+
 from profile import services
 
 
@@ -30,7 +32,7 @@ def test_a_movie_is_rendered_into_the_banner(client, fake):
     assert 'data-slot="title">Super 8<' in html
     assert 'data-slot="label">Now Watching<' in html
     assert 'aria-valuenow="33"' in html and "pct-33" in html
-    assert 'data-slot="left">75 min left<' in html
+    assert 'data-slot="left">1 h 15 min left<' in html
     assert f'srcset="{fake.url}/img/w300/' in html
     assert 'href="https://www.imdb.com/title/tt1650062/"' in html
 
@@ -138,3 +140,43 @@ def test_a_slow_watching_answer_does_not_hold_the_page(client, fake):
     assert "Sean Rudford" in html
     # Let the late answer land now, not in the next test's cache.
     services.get_watching()
+
+
+def notes(html: str) -> list[str]:
+    return [unescape(note) for note in re.findall(r'<p class="note">(.*?)</p>', html, re.S)]
+
+
+def test_a_site_not_set_up_says_so_not_that_trakt_is_down(client, fake, settings):
+    # A key and the app's secret, waiting for `manage.py trakt_login`: nobody to show yet.
+    settings.TRAKT_USERNAME = ""
+    settings.TRAKT_CLIENT_SECRET = "app-secret"
+
+    html = client.get("/").content.decode()
+
+    assert notes(html), html
+    for note in notes(html):
+        assert "not set up" in note
+        assert "did not answer" not in note
+    assert "TRAKT_USERNAME" in html  # what its owner has to set
+    assert fake.calls("trakt:") == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        ("500", "Trakt did not answer"),
+        ("invalid_json", "Trakt did not answer"),
+        ("429", "rate limit"),
+        ("404", "Trakt has no such user"),
+        ("private", "This Trakt profile is private"),
+    ],
+)
+def test_trakt_failing_says_how(client, fake, fault, says):
+    fake.set(trakt_fault=fault)
+
+    html = client.get("/").content.decode()
+
+    assert notes(html)
+    for note in notes(html):
+        assert says in note
+        assert "not set up" not in note

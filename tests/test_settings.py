@@ -79,3 +79,99 @@ def test_empty_values_mean_the_defaults():
     empty = dict.fromkeys(["DEMO_MODE", "WATCHING_CACHE_SECONDS", "TRAKT_API_URL", "DEBUG"], "")
 
     assert check(**empty).returncode == 0
+
+
+# --- Combinations that cannot work stop start-up -------------------------------------------
+
+# Every Trakt setting is given (empty unless named), so a developer's .env.local cannot
+# change what a case means.
+TRAKT_SETTINGS = dict.fromkeys(
+    ["TRAKT_API_KEY", "TRAKT_USERNAME", "TRAKT_CLIENT_SECRET", "TRAKT_ACCESS_TOKEN", "DEMO_MODE"],
+    "",
+)
+
+
+def check_trakt(**env) -> subprocess.CompletedProcess:
+    return check(**TRAKT_SETTINGS | env)
+
+
+@pytest.mark.parametrize(
+    ("env", "wrong", "to_set"),
+    [
+        # A key, but nobody's profile to show (the page said "Trakt did not answer").
+        ({"TRAKT_API_KEY": "k"}, "TRAKT_USERNAME is not set", "Set TRAKT_USERNAME"),
+        (
+            {"TRAKT_API_KEY": "k", "DEMO_MODE": "false"},
+            "TRAKT_USERNAME is not set",
+            "TRAKT_USERNAME",
+        ),
+        # No demo asked for, and nothing real to show.
+        ({"DEMO_MODE": "false"}, "DEMO_MODE is false", "Set TRAKT_API_KEY"),
+        ({"DEMO_MODE": "false", "TRAKT_USERNAME": "sean"}, "DEMO_MODE is false", "TRAKT_API_KEY"),
+        # The app's secret or a user's token belong to an app: its client id must be set.
+        ({"TRAKT_CLIENT_SECRET": "s"}, "TRAKT_CLIENT_SECRET is set", "Set TRAKT_API_KEY"),
+        ({"TRAKT_ACCESS_TOKEN": "t"}, "TRAKT_ACCESS_TOKEN is set", "Set TRAKT_API_KEY"),
+        (
+            {"TRAKT_ACCESS_TOKEN": "t", "TRAKT_USERNAME": "sean", "DEMO_MODE": "true"},
+            "TRAKT_ACCESS_TOKEN is set",
+            "Set TRAKT_API_KEY",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_together_stop_startup(env, wrong, to_set):
+    result = check_trakt(**env)
+
+    assert result.returncode != 0
+    assert wrong in result.stderr
+    assert to_set in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},  # the demo
+        {"TRAKT_USERNAME": "sean"},  # still the demo, labelled so, until a key is set
+        {"TRAKT_API_KEY": "k", "TRAKT_USERNAME": "sean"},
+        {"TRAKT_API_KEY": "k", "TRAKT_USERNAME": "sean", "DEMO_MODE": "false"},
+        # The token's owner is "me": no username needed.
+        {"TRAKT_API_KEY": "k", "TRAKT_ACCESS_TOKEN": "t"},
+        # Signed in with `manage.py trakt_login`: the owner of the stored token is "me".
+        {"TRAKT_API_KEY": "k", "TRAKT_CLIENT_SECRET": "s"},
+        # An explicit demo with keys set is a choice, not a mistake.
+        {"TRAKT_API_KEY": "k", "DEMO_MODE": "true"},
+    ],
+)
+def test_settings_that_work_together_start(env):
+    result = check_trakt(**env)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL must be"),
+        ({"DATABASE_URL": "mysql://u:hunter2@db/x"}, "DATABASE_URL must be"),
+        ({"CACHE_URL": "nonsense"}, "CACHE_URL must be"),
+    ],
+)
+def test_a_bad_database_or_cache_url_is_a_clear_startup_error(env, message):
+    result = check(**env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "hunter2" not in result.stderr  # a URL's password is never printed
+
+
+def test_an_empty_allowed_hosts_means_the_default():
+    # `ALLOWED_HOSTS=` would otherwise answer every request with 400.
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.ALLOWED_HOSTS)"],
+        cwd=settings.BASE_DIR,
+        env=BASE | {"ALLOWED_HOSTS": "", "DJANGO_SETTINGS_MODULE": "nowwatching.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert "localhost" in result.stdout, result.stderr

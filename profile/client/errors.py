@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 # The HTTP status each error code gives our own JSON answers (API_DOCUMENTATION.md).
 ERROR_HTTP_STATUS = {
@@ -65,6 +66,24 @@ class UpstreamError(Exception):
 
 def _rebuild_error(code: str, message: str, kwargs: dict) -> UpstreamError:
     return UpstreamError(code, message, **kwargs)
+
+
+def where(error: UpstreamError, base_url: str, setting: str) -> str:
+    """The end of a failure's log line: the host asked (never a user, key, path or query), and
+    when it could not be reached at all, the setting that names it."""
+    if error.code == "not_configured":
+        return ""
+    parts = urlsplit(base_url)
+    host = str(parts.hostname)
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    try:
+        host = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:  # a port that is not a number
+        pass
+    if error.status is None and error.code in ("timeout", "unavailable"):
+        return f" at {host}; check {setting}"
+    return f" at {host}"
 
 
 def bad_response(service: str, what: str = "an answer of an unexpected shape") -> UpstreamError:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.cache import cache
 
-from profile.client.errors import VIP_NOTE, UpstreamError, bad_response
+from profile.client.errors import VIP_NOTE, UpstreamError, bad_response, where
 from profile.client.http import Reply, decode_json, header_int, parse, retry_after_seconds, send
 from profile.client.schemas import HistoryItem, TraktProfile, TraktStats, TraktWatching
 
@@ -110,7 +110,13 @@ def call(
             raise error_for(reply)
         return decode_json("trakt", reply), reply
     except UpstreamError as error:
-        log.warning("Trakt %s failed: %s (HTTP %s)", endpoint, error.code, error.status or "-")
+        log.warning(
+            "Trakt %s failed: %s (HTTP %s)%s",
+            endpoint,
+            error.code,
+            error.status or "-",
+            where(error, settings.TRAKT_API_URL, "TRAKT_API_URL"),
+        )
         raise
 
 

@@ -141,6 +141,7 @@
   });
 
   select.addEventListener("change", function () {
+    show("endpoint-summary", select.options[select.selectedIndex].dataset.summary);
     // Keep the address shareable: ?endpoint=<name> preselects it.
     var url = new URL(window.location.href);
     url.searchParams.set("endpoint", select.value);

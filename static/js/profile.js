@@ -33,12 +33,18 @@
     return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
   }
 
-  function minutesLeft(seconds) {
-    return `${Math.ceil(Math.max(0, seconds) / 60)} min left`;
+  // "45 min left", "1 h left", "1 h 20 min left" (formatting.time_left).
+  function timeLeft(seconds) {
+    const total = Math.ceil(Math.max(0, seconds) / 60);
+    if (total < 60) return `${total} min left`;
+    const hours = Math.floor(total / 60);
+    const minutes = total % 60;
+    return minutes ? `${hours} h ${minutes} min left` : `${hours} h left`;
   }
 
+  // The viewer's own locale: "1:33 AM" in the US, "01:33" in the UK (not "01:33 AM").
   function timeOfDay(iso) {
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return new Date(iso).toLocaleTimeString([], { timeStyle: "short" });
   }
 
   // --- the banner --------------------------------------------------------------------------
@@ -64,7 +70,7 @@
     if (alt !== undefined) img.alt = alt;
   }
 
-  function fill(el, content) {
+  function fill(el, content, demo) {
     const images = content.images || {};
     const progress = content.progress;
     el.dataset.startedAt = progress.started_at;
@@ -104,7 +110,8 @@
     for (const link of el.querySelectorAll("[data-link]")) {
       const href = (content.links || {})[link.dataset.link];
       link.hidden = !href;
-      if (href) link.href = href;
+      // The demo's ids are made up: a placeholder (no href), never someone else's title.
+      if (href && !demo) link.href = href;
       else link.removeAttribute("href");
     }
   }
@@ -114,15 +121,15 @@
     field(el, "end").textContent = timeOfDay(el.dataset.expiresAt);
   }
 
-  function show(content) {
+  function show(content, demo) {
     const key = `${content.title}|${content.subtitle || ""}`;
     let el = banner();
     if (!el) {
       el = template.content.firstElementChild.cloneNode(true);
-      fill(el, content);
+      fill(el, content, demo);
       slot.replaceChildren(el);
     } else {
-      fill(el, content);
+      fill(el, content, demo);
     }
     localizeTimes(el);
     lastWatched.hidden = true;
@@ -161,7 +168,7 @@
     fillEl.style.width = `${(share * 100).toFixed(2)}%`;
     field(el, "percent").textContent = `${percent}%`;
     field(el, "elapsed").textContent = clock(elapsed / 1000);
-    field(el, "left").textContent = minutesLeft((expires - now) / 1000);
+    field(el, "left").textContent = timeLeft((expires - now) / 1000);
 
     if (now >= expires && endPolledFor !== el.dataset.expiresAt) {
       // It has ended: ask at once what comes next rather than sit at 100 %.
@@ -194,7 +201,7 @@
       }
       const body = await response.json();
       if (body.content) {
-        show(body.content);
+        show(body.content, body.demo);
       } else if (response.ok) {
         clear();
       } else {

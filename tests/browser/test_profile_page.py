@@ -4,13 +4,14 @@ import base64
 import re
 import struct
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from profile import formatting
 from tests.browser.conftest import screenshot
 
 BANNER = "[data-banner-slot] [data-banner]"
@@ -47,7 +48,7 @@ def test_a_movie_fills_the_banner(open_page, fake):
     expect(page.locator(f"{BANNER} [role=progressbar]")).to_have_attribute("aria-valuenow", "33")
     expect(slot(page, "percent")).to_have_text("33%")
     expect(slot(page, "total")).to_have_text("1:52:00")
-    expect(slot(page, "left")).to_have_text("75 min left")
+    expect(slot(page, "left")).to_have_text("1 h 15 min left")
     backdrop = slot(page, "backdrop")
     expect(backdrop).to_have_attribute("srcset", re.compile(r"/w300/.* 300w, .*/w780/.* 780w"))
     assert backdrop.evaluate("img => getComputedStyle(img).objectFit") == "cover"
@@ -243,11 +244,58 @@ def test_without_javascript_times_are_in_the_site_time_zone(open_page, fake):
 
     start = slot(page, "start")
     started_at = datetime.fromisoformat(start.get_attribute("datetime"))
-    expect(start).to_have_text(started_at.astimezone(ZoneInfo("UTC")).strftime("%H:%M"))
+    expect(start).to_have_text(formatting.time_of_day(started_at.astimezone(ZoneInfo("UTC"))))
     width = page.locator(f"{BANNER} .progress-fill").evaluate(
         "el => el.getBoundingClientRect().width / el.parentElement.getBoundingClientRect().width"
     )
     assert 0.32 < width < 0.35
+
+
+def zone_where_it_is_about(hour: int, moment: datetime) -> str:
+    """A fixed-offset zone in which `moment` falls in the given hour."""
+    offset = (hour - moment.astimezone(UTC).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return f"Etc/GMT{-offset:+d}"  # Etc/GMT-5 is UTC+5
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_us_english_times_read_like_1_33_am(open_page, fake, settings, javascript):
+    # A single-digit hour, where "01:33 AM" and "1:33 AM" differ.
+    zone = zone_where_it_is_about(5, datetime.now(UTC) - timedelta(minutes=37))
+    settings.TIME_ZONE = zone
+    page = open_page(locale="en-US", timezone_id=zone, java_script_enabled=javascript)
+    page.goto("/")
+
+    for name in ("start", "end"):
+        moment = datetime.fromisoformat(slot(page, name).get_attribute("datetime"))
+        expected = formatting.time_of_day(moment.astimezone(ZoneInfo(zone)))
+        assert re.fullmatch(r"[1-9]:\d\d [AP]M", expected)
+        # Chromium puts a narrow no-break space before AM/PM.
+        expect(slot(page, name)).to_have_text(
+            re.compile("^" + expected.replace(" ", "[ \u202f]") + "$")
+        )
+
+
+# Seconds left, each in the middle of a minute so a second of clock skew cannot matter.
+SECONDS_LEFT = [30, 30 * 60 + 30, 59 * 60 + 30, 60 * 60 + 30, 79 * 60 + 30, 125 * 60 + 30]
+
+
+def test_the_script_reads_time_left_as_the_server_and_the_card_do(open_page, fake):
+    page = open_page()
+    page.goto("/")
+    banner = page.locator(BANNER)
+    expect(slot(page, "left")).to_have_text(formatting.time_left(75 * 60))
+
+    for seconds in SECONDS_LEFT:
+        # The script's next tick reads the banner's times again.
+        banner.evaluate(
+            """(el, seconds) => {
+                el.dataset.startedAt = new Date(Date.now() - 3600e3).toISOString();
+                el.dataset.expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+            }""",
+            seconds,
+        )
+        expect(slot(page, "left")).to_have_text(formatting.time_left(seconds))
 
 
 @pytest.mark.parametrize("width", [320, 360])
