@@ -30,6 +30,7 @@ def home(request):
         "stats": stats_rows(data.stats.value) if data.stats else None,
         "stats_stale": bool(data.stats and data.stats.stale),
         "last_watched": last_watched(data.last_watched.value if data.last_watched else None, now),
+        "signed_out": data.signed_out,
     }
     context["og"] = open_graph(request, context["profile"], content)
     return render(request, "profile/home.html", context)
