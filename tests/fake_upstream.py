@@ -69,6 +69,7 @@ DEFAULTS = {
     "refresh_fault": None,  # invalid_grant (401), invalid_grant_400, invalid_client, 500, timeout
     "auth_delay": 0.0,  # seconds each token renewal takes to answer, after Trakt swapped the pair
     "private_user": False,  # /users/<slug>/... without the owner's token: 401 X-Private-User
+    "rate_limit": None,  # {"remaining": 480, "limit": 500}: an X-Ratelimit on every Trakt answer
 }
 
 # Each fault is (status, headers, body); "timeout" and "drip" are handled in the handler.
@@ -470,7 +471,15 @@ def _handler_for(fake: FakeUpstream):
             if service == "tmdb":
                 return self._send(*fake.tmdb(path))
             owner = self.headers.get("Authorization", "").startswith("Bearer ")
-            self._send(*fake.trakt(path, owner))
+            status, headers, body = fake.trakt(path, owner)
+            if state["rate_limit"]:
+                info = {
+                    "name": "AUTHED_API_GET_LIMIT",
+                    "period": 300,
+                    "until": _iso(datetime.now(UTC)),
+                }
+                headers = headers | {"X-Ratelimit": json.dumps(info | state["rate_limit"])}
+            self._send(status, headers, body)
 
         def _check_auth(self, service: str, query: dict):
             # Like the real hosts: no User-Agent gets the CDN's HTML 403; a bad key its error.

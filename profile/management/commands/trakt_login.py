@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 
 import segno
 from django.conf import settings
@@ -37,7 +38,9 @@ class Command(BaseCommand):
             )
         require_database()
         try:
-            row = auth.sign_in_with_device(app, self.show_code, self.say)
+            row = auth.sign_in_with_device(
+                app, self.show_code, self.say, sleep=time.sleep, clock=time.monotonic
+            )
         except auth.SignInFailed as failure:
             raise CommandError(str(failure)) from None
         except UpstreamError as error:

@@ -2,7 +2,8 @@
 
 Each line is one function of `LINES`, taking the `auth.Status` and giving (label, text) or
 None; a new line (the history mirror's last sync, say) is one more function in the list. It
-never prints a token. Exits 1 when the stored sign-in was ended by Trakt.
+never prints a token. Exits 1 when the stored sign-in was ended by Trakt, or the database
+cannot be read.
 """
 
 from __future__ import annotations
@@ -132,5 +133,7 @@ class Command(BaseCommand):
         width = max(len(label) for label, _ in lines)
         for label, text in lines:
             self.stdout.write(f"{label + ':':<{width + 1}} {text}")
+        if status.database_error is not None:
+            raise CommandError("The database cannot be read: run `manage.py migrate`.")
         if status.sign_in is not None and status.sign_in.signed_out_at is not None:
             raise CommandError("Trakt ended the sign-in: run `manage.py trakt_login`.")
