@@ -301,6 +301,12 @@ class FakeTokens:
             "created_at": created,
         }
 
+    def expire_all(self) -> None:
+        """Every access token issued so far has expired (as after a week nobody visited)."""
+        with self.fake._lock:
+            for token in self.access:
+                self.access[token] = 0
+
     def reused_refresh_tokens(self) -> list[str]:
         with self.fake._lock:
             return [token for token, uses in self.refresh_uses.items() if uses > 1]
