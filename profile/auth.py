@@ -166,8 +166,11 @@ def is_signed_out() -> bool:
 
 
 def renewal_due_at(row: TraktToken) -> datetime:
-    lifetime = row.expires_at - row.issued_at
-    return row.expires_at - min(RENEW_BEFORE, lifetime / RENEW_BEFORE_SHARE)
+    return row.expires_at - _renew_before(row.expires_at - row.issued_at)
+
+
+def _renew_before(lifetime: timedelta) -> timedelta:
+    return min(RENEW_BEFORE, lifetime / RENEW_BEFORE_SHARE)
 
 
 def _from_row(row: TraktToken | None) -> Credentials:
@@ -314,11 +317,21 @@ def _store_renewed(mine, pair: TokenPair, now: datetime) -> int:
     """The new pair, as the next generation, in one UPDATE. Trakt has retired the old refresh
     token already, so losing this pair means signing in again: a busy database gets a few
     tries (the lease is ours for a minute)."""
+    issued_at, expires_at = pair.issued_at, pair.expires_at
+    if expires_at - _renew_before(expires_at - issued_at) <= now:
+        # Due again at once (Trakt's clock is far behind ours): that would renew at every
+        # call. Its lifetime counts from now instead.
+        log.warning(
+            "Trakt's renewed token says it was issued at %s, which would make it due at once; "
+            "its lifetime is counted from now.",
+            issued_at.isoformat(timespec="seconds"),
+        )
+        issued_at, expires_at = now, now + timedelta(seconds=pair.expires_in)
     fields = {
         "access_token_encrypted": seal(pair.access_token),
         "refresh_token_encrypted": seal(pair.refresh_token),
-        "issued_at": pair.issued_at,
-        "expires_at": pair.expires_at,
+        "issued_at": issued_at,
+        "expires_at": expires_at,
         "renewed_at": now,
         "generation": F("generation") + 1,
         "renewing_until": None,

@@ -63,6 +63,7 @@ DEFAULTS = {
     # Trakt's auth host (FakeTokens):
     "expires_in": 7 * 24 * 3600,  # of every token issued
     "issued_ago": 0,  # the device flow's tokens say they were created this many seconds ago
+    "clock_behind": 0,  # every token's created_at is this many seconds behind the real time
     "device_interval": 5,
     "device_expires_in": 600,
     "device_script": [],  # what the device-token polls answer, in turn (400, 429, 410, ...); then 200
@@ -287,10 +288,11 @@ class FakeTokens:
             serial = self._serial
         access = f"fake-access-{serial:04d}-{secrets.token_hex(12)}"
         refresh = f"fake-refresh-{serial:04d}-{secrets.token_hex(12)}"
-        created = int(time.time() - issued_ago)
+        created = int(time.time() - issued_ago - self.fake.state["clock_behind"])
         expires_in = int(self.fake.state["expires_in"])
         with self.fake._lock:
-            self.access[access] = created + expires_in
+            # Trakt's own clock decides when it stops taking the token, whatever created_at says.
+            self.access[access] = time.time() - issued_ago + expires_in
             self.refresh_live[refresh] = access
         return {
             "access_token": access,

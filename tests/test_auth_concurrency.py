@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.fake_upstream import FakeUpstream
+from tests.fake_upstream import TRAKT_SECRET, FakeUpstream
 from tests.servers import gunicorn, manage, redis_server
 
 pytestmark = pytest.mark.both_databases
@@ -69,6 +69,12 @@ def signed_in_site(database_url):
         yield fake, env
 
 
+def assert_no_secret_in(fake: FakeUpstream, *texts: str) -> None:
+    everything = "\n".join(texts)
+    for secret in fake.tokens.secrets_issued() | {TRAKT_SECRET}:
+        assert secret not in everything
+
+
 def fetch(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
@@ -98,6 +104,7 @@ def test_60_requests_over_4_workers_renew_an_expired_token_once(signed_in_site):
     assert fake.tokens.refused_calls == 0  # nobody called Trakt with the expired token
     assert workers_log.count("Renewed the Trakt sign-in of @sean") == 1
     assert "Traceback" not in workers_log
+    assert_no_secret_in(fake, workers_log, status.stdout, *(body for _, body in answers))
     # Another process reads what the workers wrote down.
     assert status.returncode == 0, status.stdout + status.stderr
     assert "Last renewal:    never" not in status.stdout
@@ -123,5 +130,6 @@ def test_a_refused_renewal_over_4_workers_is_signed_out_everywhere_and_logged_on
     assert fake.calls("auth:/oauth/token") == 1
     assert workers_log.count("Trakt refused to renew the sign-in") == 1
     assert "Traceback" not in workers_log
+    assert_no_secret_in(fake, workers_log, status.stdout, *(body for _, body in answers))
     assert status.returncode == 1
     assert "SIGNED OUT:" in status.stdout

@@ -186,6 +186,19 @@ def test_an_expired_token_is_renewed_before_anything_is_asked_with_it(client, fa
     assert fake.tokens.refused_calls == 0  # Trakt never saw the expired token
 
 
+def test_a_renewed_token_dated_far_in_the_past_is_not_renewed_at_every_call(client, fake, caplog):
+    sign_in(fake, issued_ago=6.5 * DAY)
+    fake.set(clock_behind=(6 * DAY).total_seconds())  # Trakt's clock six days behind ours
+
+    for _ in range(3):
+        clear_caches()
+        assert client.get("/api/watching").status_code == 200
+
+    assert refreshes(fake) == 1
+    assert "its lifetime is counted from now" in caplog.text
+    assert stored().expires_at - timezone.now() > 6 * DAY
+
+
 # --- Renewal after a 401 ------------------------------------------------------------------------
 
 

@@ -393,3 +393,62 @@ def test_status_of_an_expired_token_says_it_is_renewed_at_the_next_call(fake):
     sign_in(fake, issued_ago=8 * DAY)
 
     assert "EXPIRED " in status_lines()["Token expires"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"limit": 500}',
+        '{"limit": "many", "remaining": 1}',
+        '{"limit": 1e400, "remaining": 1}',
+        '{"limit": -5, "remaining": 1}',
+        '{"limit": 99999999999999999999, "remaining": 1}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"limit": 500, "remaining": 5, "pad": "' + "x" * 5000 + '"}',
+    ],
+)
+def test_a_hostile_x_ratelimit_is_ignored_not_stored_and_not_an_error(header):
+    from profile.client import trakt
+    from profile.client.http import Reply
+
+    received = []
+
+    def receiver(sender, info, **kwargs):
+        received.append(info)
+
+    trakt.rate_limit_seen.connect(receiver)
+    try:
+        trakt.note_rate_limit(Reply(200, {"X-Ratelimit": header}, b"{}"))
+    finally:
+        trakt.rate_limit_seen.disconnect(receiver)
+
+    assert received == []
+
+
+def test_odd_but_usable_x_ratelimit_values_are_cleaned():
+    from profile.client import trakt
+    from profile.client.http import Reply
+
+    received = []
+
+    def receiver(sender, info, **kwargs):
+        received.append(info)
+
+    header = '{"name": "A\\u0000B", "period": "soon", "limit": "500", "remaining": 3, "until": "x"}'
+    trakt.rate_limit_seen.connect(receiver)
+    try:
+        trakt.note_rate_limit(Reply(200, {"X-Ratelimit": header}, b"{}"))
+    finally:
+        trakt.rate_limit_seen.disconnect(receiver)
+
+    (info,) = received
+    assert (info.name, info.period, info.limit, info.remaining, info.until) == (
+        "AB",
+        None,
+        500,
+        3,
+        None,
+    )
