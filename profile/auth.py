@@ -586,12 +586,26 @@ def sign_in_with_device(
             continue
         trouble = None
         if poll.status == "approved":
-            return store_sign_in(poll.tokens)
+            replaced = _access_token_stored()
+            row = store_sign_in(poll.tokens)
+            if replaced is not None and replaced != poll.tokens.access_token:
+                _revoke_quietly(app, replaced)  # the sign-in this one replaces: no use now
+            return row
         if poll.status == "slow_down":
             interval = min(interval + SLOW_DOWN_SECONDS, SLOWEST_POLL_SECONDS)
             say(f"Trakt asks to poll less often: every {interval} s from now on.")
         elif poll.status != "pending":
             raise SignInFailed(DEVICE_REFUSALS[poll.status])
+
+
+def _access_token_stored() -> str | None:
+    row = _load()
+    if row is None:
+        return None
+    try:
+        return unseal(row.access_token_encrypted)
+    except InvalidToken:
+        return None
 
 
 def whose(row: TraktToken) -> TraktProfile:

@@ -203,6 +203,16 @@ def test_login_replaces_a_signed_out_sign_in_and_forgets_the_answers_made_withou
     assert stored().generation == 2
 
 
+def test_login_again_revokes_the_token_it_replaces(client, fake, clock):
+    old = sign_in(fake)
+
+    run("trakt_login")
+
+    assert old["access_token"] in fake.tokens.revoked
+    assert fake.calls("auth:/oauth/revoke") == 1
+    assert client.get("/api/watching").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("setting", "value", "message"),
     [
