@@ -285,7 +285,8 @@ def _renew(row: TraktToken, app: App, lease: datetime, refused: bool) -> TraktTo
                 )
             return _load()
         failures = row.renewal_failures + 1
-        wait = min(BACKOFF_FIRST_SECONDS * 2 ** min(failures - 1, 10), BACKOFF_MAX_SECONDS)
+        wait = BACKOFF_FIRST_SECONDS * 2 ** min(failures - 1, 10)
+        wait = min(max(wait, error.retry_after or 0), BACKOFF_MAX_SECONDS)
         mine.update(
             renewing_until=None,
             next_renewal_at=now + timedelta(seconds=wait),
@@ -305,12 +306,14 @@ def _renew(row: TraktToken, app: App, lease: datetime, refused: bool) -> TraktTo
         )
         _revoke_quietly(app, pair.access_token)
         return _load()
-    log.info(
-        "Renewed the Trakt sign-in of @%s; the new token expires at %s.",
-        row.user_slug or "?",
-        pair.expires_at.isoformat(timespec="seconds"),
-    )
-    return _load()
+    renewed = _load()
+    if renewed is not None:
+        log.info(
+            "Renewed the Trakt sign-in of @%s; the new token expires at %s.",
+            renewed.user_slug or "?",
+            renewed.expires_at.isoformat(timespec="seconds"),
+        )
+    return renewed
 
 
 def _store_renewed(mine, pair: TokenPair, now: datetime) -> int:

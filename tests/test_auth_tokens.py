@@ -88,7 +88,8 @@ def test_without_a_username_or_a_token_it_is_not_configured(client, fake, settin
 def test_credentials_never_show_their_token_in_a_repr(fake):
     pair = sign_in(fake)
 
-    shown = repr(auth.credentials()) + repr(App("id", TRAKT_SECRET))
+    used = auth.credentials()
+    shown = repr(used) + repr(used.auth) + repr(App("id", TRAKT_SECRET))
 
     assert pair["access_token"] not in shown
     assert TRAKT_SECRET not in shown

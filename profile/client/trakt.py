@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -46,7 +46,7 @@ class TraktAuth:
     """Who calls: the app's client id and, for the owner's private data, an access token."""
 
     client_id: str
-    access_token: str | None = None
+    access_token: str | None = field(default=None, repr=False)  # never in a repr or a log
 
     def headers(self) -> dict[str, str]:
         headers = {
