@@ -114,10 +114,11 @@ def no_internet(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def database(request):
+def database(db):
     """Every Trakt call reads the stored sign-in (profile/auth.py), so every test may use the
-    test database. Tests whose threads write to it ask for transactional_db themselves."""
-    request.getfixturevalue("db")
+    test database. Tests whose threads write to it ask for transactional_db themselves.
+    (`db` is named here, not asked for at run time: pytest-django sets up the test database
+    only for tests that name it, and would otherwise hand out the real one.)"""
 
 
 @pytest.fixture(autouse=True)

@@ -227,3 +227,13 @@ def test_no_token_or_secret_is_logged_or_shown_whatever_fails(auth_host, caplog)
     assert REFRESH not in shown
     assert APP.client_secret not in shown
     assert "Trakt token refresh failed: HTTP 401" in caplog.text
+
+
+def test_a_test_without_a_database_mark_still_gets_the_test_database_not_the_real_one():
+    # Every Trakt call reads the stored sign-in, so conftest's `database` fixture gives every
+    # test the database; it must be the throwaway one, never the project's db.sqlite3.
+    from django.db import connection
+
+    name = str(connection.settings_dict["NAME"])
+    assert "test" in name
+    assert not name.endswith("/db.sqlite3")
