@@ -53,7 +53,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -90,6 +90,9 @@ BACKOFF_MAX_SECONDS = 600
 # that share the cache).
 RATE_LIMIT_NOTE_SECONDS = 60
 RATE_LIMIT_NOTED_KEY = "nowwatching:v1:trakt:rate-limit-noted"
+# How long each process reuses "is the sign-in ended?" for the page's note.
+SIGNED_OUT_NOTE_SECONDS = 30
+SIGNED_OUT_KEY = "nowwatching:v1:trakt:signed-out"
 
 _HKDF_SALT = b"nowwatching/trakt-token"
 _HKDF_INFO = b"fernet-v1"
@@ -158,11 +161,19 @@ def signed_out_error() -> UpstreamError:
 
 
 def is_signed_out() -> bool:
-    """Whether the stored sign-in was ended by Trakt (the page's quiet note)."""
+    """Whether the stored sign-in was ended by Trakt (the page's quiet note).
+
+    Asked at every page view, so it is not a database query each time: every read of the
+    row (each Trakt fetch makes one) leaves the answer in this process's memory, and a page
+    asks the database only when none was made for SIGNED_OUT_NOTE_SECONDS.
+    """
     if settings.DEMO_MODE:
         return False
-    row = _load()
-    return row is not None and row.signed_out
+    known = caches["local"].get(SIGNED_OUT_KEY)
+    if known is None:
+        row = _load()
+        known = row is not None and row.signed_out
+    return known
 
 
 def renewal_due_at(row: TraktToken) -> datetime:
@@ -438,7 +449,7 @@ def _app() -> App | None:
 def _load() -> TraktToken | None:
     """The stored sign-in, or None when there is none or the database cannot say."""
     try:
-        return TraktToken.objects.filter(pk=1).first()
+        row = TraktToken.objects.filter(pk=1).first()
     except DatabaseError as error:
         # The class only: a driver's message may name the database's address.
         _warn_once(
@@ -446,7 +457,11 @@ def _load() -> TraktToken | None:
             f"The stored Trakt sign-in cannot be read ({type(error).__name__}): is the "
             "database migrated (`manage.py migrate`)? Trakt is called without it meanwhile.",
         )
+        caches["local"].set(SIGNED_OUT_KEY, False, timeout=SIGNED_OUT_NOTE_SECONDS)
         return None
+    signed_out = row is not None and row.signed_out
+    caches["local"].set(SIGNED_OUT_KEY, signed_out, timeout=SIGNED_OUT_NOTE_SECONDS)
+    return row
 
 
 def _token_in(row: TraktToken) -> str | None:

@@ -293,6 +293,15 @@ def test_signed_out_the_page_shows_a_quiet_note_and_what_is_public_still_works(c
     assert b"sign-in with Trakt has ended" in page.content
 
 
+def test_a_warm_page_view_asks_the_database_nothing(client, fake, django_assert_num_queries):
+    sign_in(fake, issued_ago=8 * DAY)
+    fake.set(refresh_fault="invalid_grant")
+    assert b"signed-out-note" in client.get("/").content
+
+    with django_assert_num_queries(0):
+        assert b"signed-out-note" in client.get("/").content
+
+
 def test_signed_in_the_page_has_no_note(client, fake):
     sign_in(fake)
 
