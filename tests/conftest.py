@@ -60,7 +60,7 @@ def postgres_url():
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
     """With --postgres, the test database lives on the throwaway server (pytest-django
-    creates and drops it there)."""
+    creates and drops it there); else in a SQLite file of the session's temporary folder."""
     import environ
     from django.conf import settings
     from django.db import connections
