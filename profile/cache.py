@@ -145,6 +145,15 @@ def _stale_or_raise(kept: Cached | None, error: UpstreamError, stale_ok) -> Cach
     raise error
 
 
+def forget(*names: str) -> None:
+    """Drop the kept answers (and remembered failures) of these `through_cache` names, when
+    the credentials they were made with change. Another process's own copy of a fresh answer
+    still lives out its freshness (`fresh_for`)."""
+    keys = [KEY + name + suffix for name in names for suffix in ("", ":error")]
+    cache.delete_many(keys)
+    caches["local"].delete_many(keys)
+
+
 def kept_a_day(name: str, fetch: Callable[[], T], failed: T) -> T:
     """An answer that hardly changes (TMDB's), kept 24 h. A failure is kept 5 min as
     `failed`, so a broken upstream is not asked on every refresh."""

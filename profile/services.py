@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import connections
 
+from profile import auth
 from profile.cache import Cached, kept_a_day, through_cache
 from profile.client import (
     HistoryItem,
@@ -42,6 +44,8 @@ STATS_SECONDS = 15 * 60
 LAST_WATCHED_SECONDS = 5 * 60
 # The last good profile and stats are kept this long to show while Trakt is down.
 KEEP_LAST_GOOD_SECONDS = 7 * 24 * 60 * 60
+# The names of the Trakt answers kept in the cache (forgotten when the sign-in changes).
+TRAKT_ANSWERS = ("watching", "profile", "stats", "last-watched")
 
 
 def _now() -> datetime:
@@ -52,24 +56,12 @@ def _now() -> datetime:
 
 
 def trakt_auth() -> tuple[TraktAuth, str]:
-    """Whose credentials every Trakt call uses, and which user it asks about."""
-    auth = TraktAuth(settings.TRAKT_API_KEY, settings.TRAKT_ACCESS_TOKEN or None)
-    return auth, _trakt_user()
-
-
-def _trakt_user() -> str:
-    if settings.TRAKT_ACCESS_TOKEN:
-        # With OAuth, /users/<name>/watching can answer 405; /users/me/... works.
-        return "me"
-    if settings.TRAKT_USERNAME:
-        return settings.TRAKT_USERNAME
-    if settings.DEMO_MODE:
-        return "demo"
-    raise UpstreamError(
-        "not_configured",
-        "Trakt is not configured: set TRAKT_USERNAME (or TRAKT_ACCESS_TOKEN).",
-        retry_after=3600,
-    )
+    """Whose credentials every Trakt call uses, and which user it asks about: the stored
+    sign-in (renewed when due), else TRAKT_ACCESS_TOKEN, else the public TRAKT_USERNAME
+    (`profile.auth.credentials()`). Prefer `auth.as_owner(call)`, which also renews the
+    stored token once when Trakt answers 401 to it."""
+    used = auth.credentials()
+    return used.auth, used.user
 
 
 def tmdb_auth() -> TmdbAuth:
@@ -77,10 +69,10 @@ def tmdb_auth() -> TmdbAuth:
 
 
 def _from_trakt(call: Callable[[TraktAuth, str], T]) -> Callable[[], T]:
-    """A fetch for the cache: `call` with the current credentials."""
+    """A fetch for the cache: `call` with the current credentials (renewed once on a 401)."""
 
     def fetch() -> T:
-        return call(*trakt_auth())
+        return auth.as_owner(call)
 
     return fetch
 
@@ -138,7 +130,7 @@ def _keep_watching_for(value: NowWatching | None) -> float:
 
 
 def _fetch_watching() -> NowWatching | None:
-    playing = trakt.watching(*trakt_auth())
+    playing = auth.as_owner(trakt.watching)
     if playing is None:
         return None
     return now_watching_from_trakt(playing, _images_for(playing))
@@ -238,16 +230,17 @@ class PageData:
     last_watched: Cached[HistoryItem | None] | None
     # Why something is missing (the first failure), so the page can say why truthfully.
     error: UpstreamError | None = None
+    signed_out: bool = False  # Trakt ended the owner's sign-in: the page says so, quietly
 
 
 def get_page_data() -> PageData:
     """Profile, stats, last watched and the watching answer, within a small time budget."""
     started = time.monotonic()
     jobs = {
-        "watching": _page_pool.submit(get_watching),
-        "profile": _page_pool.submit(get_profile),
-        "stats": _page_pool.submit(get_stats),
-        "last_watched": _page_pool.submit(get_last_watched),
+        "watching": _page_pool.submit(_closing_db(get_watching)),
+        "profile": _page_pool.submit(_closing_db(get_profile)),
+        "stats": _page_pool.submit(_closing_db(get_stats)),
+        "last_watched": _page_pool.submit(_closing_db(get_last_watched)),
     }
     results: dict[str, Any] = {}
     errors: list[UpstreamError] = []
@@ -263,4 +256,17 @@ def get_page_data() -> PageData:
             errors.append(error)
     if results["watching"] is not None and results["watching"].error is not None:
         errors.append(results["watching"].error)
-    return PageData(**results, error=errors[0] if errors else None)
+    return PageData(**results, error=errors[0] if errors else None, signed_out=auth.is_signed_out())
+
+
+def _closing_db(job: Callable[[], T]) -> Callable[[], T]:
+    """`job` for the page pool: its threads serve no request, so nothing else closes the
+    database connection a fetch opened (to read the sign-in)."""
+
+    def run() -> T:
+        try:
+            return job()
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    return run

@@ -34,6 +34,7 @@ def home(request):
         "stats_stale": bool(data.stats and data.stats.stale),
         "last_watched": last_watched(data.last_watched.value if data.last_watched else None, now),
         "trakt_trouble": trakt_trouble(data.error),
+        "signed_out": data.signed_out,
     }
     context["og"] = open_graph(request, context["profile"], content)
     return render(request, "profile/home.html", context)

@@ -60,12 +60,21 @@ def postgres_url():
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
     """With --postgres, the test database lives on the throwaway server (pytest-django
-    creates and drops it there)."""
-    if not request.config.getoption("--postgres"):
-        return
+    creates and drops it there); else in a SQLite file of the session's temporary folder."""
     import environ
     from django.conf import settings
     from django.db import connections
+
+    if not request.config.getoption("--postgres"):
+        # A file, as in production (WAL, a busy timeout), not SQLite's shared-cache memory
+        # database, whose table locks fail at once instead of waiting: the Trakt sign-in's
+        # lease is written by many threads at once.
+        if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+            folder = request.getfixturevalue("tmp_path_factory").mktemp("database")
+            settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
+                folder / "test.sqlite3"
+            )
+        return
 
     url = request.getfixturevalue("postgres_url")
     settings.DATABASES["default"] = environ.Env.db_url_config(url)
@@ -102,6 +111,14 @@ def _loopback_only(sock, address):
 def no_internet(monkeypatch):
     """Nothing in the suite may reach the real Trakt or TMDB, even by mistake."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(autouse=True)
+def database(db):
+    """Every Trakt call reads the stored sign-in (profile/auth.py), so every test may use the
+    test database. Tests whose threads write to it ask for transactional_db themselves.
+    (`db` is named here, not asked for at run time: pytest-django sets up the test database
+    only for tests that name it, and would otherwise hand out the real one.)"""
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,11 @@ unknown_action, no_ids, null_year, untitled_episode, markup); `delay` slows ever
 `watching_delay` only /watching; `trakt_fault` / `tmdb_fault` name a fault for every call of
 that service (see FAULTS, "timeout", "drip", "endless", or a bare HTTP status like "502");
 `flip` cycles through faults every `flip_seconds` (the load test).
+
+Trakt's auth host is at {url}/auth (`TRAKT_AUTH_URL`), with the device flow, token renewal and
+revocation; see the section "Trakt's auth host" below and `FakeTokens`. Tokens the fake issued
+are checked on every API call (expired, revoked or retired ones get 401); a token it never
+issued (a test's TRAKT_ACCESS_TOKEN) is taken as valid.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import argparse
 import copy
 import json
 import re
+import secrets
 import sys
 import threading
 import time
@@ -33,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRAKT_KEY = "fake-trakt-client-id-0123456789"
 TMDB_KEY = "fake-tmdb-api-key-0123456789"
+TRAKT_SECRET = "fake-trakt-client-secret-0123456789"
 
 
 def fixture(name: str):
@@ -53,6 +60,17 @@ DEFAULTS = {
     "flip_seconds": 0.25,
     "retry_after": 2,
     "timeout_seconds": 6.0,
+    # Trakt's auth host (FakeTokens):
+    "expires_in": 7 * 24 * 3600,  # of every token issued
+    "issued_ago": 0,  # the device flow's tokens say they were created this many seconds ago
+    "clock_behind": 0,  # every token's created_at is this many seconds behind the real time
+    "device_interval": 5,
+    "device_expires_in": 600,
+    "device_script": [],  # what the device-token polls answer, in turn (400, 429, 410, ...); then 200
+    "refresh_fault": None,  # invalid_grant (401), invalid_grant_400, invalid_client, 500, timeout
+    "auth_delay": 0.0,  # seconds each token renewal takes to answer, after Trakt swapped the pair
+    "private_user": False,  # /users/<slug>/... without the owner's token: 401 X-Private-User
+    "rate_limit": None,  # {"remaining": 480, "limit": 500}: an X-Ratelimit on every Trakt answer
 }
 
 # Each fault is (status, headers, body); "timeout" and "drip" are handled in the handler.
@@ -85,6 +103,7 @@ class FakeUpstream:
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self.endless_bytes_sent = 0  # what the "endless" fault wrote before the client left
+        self.tokens = FakeTokens(self)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -106,6 +125,7 @@ class FakeUpstream:
             self.state = copy.deepcopy(DEFAULTS)
             self._calls.clear()
             self.endless_bytes_sent = 0
+            self.tokens = FakeTokens(self)
 
     def calls(self, prefix: str = "") -> int:
         """How many calls were made whose key ("trakt:/users/x/watching") starts with prefix."""
@@ -122,7 +142,9 @@ class FakeUpstream:
             "TRAKT_API_URL": f"{self.url}/trakt",
             "TMDB_API_URL": f"{self.url}/tmdb/3",
             "TMDB_IMAGE_URL": f"{self.url}/img",
+            "TRAKT_AUTH_URL": f"{self.url}/auth",
             "TRAKT_API_KEY": TRAKT_KEY,
+            "TRAKT_CLIENT_SECRET": TRAKT_SECRET,
             "TRAKT_USERNAME": "sean",
             "TMDB_API_KEY": TMDB_KEY,
             "DEMO_MODE": "false",
@@ -199,10 +221,15 @@ class FakeUpstream:
         item["id"] = 1
         return [item]
 
-    def trakt(self, path: str) -> tuple[int, dict, bytes]:
+    def trakt(self, path: str, owner: bool = False) -> tuple[int, dict, bytes]:
+        """`owner`: the call carried a valid token (the owner's `me`, or a private profile)."""
         match = re.fullmatch(r"/users/([^/]+)(/watching|/stats|/history)?", path)
         if not match:
             return 404, {}, b""
+        if not owner and match[1] == "me":
+            return 401, {}, b""
+        if not owner and self.state["private_user"]:
+            return 401, {"X-Private-User": "true"}, b""
         rest = match[2]
         if rest == "/watching":
             body = self.watching_body()
@@ -228,6 +255,172 @@ class FakeUpstream:
         )
 
 
+# --- Trakt's auth host ---------------------------------------------------------------------------
+
+
+class FakeTokens:
+    """Trakt's OAuth endpoints and the tokens they issue, as strict as the real ones.
+
+    Refresh tokens are single use: each renewal retires the one presented (a second use gets
+    401 invalid_grant), and every presentation is counted (`refresh_uses`), so a test can
+    prove none was sent twice. Access tokens expire after the `expires_in` they were issued
+    with, on this process's clock (time-machine moves it). `issue()` hands a test a pair as
+    the device flow would.
+    """
+
+    def __init__(self, fake: FakeUpstream):
+        self.fake = fake
+        self.access: dict[str, float] = {}  # every access token issued -> when it expires
+        self.revoked: set[str] = set()
+        self.refresh_live: dict[str, str] = {}  # live refresh token -> its access token
+        self.refresh_uses: Counter[str] = Counter()  # every refresh token presented, counted
+        self.refused_calls = 0  # API calls with an expired, revoked or unknown-to-us token
+        self.device_codes: dict[str, str] = {}  # device code -> "waiting" or "used"
+        self.polls = 0
+        self._serial = 0
+
+    # --- for tests
+
+    def issue(self, issued_ago: float = 0) -> dict:
+        """A new pair, as Trakt's token answer (`samples/trakt_oauth_token.json`)."""
+        with self.fake._lock:
+            self._serial += 1
+            serial = self._serial
+        access = f"fake-access-{serial:04d}-{secrets.token_hex(12)}"
+        refresh = f"fake-refresh-{serial:04d}-{secrets.token_hex(12)}"
+        created = int(time.time() - issued_ago - self.fake.state["clock_behind"])
+        expires_in = int(self.fake.state["expires_in"])
+        with self.fake._lock:
+            # Trakt's own clock decides when it stops taking the token, whatever created_at says.
+            self.access[access] = time.time() - issued_ago + expires_in
+            self.refresh_live[refresh] = access
+        return {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": expires_in,
+            "refresh_token": refresh,
+            "scope": "public",
+            "created_at": created,
+        }
+
+    def expire_all(self) -> None:
+        """Every access token issued so far has expired (as after a week nobody visited)."""
+        with self.fake._lock:
+            for token in self.access:
+                self.access[token] = 0
+
+    def reused_refresh_tokens(self) -> list[str]:
+        with self.fake._lock:
+            return [token for token, uses in self.refresh_uses.items() if uses > 1]
+
+    def accepts(self, access: str) -> bool:
+        with self.fake._lock:
+            if access not in self.access:
+                return True  # not ours: a test's own TRAKT_ACCESS_TOKEN
+            good = access not in self.revoked and time.time() < self.access[access]
+            if not good:
+                self.refused_calls += 1
+            return good
+
+    def secrets_issued(self) -> set[str]:
+        with self.fake._lock:
+            return set(self.access) | set(self.refresh_uses) | set(self.refresh_live)
+
+    # --- the endpoints
+
+    def answer(self, path: str, body: dict) -> tuple[int, dict, bytes]:
+        if body.get("client_id") != TRAKT_KEY:
+            return _oauth_error(401, "invalid_client")
+        if path == "/oauth/device/code":
+            return self.device_code()
+        if body.get("client_secret") != TRAKT_SECRET:
+            return _oauth_error(401, "invalid_client")
+        if path == "/oauth/device/token":
+            return self.device_token(str(body.get("code")))
+        if path == "/oauth/token":
+            return self.renew(body)
+        if path == "/oauth/revoke":
+            return self.revoke(str(body.get("token")))
+        return 404, {}, b""
+
+    def device_code(self) -> tuple[int, dict, bytes]:
+        code = secrets.token_hex(32)
+        with self.fake._lock:
+            self.device_codes[code] = "waiting"
+        state = self.fake.state
+        return _json(
+            {
+                "device_code": code,
+                "user_code": secrets.token_hex(4).upper(),
+                "verification_url": f"{self.fake.url}/auth/activate",
+                "expires_in": state["device_expires_in"],
+                "interval": state["device_interval"],
+            }
+        )
+
+    def device_token(self, code: str) -> tuple[int, dict, bytes]:
+        with self.fake._lock:
+            self.polls += 1
+            known = self.device_codes.get(code)
+            script = self.fake.state["device_script"]
+            status = int(script.pop(0)) if script else 200
+        if known is None:
+            return 404, {}, b""
+        if known == "used":
+            return 409, {}, b""
+        if status != 200:
+            # Trakt's 400 ("pending") has no usable body; nor have the others.
+            return status, {"Content-Type": "application/json"}, b"" if status != 400 else b"{"
+        with self.fake._lock:
+            self.device_codes[code] = "used"
+        return _json(self.issue(self.fake.state["issued_ago"]))
+
+    def renew(self, body: dict) -> tuple[int, dict, bytes]:
+        if body.get("grant_type") != "refresh_token" or not body.get("redirect_uri"):
+            return _oauth_error(400, "invalid_request")
+        refresh = str(body.get("refresh_token"))
+        fault = self.fake.state["refresh_fault"]
+        with self.fake._lock:
+            self.refresh_uses[refresh] += 1
+            live = self.refresh_live.pop(refresh, None) if not fault else None
+        if fault == "500":
+            return 500, {"Content-Type": "text/html"}, b"<html>Internal Server Error</html>"
+        if fault == "timeout":
+            time.sleep(self.fake.state["timeout_seconds"])
+            return _oauth_error(503, "temporarily_unavailable")
+        if fault == "invalid_client":
+            return _oauth_error(401, "invalid_client")
+        if fault == "invalid_grant_400":
+            return _oauth_error(400, "invalid_grant")
+        if fault == "invalid_grant" or live is None:
+            return (
+                401,
+                {"Content-Type": "application/json"},
+                _fixture_bytes("trakt_oauth_token_error_401.json"),
+            )
+        pair = self.issue()
+        if self.fake.state["auth_delay"]:
+            time.sleep(self.fake.state["auth_delay"])  # swapped already: a slow answer
+        return _json(pair)
+
+    def revoke(self, token: str) -> tuple[int, dict, bytes]:
+        with self.fake._lock:
+            self.revoked.add(token)
+            for refresh, access in list(self.refresh_live.items()):
+                if access == token:
+                    del self.refresh_live[refresh]
+        return _json({})
+
+
+def _oauth_error(status: int, error: str) -> tuple[int, dict, bytes]:
+    body = {"error": error, "error_description": f"fake: {error}"}
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def _fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
 def _json(body) -> tuple[int, dict, bytes]:
     return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
@@ -235,6 +428,9 @@ def _json(body) -> tuple[int, dict, bytes]:
 def _handler_for(fake: FakeUpstream):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, Nagle's algorithm holds the body
+        # for the client's delayed ACK, some 40 ms a call.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):  # keep test output quiet
             pass
@@ -242,6 +438,11 @@ def _handler_for(fake: FakeUpstream):
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             data = json.loads(self.rfile.read(length) or b"{}")
+            if self.path.startswith("/auth/"):
+                path = self.path[len("/auth") :]
+                with fake._lock:
+                    fake._calls[f"auth:{path}"] += 1
+                return self._send(*fake.tokens.answer(path, data))
             if self.path == "/_control":
                 fake.set(**data)
             elif self.path == "/_reset":
@@ -275,7 +476,18 @@ def _handler_for(fake: FakeUpstream):
             fault = fake.current_fault(service)
             if fault:
                 return self._fault(fault)
-            self._send(*(fake.trakt(path) if service == "trakt" else fake.tmdb(path)))
+            if service == "tmdb":
+                return self._send(*fake.tmdb(path))
+            owner = self.headers.get("Authorization", "").startswith("Bearer ")
+            status, headers, body = fake.trakt(path, owner)
+            if state["rate_limit"]:
+                info = {
+                    "name": "AUTHED_API_GET_LIMIT",
+                    "period": 300,
+                    "until": _iso(datetime.now(UTC)),
+                }
+                headers = headers | {"X-Ratelimit": json.dumps(info | state["rate_limit"])}
+            self._send(status, headers, body)
 
         def _check_auth(self, service: str, query: dict):
             # Like the real hosts: no User-Agent gets the CDN's HTML 403; a bad key its error.
@@ -286,6 +498,10 @@ def _handler_for(fake: FakeUpstream):
                     return 403, {}, b""
                 if self.headers.get("trakt-api-version") != "2":
                     return 400, {}, b""
+                authorization = self.headers.get("Authorization", "")
+                if authorization.startswith("Bearer "):
+                    if not fake.tokens.accepts(authorization[len("Bearer ") :]):
+                        return 401, {"Content-Type": "application/json"}, b""
             else:
                 bearer = self.headers.get("Authorization", "") == f"Bearer {TMDB_KEY}"
                 if not bearer and query.get("api_key") != [TMDB_KEY]:

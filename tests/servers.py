@@ -4,11 +4,14 @@
         urllib.request.urlopen(site.url + "/api/watching")
 
 Each picks a free loopback port, waits until it answers, and is stopped (and waited for)
-on exit, so no process outlives its test.
+on exit, so no process outlives its test. The site gets a freshly migrated SQLite database of
+its own unless `env` names a DATABASE_URL; `manage(env, ...)` runs a management command the
+same way.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import os
@@ -91,6 +94,40 @@ def collectstatic() -> None:
         _collected = True
 
 
+_template_database: Path | None = None
+
+
+def migrated_sqlite(folder: Path) -> str:
+    """A freshly migrated SQLite database in `folder` (a copy of one migrated once per
+    session); its DATABASE_URL."""
+    global _template_database
+    if _template_database is None:
+        template_folder = Path(tempfile.mkdtemp(prefix="nowwatching-db-"))
+        atexit.register(shutil.rmtree, template_folder, ignore_errors=True)
+        template = template_folder / "db.sqlite3"
+        migrated = manage({"DATABASE_URL": f"sqlite:///{template}"}, "migrate", "--noinput")
+        if migrated.returncode:
+            raise RuntimeError(f"migrate failed: {migrated.stdout}{migrated.stderr}")
+        _template_database = template
+    copy = folder / "db.sqlite3"
+    shutil.copyfile(_template_database, copy)
+    return f"sqlite:///{copy}"
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`manage.py *args` as a process of its own, with `env` on top of SITE_ENV, no terminal
+    and no input; its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=site_env(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @dataclass
 class Site:
     url: str
@@ -107,6 +144,8 @@ def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
     collectstatic()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
+        if "DATABASE_URL" not in env:
+            env = env | {"DATABASE_URL": migrated_sqlite(Path(tmp))}
         log = Path(tmp) / "gunicorn.log"
         with log.open("wb") as out:
             process = subprocess.Popen(

@@ -17,6 +17,8 @@ ERROR_HTTP_STATUS = {
     "timeout": 504,
     "unavailable": 502,
     "bad_response": 502,
+    # The owner's sign-in was refused at renewal: they must run `manage.py trakt_login` again.
+    "signed_out": 502,
 }
 VIP_NOTE = (
     "Since July 2026 a Trakt API app must belong to a VIP account: create the app on a VIP "

@@ -246,3 +246,80 @@ class TmdbImages(Body):
     backdrops: list[TmdbImage] = []
     posters: list[TmdbImage] = []
     stills: list[TmdbImage] = []
+
+
+# --- Trakt OAuth (auth.trakt.tv) ------------------------------------------------------------
+
+# A token travels in an Authorization header: printable, without spaces or line breaks.
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{16,512}")
+# Seconds: a device code lives minutes, a token days (7 now, 3 months until 2025).
+Seconds = Annotated[int, Field(ge=0, le=10 * 365 * 24 * 3600)]
+
+
+def _token(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise ValueError("not a token")
+    return value
+
+
+def _user_code(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,32}", value):
+        raise ValueError("not a user code")
+    return value
+
+
+def _web_address(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s\x00-\x1f\x7f]{1,300}", value):
+        raise ValueError("not a web address")
+    return value
+
+
+Token = Annotated[str, AfterValidator(_token)]
+
+
+class DeviceCode(Body):
+    """The start of the device flow: the code the owner types at `verification_url`."""
+
+    device_code: Token
+    user_code: Annotated[str, AfterValidator(_user_code)]
+    verification_url: Annotated[str, AfterValidator(_web_address)]
+    expires_in: Annotated[int, Field(ge=1, le=24 * 3600)]
+    # Trakt says 5; a missing or odd value must not make the poll spin or stall.
+    interval: Annotated[
+        Annotated[int, Field(ge=1, le=600)] | None, WrapValidator(_drop_if_invalid)
+    ] = None
+
+
+class TokenPair(Body):
+    """An access token and the single-use refresh token that renews it."""
+
+    access_token: Token
+    refresh_token: Token
+    token_type: Annotated[str, Field(pattern=r"^(?i:bearer)$")] = "bearer"
+    expires_in: Annotated[int, Field(ge=60, le=10 * 365 * 24 * 3600)]
+    created_at: Annotated[int, Field(ge=int(EARLIEST.timestamp()), lt=int(LATEST.timestamp()))]
+    scope: OptText = None
+
+    @property
+    def issued_at(self) -> datetime:
+        return datetime.fromtimestamp(self.created_at, UTC)
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.created_at + self.expires_in, UTC)
+
+
+class OAuthError(Body):
+    """Trakt's refusal of a token request: `invalid_grant`, `invalid_client`, ..."""
+
+    error: Annotated[str, Field(max_length=64), AfterValidator(_clean_text)]
+
+
+class RateLimitHeader(Body):
+    """Trakt's informational `X-Ratelimit` header, sent with every answer."""
+
+    name: Annotated[str, Field(max_length=64), AfterValidator(_clean_text)] = ""
+    period: Annotated[Seconds | None, WrapValidator(_drop_if_invalid)] = None
+    limit: Count
+    remaining: Count
+    until: OptTime = None

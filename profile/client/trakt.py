@@ -15,20 +15,30 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
+from django.dispatch import Signal
 
 from profile.client.errors import VIP_NOTE, UpstreamError, bad_response, where
 from profile.client.http import Reply, decode_json, header_int, parse, retry_after_seconds, send
-from profile.client.schemas import HistoryItem, TraktProfile, TraktStats, TraktWatching
+from profile.client.schemas import (
+    HistoryItem,
+    RateLimitHeader,
+    TraktProfile,
+    TraktStats,
+    TraktWatching,
+)
 
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_KEY = "nowwatching:v1:trakt:blocked-until"
+# Sent with the `RateLimitHeader` of every answer that has a sound X-Ratelimit (`sender` is
+# None): `profile.auth` keeps the latest for `manage.py trakt_status`.
+rate_limit_seen = Signal()
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class TraktAuth:
     """Who calls: the app's client id and, for the owner's private data, an access token."""
 
     client_id: str
-    access_token: str | None = None
+    access_token: str | None = field(default=None, repr=False)  # never in a repr or a log
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -178,13 +188,17 @@ def error_for(reply: Reply) -> UpstreamError:
 
 def note_rate_limit(reply: Reply) -> None:
     # X-Ratelimit is informational on every answer; warn before the 429 arrives.
-    try:
-        info = json.loads(reply.headers.get("X-Ratelimit", ""))
-        remaining, limit = int(info["remaining"]), int(info["limit"])
-    except (ValueError, TypeError, KeyError, OverflowError):
+    raw = reply.headers.get("X-Ratelimit", "")
+    if not raw or len(raw) > 1000:
         return
+    try:
+        info = RateLimitHeader.model_validate(json.loads(raw))
+    except (ValueError, RecursionError):  # pydantic's ValidationError is a ValueError
+        return
+    remaining, limit = info.remaining, info.limit
     if limit and remaining < limit / 10:
         log.warning("Trakt rate limit running low: %s of %s calls left", remaining, limit)
+    rate_limit_seen.send_robust(sender=None, info=info)
 
 
 # --- Calls ----------------------------------------------------------------------------------
