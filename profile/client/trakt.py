@@ -165,8 +165,8 @@ def error_for(reply: Reply) -> UpstreamError:
         if headers.get("X-Private-User", "").lower() == "true":
             return error(
                 "private_profile",
-                "This Trakt profile is private. Set TRAKT_ACCESS_TOKEN to its owner's OAuth "
-                "token to show it.",
+                "This Trakt profile is private: its owner can show it here by signing in once "
+                "with `python manage.py trakt_login`.",
             )
         return error(
             "unauthorized",
