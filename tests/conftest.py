@@ -48,6 +48,14 @@ def pytest_configure(config):
     )
 
 
+def pytest_collection_modifyitems(items):
+    """Every test may read the database: the pages and the API read the history mirror
+    (empty unless the test fills it). A test's own django_db marker wins."""
+    for item in items:
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db)
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throwaway PostgreSQL server for the session (Debian's, installed by `make test`)."""
