@@ -7,7 +7,7 @@ The live script (static/js/profile.js) formats the banner's clock values the sam
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -48,6 +48,18 @@ def minutes_left(seconds: int) -> str:
 def local_clock(moment: datetime) -> str:
     """The time of day in TIME_ZONE (for visitors without JavaScript): "21:07"."""
     return timezone.localtime(moment).strftime("%H:%M")
+
+
+def local_date(moment: datetime) -> date:
+    """The owner's day (TIME_ZONE) at `moment`."""
+    return timezone.localtime(moment).date()
+
+
+def hours(minutes: int) -> str:
+    """A year's time in hours: "412 h", "45 min" under an hour."""
+    if minutes < 60:
+        return f"{max(0, minutes)} min"
+    return f"{grouped(round(minutes / 60))} h"
 
 
 def month_year(moment: datetime) -> str:

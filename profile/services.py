@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 
+from profile.cache import KEY as CACHE_KEY
 from profile.cache import Cached, kept_a_day, through_cache
 from profile.client import (
     HistoryItem,
@@ -205,6 +207,12 @@ def get_stats() -> Cached[TraktStats]:
         fresh_for=STATS_SECONDS,
         keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
     )
+
+
+def peek_profile() -> TraktProfile | None:
+    """The profile if one is kept, without ever asking Trakt (the year pages' heading)."""
+    kept = cache.get(CACHE_KEY + "profile")
+    return kept.value if kept is not None else None
 
 
 def get_last_watched() -> Cached[HistoryItem | None]:
