@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
+from profile import jobs
 from profile.cache import KEY as CACHE_KEY
 from profile.cache import Cached, kept_a_day, through_cache
 from profile.client import (
@@ -141,9 +142,18 @@ def _keep_watching_for(value: NowWatching | None) -> float:
 
 def _fetch_watching() -> NowWatching | None:
     playing = trakt.watching(*trakt_auth())
+    # What plays changed: the history job syncs within a minute (what just ended shows up).
+    jobs.note_watching(_what_plays(playing))
     if playing is None:
         return None
     return now_watching_from_trakt(playing, _images_for(playing))
+
+
+def _what_plays(playing: TraktWatching | None) -> str:
+    if playing is None:
+        return "idle"
+    media = playing.movie if playing.type == "movie" else playing.episode
+    return f"{playing.type}:{media.ids.trakt}:{playing.started_at}"
 
 
 def _images_for(playing: TraktWatching) -> dict[str, str]:

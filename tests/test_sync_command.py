@@ -81,7 +81,7 @@ def test_two_syncs_started_at_once_run_one_at_a_time(database_url):
     # Each answer takes a second: the first sync holds the lease for several seconds.
     with FakeUpstream(history=600, delay=1.0) as fake:
         env = fake.env() | {"DATABASE_URL": database_url}
-        runs = [start("sync_trakt", "--no-pace", env=env) for _ in range(2)]
+        runs = [start("sync_trakt", "--no-pace", "--no-posters", env=env) for _ in range(2)]
         results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
 
     codes = sorted(code for code, _, _ in results)

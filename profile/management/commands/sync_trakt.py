@@ -1,7 +1,8 @@
 """`manage.py sync_trakt [--full] [--no-pace]`: bring the history mirror up to date.
 
 A thin wrapper over `profile.sync.sync()`: a progress bar on a terminal, plain lines
-otherwise, and a last line that says what happened. Exit codes: 0 done; 1 failed (the
+otherwise, and a last line that says what happened. Then it looks up TMDB posters for the
+titles the pages show (`--no-posters` skips that), as the background job does. Exit codes: 0 done; 1 failed (the
 reason is printed; what was written stays and the next run continues from there);
 75 (EX_TEMPFAIL) another sync is running, try again later.
 """
@@ -14,9 +15,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from profile import formatting, sync
+from profile import formatting, jobs, sync
 
 BUSY_EXIT = 75  # EX_TEMPFAIL: a temporary condition; trying again later will work
+POSTERS = 300  # the titles the pages show, at most
 
 
 class Command(BaseCommand):
@@ -29,6 +31,11 @@ class Command(BaseCommand):
             help="walk the whole history again and remove the plays deleted on Trakt",
         )
         parser.add_argument(
+            "--no-posters",
+            action="store_true",
+            help="do not look up TMDB posters for the titles the pages show",
+        )
+        parser.add_argument(
             "--no-pace",
             action="store_true",
             help=(
@@ -37,7 +44,7 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, full: bool, no_pace: bool, **options):
+    def handle(self, *args, full: bool, no_pace: bool, no_posters: bool, **options):
         progress = TerminalProgress(self.stdout) if self.stdout.isatty() else LineProgress(self)
         try:
             outcome = sync.sync(full=full, pace=not no_pace, progress=progress)
@@ -58,6 +65,12 @@ class Command(BaseCommand):
         progress.close()
         for note in outcome.notes:
             self.stdout.write(note)
+        if not no_posters:
+            posters = jobs.fill_posters(limit=POSTERS, pause=0 if no_pace else 0.25)
+            if posters:
+                self.stdout.write(
+                    f"{posters:,} poster{'s' if posters != 1 else ''} looked up on TMDB."
+                )
         self.stdout.write(outcome.summary())
 
 
