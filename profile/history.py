@@ -7,6 +7,7 @@ never calls Trakt: the sync (profile/sync.py) fills it in the background.
 
 from __future__ import annotations
 
+import calendar
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -162,7 +163,7 @@ def _home_figures(today: date, time_zone: str) -> HomeFigures | None:
         spread=charts.spread_chart(comparison.spread) if comparison else None,
         years=stats.years(known),
         busiest_hour=_busiest(hours),
-        busiest_weekday=_busiest(weekdays),
+        busiest_weekday=_busiest_weekday(weekdays),
         time_zone=time_zone,
     )
 
@@ -170,6 +171,11 @@ def _home_figures(today: date, time_zone: str) -> HomeFigures | None:
 def _busiest(buckets: list[stats.Bucket]) -> str:
     best = max(buckets, key=lambda bucket: bucket.plays)
     return best.label if best.plays else ""
+
+
+def _busiest_weekday(weekdays: list[stats.Bucket]) -> str:
+    best = max(range(7), key=lambda day: weekdays[day].plays)
+    return calendar.day_name[best] if weekdays[best].plays else ""
 
 
 def ranked_genres(genres: list[stats.GenreShare]) -> list[Ranked]:

@@ -44,8 +44,9 @@ def home(request):
 def year_in_review(request, yyyy: int):
     """/year/<yyyy>: one year of the mirror; 404 for a year without plays."""
     page = history.year(yyyy)
+    # The owner's name if the profile is at hand: this page never waits on Trakt for it.
     profile = services.peek_profile()
-    name = (profile.name or profile.username) if profile else settings.TRAKT_USERNAME or "Trakt"
+    name = (profile.name or profile.username) if profile else settings.TRAKT_USERNAME or None
     if page is None:
         context = {"year": yyyy, "name": name, "years": history.years()}
         return render(request, "profile/year_missing.html", context, status=404)
