@@ -193,6 +193,10 @@ TEMPLATES = [
 # SQLite in the project folder by default (no set-up); DATABASE_URL picks another file
 # (sqlite:////var/lib/nowwatching/db.sqlite3) or PostgreSQL (postgres://user:pass@host/db).
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Each worker keeps its connection between requests (opening one, with SQLite's PRAGMAs, cost
+# about a millisecond a page); a broken one is replaced at the next request.
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # Readers never wait for the writer (the history sync) and the writer never blocks

@@ -8,9 +8,11 @@ never calls Trakt: the sync (profile/sync.py) fills it in the background.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -88,15 +90,47 @@ class HomeFigures:
         )
 
 
-@dataclass(frozen=True)
 class HomeHistory:
-    state: stats.Mirror | None  # None: the database could not be read
-    recent: list[Recent] = field(default_factory=list)
-    figures: HomeFigures | None = None
+    """The mirror's part of the page. The figures are read only when the page needs them:
+    a page whose sections are cached (`cache_key`) never unpickles them."""
+
+    def __init__(self, state, recent=(), figures=None, today: date | None = None):
+        self.state: stats.Mirror | None = state  # None: the database could not be read
+        self._recent = recent if callable(recent) else (lambda: list(recent))
+        self._figures = figures if callable(figures) else (lambda: figures)
+        self.today = today
+
+    @cached_property
+    def recent(self) -> list[Recent]:
+        return self._recent()
+
+    @cached_property
+    def figures(self) -> HomeFigures | None:
+        return self._figures()
+
+    @property
+    def has_plays(self) -> bool:
+        return self.state is not None and self.state.plays
 
     @property
     def empty(self) -> bool:
         return self.figures is None
+
+    def cache_key(self, *others: object) -> str:
+        """What the cached sections depend on: the mirror, the day, whether a walk is under
+        way, and `others` (what else is drawn among them)."""
+        if self.state is None:
+            return "unreadable"
+        parts = (
+            self.state.version,
+            self.state.time_zone,
+            self.today,
+            self.state.syncing,
+            self.state.backfilled,
+            settings.HISTORY_SYNC_MINUTES == 0,
+            *others,
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
     @property
     def note(self) -> str:
@@ -119,19 +153,30 @@ def home(now: datetime) -> HomeHistory:
     """The mirror's part of the profile page."""
     try:
         state = stats.mirror()
-        today = formatting.local_date(now)
-        recent = stats.cached(state, "recent", stats.recent)
-        figures = stats.cached(
-            state, f"home:{today}", lambda: _home_figures(today, state.time_zone)
-        )
     except DatabaseError:
         log.warning("history: the database could not be read")
         return HomeHistory(None)
-    return HomeHistory(
-        state,
-        [Recent(item, formatting.ago(item.watched_at, now)) for item in recent],
-        figures,
-    )
+    today = formatting.local_date(now)
+
+    # Read only when the page's cached sections are rendered again.
+    def recent() -> list[Recent]:
+        try:
+            items = stats.cached(state, "recent", stats.recent)
+        except DatabaseError:
+            log.warning("history: the database could not be read")
+            return []
+        return [Recent(item, formatting.ago(item.watched_at, now)) for item in items]
+
+    def figures() -> HomeFigures | None:
+        try:
+            return stats.cached(
+                state, f"home:{today}", lambda: _home_figures(today, state.time_zone)
+            )
+        except DatabaseError:
+            log.warning("history: the database could not be read")
+            return None
+
+    return HomeHistory(state, recent, figures, today)
 
 
 def _home_figures(today: date, time_zone: str) -> HomeFigures | None:

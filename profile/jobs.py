@@ -34,7 +34,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from profile import history, sync
+from profile import history, stats, sync
 from profile.cache import kept_a_day
 from profile.client import UpstreamError, tmdb
 from profile.models import SyncState, Title
@@ -165,6 +165,7 @@ def fill_posters(
         done += 1
     if done:
         SyncState.objects.filter(pk=sync.STATE_PK).update(version=F("version") + 1)
+        stats.forget_mirror()
     return done
 
 

@@ -115,6 +115,10 @@ class Play(models.Model):
     local_weekday = models.PositiveSmallIntegerField()  # 0 = Monday
     # watched_at in whole minutes since 1970 (UTC): gaps between plays in portable SQL.
     epoch_minute = models.BigIntegerField()
+    # Episodes: when this play's run began (the first play's epoch_minute less its runtime),
+    # a run being plays of one show with gaps under an hour. Kept by the sync
+    # (sync.refresh_runs), null until then: the longest binge is then a plain GROUP BY.
+    run_start = models.BigIntegerField(null=True, blank=True)
     # The walk (backfill or --full) that saw it last; a walk's sweep removes the others.
     seen = models.BigIntegerField(default=0)
 
@@ -125,8 +129,14 @@ class Play(models.Model):
             # Covers the GROUP BYs over a range of days (heatmap, /api/activity, a year's
             # figures and its longest binge): they never read the table.
             models.Index(
-                fields=["local_date", "kind", "title", "runtime", "epoch_minute", "history_id"],
+                fields=["local_date", "kind", "title", "run_start", "runtime", "epoch_minute"],
                 name="play_days",
+            ),
+            # The shows whose runs the sync must work out again.
+            models.Index(
+                fields=["title"],
+                condition=models.Q(kind="episode", run_start__isnull=True),
+                name="play_runs_to_refresh",
             ),
         ]
 

@@ -18,8 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
+from django.core.cache import cache, caches
 from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
 from django.db.models.functions import Abs, Cast
 from django.utils import timezone
@@ -54,9 +53,28 @@ class Mirror:
     backfilled: bool
     syncing: bool  # a walk is under way
     last_success_at: datetime | None
+    plays: bool = False  # whether it holds any play
+
+
+MIRROR_SECONDS = 2  # how long a process reuses what it read of SyncState
 
 
 def mirror() -> Mirror:
+    """The mirror's state, read at most every MIRROR_SECONDS by each process."""
+    local = caches["local"]
+    state = local.get(KEY + "state")
+    if state is None:
+        state = _read_mirror()
+        local.set(KEY + "state", state, MIRROR_SECONDS)
+    return state
+
+
+def forget_mirror() -> None:
+    """After this process changed the mirror: read its state afresh next time."""
+    caches["local"].delete(KEY + "state")
+
+
+def _read_mirror() -> Mirror:
     row = (
         SyncState.objects.filter(pk=1)
         .values("version", "time_zone", "backfilled_at", "walk_next_page", "last_success_at")
@@ -70,6 +88,7 @@ def mirror() -> Mirror:
         row["backfilled_at"] is not None,
         row["walk_next_page"] is not None,
         row["last_success_at"],
+        Play.objects.exists(),
     )
 
 
@@ -608,12 +627,14 @@ def years(known: list[DayKind] | None = None) -> list[YearTotal]:
 
 def year_list() -> list[int]:
     """The years with plays, newest first (a few indexed lookups, no scan)."""
-    span = Play.objects.aggregate(first=Min("local_date"), last=Max("local_date"))
-    if span["first"] is None:
+    # Two aggregates: a lone MIN or MAX is one index lookup, both together a scan.
+    first = Play.objects.aggregate(first=Min("local_date"))["first"]
+    if first is None:
         return []
+    last = Play.objects.aggregate(last=Max("local_date"))["last"]
     return [
         year
-        for year in range(span["last"].year, span["first"].year - 1, -1)
+        for year in range(last.year, first.year - 1, -1)
         if Play.objects.filter(local_date__range=year_bounds(year)).exists()
     ]
 
@@ -658,46 +679,40 @@ class Binge:
     ended: datetime
 
 
-BINGE_GAP_MINUTES = 60
-
-
 def longest_binge(start: date, end: date) -> Binge | None:
-    """Gaps are from the end of one play (watched_at) to the start of the next (its
-    watched_at less its runtime), in whole minutes, computed by window functions."""
-    table = Play._meta.db_table
-    sql = f"""
-        WITH runs AS (
-            SELECT history_id, title_id, epoch_minute, runtime,
-                   epoch_minute - runtime - LAG(epoch_minute) OVER (
-                       PARTITION BY title_id ORDER BY epoch_minute, history_id) AS gap
-            FROM {table}
-            WHERE kind = %s AND local_date BETWEEN %s AND %s
-        ), groups AS (
-            SELECT title_id, epoch_minute, runtime,
-                   SUM(CASE WHEN gap IS NULL OR gap >= %s THEN 1 ELSE 0 END) OVER (
-                       PARTITION BY title_id ORDER BY epoch_minute, history_id) AS binge
-            FROM runs
+    """The run (sync.refresh_runs) with the most episodes in the range, then the most
+    minutes: a GROUP BY over the day index. Gaps are from one play's end (watched_at) to the
+    next one's start (its watched_at less its runtime)."""
+    row = (
+        Play.objects.filter(
+            kind=Play.EPISODE, local_date__range=(start, end), run_start__isnull=False
         )
-        SELECT title_id, COUNT(*) AS episodes, SUM(runtime) AS minutes,
-               MIN(epoch_minute - runtime) AS started, MAX(epoch_minute) AS ended
-        FROM groups
-        GROUP BY title_id, binge
-        HAVING COUNT(*) > 1
-        ORDER BY episodes DESC, minutes DESC, started
-        LIMIT 1
-    """  # the table name is ours; the values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Play.EPISODE, start, end, BINGE_GAP_MINUTES])
-        row = cursor.fetchone()
+        .values("title", "run_start")
+        .annotate(
+            episodes=Count("pk"),
+            minutes=Sum("runtime"),
+            ended=Max("epoch_minute"),
+        )
+        .filter(episodes__gt=1)
+        .order_by("-episodes", "-minutes", "run_start")
+        .first()
+    )
     if row is None:
         return None
-    title_id, episodes, minutes, started, ended = row
+    first = (
+        Play.objects.filter(
+            title=row["title"], run_start=row["run_start"], local_date__range=(start, end)
+        )
+        .order_by("epoch_minute")
+        .values_list("epoch_minute", "runtime")
+        .first()
+    )
     return Binge(
-        TitleInfo.of(Title.objects.get(pk=title_id)),
-        episodes,
-        minutes or 0,
-        _from_epoch_minute(started),
-        _from_epoch_minute(ended),
+        TitleInfo.of(Title.objects.get(pk=row["title"])),
+        row["episodes"],
+        row["minutes"] or 0,
+        _from_epoch_minute(first[0] - first[1]),
+        _from_epoch_minute(row["ended"]),
     )
 
 

@@ -45,6 +45,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from profile import stats
 from profile.client import UpstreamError, trakt
 from profile.client.schemas import Episode as EpisodeBody
 from profile.client.schemas import HistoryPlay, Movie, RatedItem
@@ -293,6 +294,7 @@ class _Run:
             reset_mirror(identity)
             st = state()
         relocalize(self.lease.renew, self.progress)
+        refresh_runs(self.lease.renew)
         st = state()
 
         activities = None
@@ -325,6 +327,8 @@ class _Run:
                     "ratings": list(activities.ratings_mark()),
                 }
             )
+        if refresh_runs(self.lease.renew):
+            SyncState.objects.filter(pk=STATE_PK).update(**_changed(1))
         outcome.calls = self.calls
         outcome.plays = Play.objects.count()
         SyncState.objects.filter(pk=STATE_PK).update(
@@ -402,8 +406,15 @@ class _Run:
         with transaction.atomic():
             if exact:
                 gone = Play.objects.filter(watched_at__lte=end_at).exclude(seen=st.generation)
+                shows = set(
+                    gone.filter(kind=Play.EPISODE).values_list("title_id", flat=True).distinct()
+                )
                 outcome.removed = gone.delete()[0]
                 if outcome.removed:
+                    # Their shows' runs are worked out again (refresh_runs).
+                    Play.objects.filter(title_id__in=shows, kind=Play.EPISODE).update(
+                        run_start=None
+                    )
                     forget_orphans()
             else:
                 note = (
@@ -553,6 +564,7 @@ class _Run:
                 "local_hour",
                 "local_weekday",
                 "epoch_minute",
+                "run_start",
                 "seen",
             ],
         )
@@ -745,6 +757,7 @@ class _Run:
             pass
 
     def finish(self) -> None:
+        stats.forget_mirror()
         try:
             if self.pacer is not None:
                 self.pacer._refill()
@@ -812,6 +825,42 @@ def relocalize(renew: Callable[[], None] = lambda: None, progress: Progress | No
         last = batch[-1].pk
     SyncState.objects.filter(pk=STATE_PK).update(time_zone=zone_name, version=F("version") + 1)
     return done
+
+
+# --- Runs of episodes (the longest binge) ---------------------------------------------------------
+
+RUN_GAP_MINUTES = 60
+
+
+def refresh_runs(renew: Callable[[], None] = lambda: None) -> int:
+    """Works out `run_start` again for every show with a play written since (or a play
+    removed): walks that show's plays in order, a new run after a gap of an hour or more
+    (from one play's end to the next one's start). How many plays changed."""
+    shows = list(
+        Play.objects.filter(kind=Play.EPISODE, run_start__isnull=True)
+        .values_list("title_id", flat=True)
+        .distinct()
+    )
+    changed = 0
+    for show in shows:
+        rows = (
+            Play.objects.filter(title_id=show, kind=Play.EPISODE)
+            .order_by("epoch_minute", "history_id")
+            .values_list("pk", "epoch_minute", "runtime", "run_start")
+        )
+        updates = []
+        start = previous_end = None
+        for pk, minute, runtime, old in rows.iterator(chunk_size=2000):
+            if previous_end is None or minute - runtime - previous_end >= RUN_GAP_MINUTES:
+                start = minute - runtime
+            if old != start:
+                updates.append(Play(pk=pk, run_start=start))
+            previous_end = minute
+        with transaction.atomic():
+            Play.objects.bulk_update(updates, ["run_start"], batch_size=1000)
+            renew()
+        changed += len(updates)
+    return changed
 
 
 # --- Housekeeping ---------------------------------------------------------------------------------

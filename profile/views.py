@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 
 from profile import formatting, history, services
 from profile.client import HistoryItem, TraktProfile, TraktStats
@@ -26,6 +27,8 @@ def home(request):
     profile = data.profile.value if data.profile else None
     trakt_stats = data.stats.value if data.stats else None
     mirror = history.home(now)
+    # Drawn inside the cached sections: only when they are rendered again.
+    ratings = SimpleLazyObject(lambda: history.ratings_distribution(trakt_stats))
     context = {
         "pending": data.watching is None,
         "banner": banner(content, now) if content else None,
@@ -34,7 +37,10 @@ def home(request):
         "stats_stale": bool(data.stats and data.stats.stale),
         "last_watched": last_watched_line(mirror, data.last_watched, now),
         "history": mirror,
-        "ratings_chart": history.ratings_distribution(trakt_stats),
+        "ratings_chart": ratings,
+        # Everything below the banner changes with the mirror or Trakt's stats, and "2 h ago"
+        # with time: rendered at most once every 30 s (templates/profile/home.html).
+        "history_key": mirror.cache_key(trakt_stats, bool(data.stats and data.stats.stale)),
     }
     context["og"] = open_graph(request, context["profile"], content)
     return render(request, "profile/home.html", context)
@@ -138,7 +144,7 @@ def stats_tiles(stats: TraktStats) -> dict[str, Any]:
 def last_watched_line(mirror: history.HomeHistory, kept, now: datetime) -> dict | None:
     """The line shown when nothing plays: from the mirror when it has plays (the poster row
     below says the same, so then nothing), else from Trakt's last history entry."""
-    if mirror.recent:
+    if mirror.has_plays:
         return None
     return last_watched(kept.value if kept else None, now)
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from profile import sync
+from profile import stats, sync
 from profile.models import Episode, Genre, Play, Rating, SyncState, Title
 
 _ids = itertools.count(1)
@@ -80,6 +80,7 @@ def play(
     )
     sync.localize(row, zoneinfo.ZoneInfo(settings.TIME_ZONE))
     row.save()
+    sync.refresh_runs()
     changed()
     return row
 
@@ -104,3 +105,4 @@ def changed() -> None:
     SyncState.objects.filter(pk=state.pk).update(
         version=state.version + 1, time_zone=settings.TIME_ZONE
     )
+    stats.forget_mirror()

@@ -9,6 +9,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from profile import jobs, services, sync
@@ -92,11 +93,13 @@ def test_the_watching_answer_notes_only_changes(settings, fake_server):
     fake_server.reset()
     fake_server.configure(settings)
     settings.WATCHING_CACHE_SECONDS = 0
-    services.get_watching()
-    first = cache.get(jobs.WATCHING_CHANGED_KEY)
+    # The fake reports a start relative to now: keep now still while the same film plays.
+    with time_machine.travel(datetime.now(UTC), tick=False):
+        services.get_watching()
+        first = cache.get(jobs.WATCHING_CHANGED_KEY)
 
-    services.get_watching()
-    assert cache.get(jobs.WATCHING_CHANGED_KEY) == first  # the same film: no change
+        services.get_watching()
+        assert cache.get(jobs.WATCHING_CHANGED_KEY) == first  # the same film: no change
 
     fake_server.set(watching="idle")
     services.get_watching()

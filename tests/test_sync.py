@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.cache import cache
 
-from profile import sync
+from profile import stats, sync
 from profile.client import trakt
 from profile.models import Episode, Play, Rating, SyncState, Title
 from tests.fake_upstream import generated_movie, generated_show
@@ -488,3 +488,42 @@ def test_a_lease_lost_mid_run_stops_the_run(fake):
         run(progress=Thief(0))
 
     assert Play.objects.count() == 250
+
+
+def episode_play(history_id: int, watched_at: str, number: int, runtime: int = 70) -> dict:
+    show = generated_show(1) | {"runtime": runtime}
+    return {
+        "id": history_id,
+        "watched_at": watched_at,
+        "action": "scrobble",
+        "type": "episode",
+        "show": show,
+        "episode": {
+            "season": 1,
+            "number": number,
+            "title": f"Episode {number}",
+            "ids": {"trakt": 7000 + number},
+            "runtime": runtime,
+        },
+    }
+
+
+def test_runs_of_episodes_are_kept_up_to_date_for_the_longest_binge(fake):
+    # Three 70-minute episodes back to back: one run; without the middle one the gap is 70 min.
+    fake.set(
+        history=[
+            episode_play(1, "2024-05-01T20:10:00.000Z", 1),
+            episode_play(2, "2024-05-01T21:20:00.000Z", 2),
+            episode_play(3, "2024-05-01T22:30:00.000Z", 3),
+        ]
+    )
+    run()
+    starts = set(Play.objects.values_list("run_start", flat=True))
+    assert len(starts) == 1 and None not in starts
+    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 3
+
+    fake.set(history_removed=[2])
+    run(full=True)
+
+    assert len(set(Play.objects.values_list("run_start", flat=True))) == 2
+    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)) is None
