@@ -127,6 +127,7 @@ def test_the_page_has_no_inline_style_or_script(client, fake, watched):
 
     assert not re.search(r"\sstyle=", html)
     assert not re.search(r"<script(?![^>]*\ssrc=)", html)
+    assert "{#" not in html and "{%" not in html  # no template syntax left as text
 
 
 def test_markup_in_titles_is_text_everywhere(client, fake):
