@@ -181,11 +181,15 @@ class HistoryJob(threading.Thread):
         # Workers started together do not all look at once.
         self.stopping.wait(random.uniform(1, 5))
         while not self.stopping.is_set():
-            self.tick()
+            close_old_connections()
+            try:
+                self.tick()
+            finally:
+                # This thread's own connection: not held open between ticks.
+                connection.close()
             self.stopping.wait(TICK_SECONDS)
 
     def tick(self) -> None:
-        close_old_connections()
         try:
             plan = due(timezone.now(), sync.state(), cache.get(WATCHING_CHANGED_KEY))
             if plan is not None:
@@ -204,8 +208,6 @@ class HistoryJob(threading.Thread):
             log.warning("history job: %s: %s", type(error).__name__, error)
         except Exception as error:  # the thread must outlive any surprise
             log.error("history job: unexpected %s: %s", type(error).__name__, error)
-        finally:
-            connection.close()
 
     def stop(self, wait: float = 3.0) -> None:
         self.stopping.set()
