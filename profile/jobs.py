@@ -85,9 +85,10 @@ def due(now: datetime, state: SyncState, watching_changed_at: float | None) -> P
         return None  # a sync is running somewhere
     last = state.last_attempt_at
     interval_passed = last is None or now - last >= timedelta(minutes=minutes)
-    if watching_changed_at is not None and (last is None or watching_changed_at > last.timestamp()):
-        return Plan(False, "what plays changed")
-    if not interval_passed:
+    changed = watching_changed_at is not None and (
+        last is None or watching_changed_at > last.timestamp()
+    )
+    if not (interval_passed or changed):
         return None
     if state.walk_next_page is not None:
         return Plan(False, f"continuing the {state.walk_kind}")
@@ -95,7 +96,7 @@ def due(now: datetime, state: SyncState, watching_changed_at: float | None) -> P
         return Plan(False, "backfill")
     if state.last_full_at is None or now - state.last_full_at >= FULL_EVERY:
         return Plan(True, "daily full sync")
-    return Plan(False, f"every {minutes} minutes")
+    return Plan(False, "what plays changed" if changed else f"every {minutes} minutes")
 
 
 # --- Posters ------------------------------------------------------------------------------------

@@ -57,6 +57,13 @@ def test_a_change_of_what_plays_makes_a_sync_due_at_once(settings):
     assert jobs.due(NOW, state(), old) is None
 
 
+def test_a_change_of_what_plays_before_the_first_backfill_starts_the_backfill(settings):
+    settings.HISTORY_SYNC_MINUTES = 15
+    fresh = SyncState(last_attempt_at=NOW - timedelta(minutes=1))
+
+    assert jobs.due(NOW, fresh, NOW.timestamp()) == jobs.Plan(False, "backfill")
+
+
 def test_a_full_sync_is_due_once_a_day(settings):
     settings.HISTORY_SYNC_MINUTES = 15
     stale = state(last_full_at=NOW - timedelta(days=1), last_attempt_at=NOW - timedelta(hours=1))
