@@ -4,9 +4,14 @@ Each runs in its own process against the loopback fake, on a database of its own
 file, or (with --postgres) a fresh database on the throwaway PostgreSQL server.
 """
 
+import fcntl
+import os
+import pty
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -140,3 +145,36 @@ def test_the_demo_history_is_mirrored_without_keys(database_url):
     assert result.returncode == 0, result.stderr
     plays = int(result.stdout.splitlines()[-1].split()[0].replace(",", ""))
     assert plays > 1500
+
+
+def test_on_a_terminal_it_draws_a_progress_bar(database_url):
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    with FakeUpstream(history=1500, delay=0.05) as fake:
+        env = fake.env() | {"DATABASE_URL": database_url}
+        run = subprocess.Popen(
+            [sys.executable, "manage.py", "sync_trakt", "--no-pace", "--no-posters"],
+            cwd=ROOT,
+            env=site_env(env),
+            stdout=terminal,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            output += chunk
+        run.wait(timeout=60)
+        os.close(main)
+
+    text = output.decode(errors="replace")
+    assert run.returncode == 0, text
+    assert "page/s]" in text and "/6 [" in text  # tqdm's bar, over the 6 pages
+    assert text.replace("\r", "\n").strip().splitlines()[-1] == (
+        "1,500 plays, 1,500 new, 0 removed, 9 Trakt calls"
+    )
