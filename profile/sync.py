@@ -253,7 +253,6 @@ def sync(
         except UpstreamError as error:
             raise SyncFailed(error.message, error.code) from None
         except DatabaseError as error:
-            log.exception("history sync: database error")
             raise SyncFailed(f"The database failed: {error}", "database") from None
     except BaseException as error:
         run.record_failure(error)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 
@@ -13,6 +15,8 @@ from profile import formatting, history, services
 from profile.client import HistoryItem, TraktProfile, TraktStats
 from profile.decorators import html_page
 from profile.watching import history_lines
+
+log = logging.getLogger(__name__)
 
 
 @html_page
@@ -49,13 +53,18 @@ def home(request):
 @html_page
 def year_in_review(request, yyyy: int):
     """/year/<yyyy>: one year of the mirror; 404 for a year without plays."""
-    page = history.year(yyyy)
     # The owner's name if the profile is at hand: this page never waits on Trakt for it.
     profile = services.peek_profile()
     name = (profile.name or profile.username) if profile else settings.TRAKT_USERNAME or None
-    if page is None:
-        context = {"year": yyyy, "name": name, "years": history.years()}
-        return render(request, "profile/year_missing.html", context, status=404)
+    try:
+        page = history.year(yyyy)
+        if page is None:
+            context = {"year": yyyy, "name": name, "years": history.years()}
+            return render(request, "profile/year_missing.html", context, status=404)
+    except DatabaseError:
+        log.warning("year in review: the database could not be read")
+        context = {"year": yyyy, "name": name, "unavailable": True}
+        return render(request, "profile/year_missing.html", context, status=503)
     return render(request, "profile/year.html", {"page": page, "name": name})
 
 

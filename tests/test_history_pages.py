@@ -182,3 +182,15 @@ def test_a_year_without_plays_is_a_404_that_names_the_years_with_plays(client, f
 @pytest.mark.parametrize("path", ["/year/0", "/year/99999999999999", "/year/2024x", "/year/-1"])
 def test_odd_years_are_not_found(client, fake, watched, path):
     assert client.get(path).status_code == 404
+
+
+def test_an_unreadable_database_gives_the_year_a_quiet_503(client, fake, monkeypatch):
+    def broken():
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(stats, "mirror", broken)
+
+    response = client.get("/year/2024")
+
+    assert response.status_code == 503
+    assert "The watch history is unavailable right now" in response.content.decode()
