@@ -102,10 +102,6 @@ def cached(state: Mirror, name: str, compute: Callable[[], T]) -> T:
     return value
 
 
-def today() -> date:
-    return timezone.localdate()
-
-
 # --- Titles as shown ----------------------------------------------------------------------------
 
 POSTER_SIZES = ("w154", "w342")
@@ -519,10 +515,6 @@ class Disagreement:
     episode: str | None  # "S1E2" for an episode rating
     yours: int
     community: float
-
-    @property
-    def difference(self) -> float:
-        return self.yours - self.community
 
 
 @dataclass(frozen=True)
