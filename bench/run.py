@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fake_upstream import FakeUpstream  # noqa: E402
-from tests.servers import gunicorn, redis_server  # noqa: E402
+from tests.servers import gunicorn, migrated_sqlite, redis_server, site_env  # noqa: E402
 
 REPORT = Path(__file__).resolve().parent / "report.lua"
 UPSTREAM_DELAY = 0.3
@@ -165,10 +166,141 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; load {load}"
 
 
+# --- The history mirror: 50,000 plays -------------------------------------------------------------
+
+HISTORY_PLAYS = 50_000
+HISTORY_STEP_MINUTES = 31  # 50,000 plays over about three years, the last one just now
+HISTORY_CONNECTIONS = 2  # one per worker: these p50s are answer times, not queueing
+
+
+def run_sync(env: dict[str, str], *args: str) -> tuple[float, float, str]:
+    """`manage.py sync_trakt` in its own process: seconds, peak memory (MB), its last line."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "sync_trakt", *args],
+        cwd=ROOT,
+        env=site_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"sync_trakt failed ({process.returncode}):\n{output}")
+    return seconds, usage.ru_maxrss / 1024, output.strip().splitlines()[-1]
+
+
+def history_rows(args) -> tuple[list[Run], list[tuple[str, bool]]]:
+    """The mirror's rows: a backfill of 50,000 plays from the fake (no latency, pacing off),
+    an incremental with nothing new, then the pages over that mirror."""
+    from datetime import UTC, datetime, timedelta
+
+    step = timedelta(minutes=HISTORY_STEP_MINUTES)
+    origin = datetime.now(UTC) - HISTORY_PLAYS * step
+    state = {
+        "history": HISTORY_PLAYS,
+        "history_step_minutes": HISTORY_STEP_MINUTES,
+        "history_origin": origin.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "ratings": 300,
+    }
+    year = datetime.now(UTC).year - 1  # a whole year of about 17,000 plays
+    runs: list[Run] = []
+    targets: list[tuple[str, bool]] = []
+    with tempfile.TemporaryDirectory() as tmp, FakeUpstream(**state) as fake:
+        database = {"DATABASE_URL": migrated_sqlite(Path(tmp))}
+        env = fake.env() | database
+        print(f"Backfilling {HISTORY_PLAYS:,} plays from the fake…", flush=True)
+        seconds, peak, line = run_sync(env, "--no-pace", "--no-posters")
+        targets.append(
+            (
+                f"backfill of {HISTORY_PLAYS:,} plays: {seconds:.1f} s, peak memory {peak:.0f} MB "
+                f"({line}) (target < 60 s and < 150 MB)",
+                seconds < 60 and peak < 150,
+            )
+        )
+        before = fake.calls("trakt:")
+        _, _, line = run_sync(env, "--no-posters")
+        calls = fake.calls("trakt:") - before
+        targets.append(
+            (f"incremental with nothing new: {calls} Trakt call ({line}) (target 1)", calls == 1)
+        )
+
+        with redis_server() as redis_url:
+            # Warm: the shared cache holds Trakt's answers and the aggregates.
+            warm_env = env | {"CACHE_URL": redis_url}
+            with gunicorn(warm_env, workers=WORKERS) as site:
+                prime(site.url + "/", WORKERS)
+                rounds = [
+                    load("`/` warm, 50,000 plays", fake, site.url + "/", ROUND_SECONDS,
+                         args.connections, site=site)
+                    for _ in range(ROUNDS)
+                ]  # fmt: skip
+            page = combined(rounds)
+        # Nothing cached at all: every answer computes its aggregates.
+        cold_env = env | {"CACHE_URL": "dummycache://"}
+        cold: list[Run] = []
+        with gunicorn(cold_env, workers=WORKERS) as site:
+            for path, name in (
+                ("/api/activity", "`/api/activity` (365 days), nothing cached"),
+                (f"/year/{year}", f"`/year/{year}` (about 17,000 plays), nothing cached"),
+                (f"/api/year/{year}", f"`/api/year/{year}`, nothing cached"),
+            ):
+                status = prime(site.url + path, WORKERS)
+                note = "" if status == 200 else f"answers HTTP {status}"
+                cold.append(
+                    load(
+                        name, fake, site.url + path, args.duration, HISTORY_CONNECTIONS, note, site
+                    )
+                )
+    runs = [page, *cold]
+    targets.append(
+        (
+            f"warm / p50 with {HISTORY_PLAYS:,} plays = {page.p50_ms:.1f} ms (target < 30 ms)",
+            page.p50_ms < 30,
+        )
+    )
+    for run in cold[:2]:
+        targets.append(
+            (
+                f"{run.name.split(' ')[0]} p50 = {run.p50_ms:.1f} ms (target < 50 ms)",
+                run.p50_ms < 50 and not run.note,
+            )
+        )
+    return runs, targets
+
+
+def print_history(runs: list[Run], targets: list[tuple[str, bool]], connections: int) -> None:
+    print()
+    print(
+        f"History mirror: {HISTORY_PLAYS:,} plays in SQLite; gunicorn {WORKERS} sync workers; "
+        f"warm row: Redis, {ROUNDS} rounds of {ROUND_SECONDS} s at {connections} connections; "
+        f"the others: no cache at all, {HISTORY_CONNECTIONS} connections (one per worker)."
+    )
+    print()
+    print("| scenario | requests | req/s | p50 | p99 | worker CPU / req | note |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for run in runs:
+        note = run.note or (f"{run.non2xx} non-2xx" if run.non2xx else "")
+        cpu = run.cpu_seconds * 1e3 / run.requests if run.requests else 0
+        print(
+            f"| {run.name} | {run.requests} | {run.rate:.0f} | {run.p50_ms:.1f} ms | "
+            f"{run.p99_ms:.1f} ms | {cpu:.1f} ms | {note} |"
+        )
+    print()
+    for text, holds in targets:
+        print(f"{'holds' if holds else 'FAILS'}: {text}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds of load per cold row")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument(
+        "--history-only", action="store_true", help="only the history mirror's rows"
+    )
     args = parser.parse_args(argv)
     for program in ("wrk", "redis-server"):
         if not shutil.which(program):
@@ -177,6 +309,11 @@ def main(argv=None) -> int:
 
     started = time.monotonic()
     print(f"Machine: {machine()}", flush=True)
+    history_runs, history_targets = history_rows(args)
+    if args.history_only:
+        print_history(history_runs, history_targets, args.connections)
+        print(f"\nbench took {time.monotonic() - started:.0f} s")
+        return 0 if all(holds for _, holds in history_targets) else 1
     with FakeUpstream(delay=UPSTREAM_DELAY) as fake, redis_server() as redis_url:
         shared = fake.env() | {"CACHE_URL": redis_url}
         paths = {
@@ -293,6 +430,8 @@ def main(argv=None) -> int:
     )
     for text, holds in targets:
         print(f"{'holds' if holds else 'FAILS'}: {text}")
+    print_history(history_runs, history_targets, args.connections)
+    targets += history_targets
     print(f"\nbench took {time.monotonic() - started:.0f} s")
     return 0 if all(holds for _, holds in targets) else 1
 

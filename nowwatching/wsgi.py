@@ -6,3 +6,9 @@ from nowwatching.startup import settings_or_exit
 
 settings_or_exit()
 application = get_wsgi_application()
+
+# Serving the site: keep the history mirror current in the background (profile/jobs.py).
+# Management commands and tests never import this module, so they never start it.
+from profile import jobs  # noqa: E402
+
+jobs.start()

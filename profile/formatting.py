@@ -8,7 +8,7 @@ day follow the visitor's own locale; these are US English, the site's language).
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -60,6 +60,18 @@ def time_of_day(moment: datetime) -> str:
 def local_clock(moment: datetime) -> str:
     """The time of day in TIME_ZONE (for visitors without JavaScript): "9:07 PM"."""
     return time_of_day(timezone.localtime(moment))
+
+
+def local_date(moment: datetime) -> date:
+    """The owner's day (TIME_ZONE) at `moment`."""
+    return timezone.localtime(moment).date()
+
+
+def hours(minutes: int) -> str:
+    """A year's time in hours: "412 h", "45 min" under an hour."""
+    if minutes < 60:
+        return f"{max(0, minutes)} min"
+    return f"{grouped(round(minutes / 60))} h"
 
 
 def month_year(moment: datetime) -> str:

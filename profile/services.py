@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
 
-from profile import auth
+from profile import auth, jobs
+from profile.cache import KEY as CACHE_KEY
 from profile.cache import Cached, kept_a_day, through_cache
 from profile.client import (
     HistoryItem,
@@ -131,9 +133,18 @@ def _keep_watching_for(value: NowWatching | None) -> float:
 
 def _fetch_watching() -> NowWatching | None:
     playing = auth.as_owner(trakt.watching)
+    # What plays changed: the history job syncs within a minute (what just ended shows up).
+    jobs.note_watching(_what_plays(playing))
     if playing is None:
         return None
     return now_watching_from_trakt(playing, _images_for(playing))
+
+
+def _what_plays(playing: TraktWatching | None) -> str:
+    if playing is None:
+        return "idle"
+    media = playing.movie if playing.type == "movie" else playing.episode
+    return f"{playing.type}:{media.ids.trakt}:{playing.started_at}"
 
 
 def _images_for(playing: TraktWatching) -> dict[str, str]:
@@ -197,6 +208,12 @@ def get_stats() -> Cached[TraktStats]:
         fresh_for=STATS_SECONDS,
         keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
     )
+
+
+def peek_profile() -> TraktProfile | None:
+    """The profile if one is kept, without ever asking Trakt (the year pages' heading)."""
+    kept = cache.get(CACHE_KEY + "profile")
+    return kept.value if kept is not None else None
 
 
 def get_last_watched() -> Cached[HistoryItem | None]:

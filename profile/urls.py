@@ -4,10 +4,14 @@ from profile import api, card, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("year/<int:yyyy>", views.year_in_review, name="year"),
     path("api/watching", api.api_watching, name="api-watching"),
     path("api/watching.svg", card.watching_svg, name="api-watching-svg"),
     path("api/profile", api.api_profile, name="api-profile"),
     path("api/stats", api.api_stats, name="api-stats"),
+    path("api/history", api.api_history, name="api-history"),
+    path("api/activity", api.api_activity, name="api-activity"),
+    path("api/year/<int:yyyy>", api.api_year, name="api-year"),
     path("api/openapi.json", api.api_openapi, name="api-openapi"),
     path("api-test", api.api_test, name="api-test"),
     path("healthz", api.healthz, name="healthz"),

@@ -2,42 +2,78 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject
 
-from profile import formatting, services
+from profile import formatting, history, services
 from profile.client import HistoryItem, TraktProfile, TraktStats, UpstreamError
 from profile.decorators import html_page
 from profile.watching import history_lines
 
+log = logging.getLogger(__name__)
+
 
 @html_page
 def home(request):
-    """The profile page. It never waits long on Trakt: what is late is filled in by the script."""
+    """The profile page. It never waits long on Trakt (what is late is filled in by the
+    script) and never on the history sync: the history comes from the mirror as it is."""
     data = services.get_page_data()
     now = datetime.now(UTC)
     content = None
     if data.watching is not None and data.watching.watching is not None:
         content = data.watching.watching.as_json(now)
     profile = data.profile.value if data.profile else None
+    trakt_stats = data.stats.value if data.stats else None
+    trouble = trakt_trouble(data.error)
+    mirror = history.home(now, trouble if data.error else "")
+    # Drawn inside the cached sections: only when they are rendered again.
+    ratings = SimpleLazyObject(lambda: history.ratings_distribution(trakt_stats))
     context = {
         "pending": data.watching is None,
         "banner": banner(content, now) if content else None,
-        "profile": profile_header(profile),
-        "stats": stats_rows(data.stats.value) if data.stats else None,
+        "profile": profile_header(profile, trakt_stats),
+        "stats": stats_tiles(trakt_stats) if trakt_stats else None,
         "stats_stale": bool(data.stats and data.stats.stale),
-        "last_watched": last_watched(data.last_watched.value if data.last_watched else None, now),
-        "trakt_trouble": trakt_trouble(data.error),
+        "last_watched": last_watched_line(mirror, data.last_watched, now),
+        "history": mirror,
+        "ratings_chart": ratings,
+        # Everything below the banner changes with the mirror or Trakt's stats, and "2 h ago"
+        # with time: rendered at most once every 30 s (templates/profile/home.html).
+        "history_key": mirror.cache_key(
+            trakt_stats, bool(data.stats and data.stats.stale), trouble
+        ),
+        "trakt_trouble": trouble,
         "signed_out": data.signed_out,
     }
     context["og"] = open_graph(request, context["profile"], content)
     return render(request, "profile/home.html", context)
+
+
+@html_page
+def year_in_review(request, yyyy: int):
+    """/year/<yyyy>: one year of the mirror; 404 for a year without plays."""
+    # The owner's name if the profile is at hand: this page never waits on Trakt for it.
+    profile = services.peek_profile()
+    name = (profile.name or profile.username) if profile else settings.TRAKT_USERNAME or None
+    try:
+        page = history.year(yyyy)
+        if page is None:
+            context = {"year": yyyy, "name": name, "years": history.years()}
+            return render(request, "profile/year_missing.html", context, status=404)
+    except DatabaseError:
+        log.warning("year in review: the database could not be read")
+        context = {"year": yyyy, "name": name, "unavailable": True}
+        return render(request, "profile/year_missing.html", context, status=503)
+    return render(request, "profile/year.html", {"page": page, "name": name})
 
 
 def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -102,7 +138,7 @@ def trakt_trouble(error: UpstreamError | None) -> str:
     return TROUBLE.get(error.code, error.message)
 
 
-def profile_header(profile: TraktProfile | None) -> dict[str, Any]:
+def profile_header(profile: TraktProfile | None, trakt_stats: TraktStats | None = None) -> dict:
     if profile is None:
         # Trakt failed and nothing good is kept: the configured name still says whose page it is.
         name = settings.TRAKT_USERNAME or "Trakt profile"
@@ -122,23 +158,32 @@ def profile_header(profile: TraktProfile | None) -> dict[str, Any]:
         "location": profile.location,
         "joined": joined,
         "about": profile.about,
+        "followers": trakt_stats.network.followers if trakt_stats else None,
+        "following": trakt_stats.network.following if trakt_stats else None,
     }
 
 
-def stats_rows(stats: TraktStats) -> list[tuple[str, str]]:
+def stats_tiles(stats: TraktStats) -> dict[str, Any]:
+    """The figures Trakt keeps for the whole account: one that leads, four beside it."""
     group, time = formatting.grouped, formatting.watch_time
-    return [
-        ("Movies watched", group(stats.movies.watched)),
-        ("Movie time", time(stats.movies.minutes)),
-        ("Shows watched", group(stats.shows.watched)),
-        ("Episodes watched", group(stats.episodes.watched)),
-        ("Episode time", time(stats.episodes.minutes)),
-        ("Total time", time(stats.movies.minutes + stats.episodes.minutes)),
-        ("Plays", group(stats.movies.plays + stats.episodes.plays)),
-        ("Ratings given", group(stats.ratings.total)),
-        ("Followers", group(stats.network.followers)),
-        ("Following", group(stats.network.following)),
-    ]
+    return {
+        "lead": ("Total time", time(stats.movies.minutes + stats.episodes.minutes)),
+        "plays": group(stats.movies.plays + stats.episodes.plays),
+        "tiles": [
+            ("Movies", group(stats.movies.watched), time(stats.movies.minutes)),
+            ("Episodes", group(stats.episodes.watched), time(stats.episodes.minutes)),
+            ("Shows", group(stats.shows.watched), None),
+            ("Ratings", group(stats.ratings.total), None),
+        ],
+    }
+
+
+def last_watched_line(mirror: history.HomeHistory, kept, now: datetime) -> dict | None:
+    """The line shown when nothing plays: from the mirror when it has plays (the poster row
+    below says the same, so then nothing), else from Trakt's last history entry."""
+    if mirror.has_plays:
+        return None
+    return last_watched(kept.value if kept else None, now)
 
 
 def last_watched(item: HistoryItem | None, now: datetime) -> dict[str, str] | None:

@@ -48,6 +48,15 @@ def pytest_configure(config):
     )
 
 
+def pytest_collection_modifyitems(items):
+    """Every test may read the database: the pages and the API read the history mirror
+    (empty unless the test fills it) and every Trakt call reads the stored sign-in. A test's
+    own django_db marker wins (transaction=True for tests whose threads write)."""
+    for item in items:
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db)
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throwaway PostgreSQL server for the session (Debian's, installed by `make test`)."""
@@ -111,14 +120,6 @@ def _loopback_only(sock, address):
 def no_internet(monkeypatch):
     """Nothing in the suite may reach the real Trakt or TMDB, even by mistake."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
-
-
-@pytest.fixture(autouse=True)
-def database(db):
-    """Every Trakt call reads the stored sign-in (profile/auth.py), so every test may use the
-    test database. Tests whose threads write to it ask for transactional_db themselves.
-    (`db` is named here, not asked for at run time: pytest-django sets up the test database
-    only for tests that name it, and would otherwise hand out the real one.)"""
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ that path, method and status; other bodies (an SVG card) only by status and cont
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -121,7 +122,8 @@ def urlconf_paths(patterns=None, prefix: str = "/") -> set[str]:
     """Every route of the URLconf as a path ("/api/watching"), includes flattened."""
     found: set[str] = set()
     for pattern in get_resolver().url_patterns if patterns is None else patterns:
-        route = prefix + str(pattern.pattern)
+        # A path parameter is written as OpenAPI writes it: <int:yyyy> is {yyyy}.
+        route = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", prefix + str(pattern.pattern))
         if isinstance(pattern, URLResolver):
             found |= urlconf_paths(pattern.url_patterns, route)
         elif isinstance(pattern, URLPattern):

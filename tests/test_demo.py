@@ -1,6 +1,7 @@
 """DEMO_MODE: built-in, time-relative data through the same code as real upstream answers."""
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -102,3 +103,75 @@ def test_the_demo_page_links_nowhere_for_its_made_up_ids(client, demo_mode):
         if re.search(r"trakt\.tv/(movies|shows|users)|themoviedb\.org/(movie|tv)", h)
     ]
     assert "these links go nowhere" in html
+
+
+# --- The demo history ---------------------------------------------------------------------------
+
+
+def test_a_demo_day_always_has_the_same_plays():
+    from datetime import date
+
+    day = date(2025, 3, 8)
+
+    assert demo.day_plays(day) == demo.day_plays(day)
+    assert demo.day_plays(day) != demo.day_plays(date(2025, 3, 9))
+
+
+@pytest.mark.django_db
+def test_the_demo_history_is_three_years_mirrored_by_the_sync_without_the_network(
+    demo_mode, monkeypatch
+):
+    import requests
+
+    from profile import sync
+    from profile.models import Play, Rating, Title
+
+    monkeypatch.setattr(requests.Session, "send", lambda *a, **kw: pytest.fail("network"))
+
+    outcome = sync.sync()
+
+    assert outcome.kind == "backfill" and outcome.plays > 1500
+    first, last = Play.objects.order_by("watched_at")[:: Play.objects.count() - 1]
+    assert (last.watched_at - first.watched_at).days >= 3 * 365 - 2
+    assert Rating.objects.count() > 20
+    assert Title.objects.filter(kind="show", tmdb_id__isnull=True).exists()
+    assert Title.objects.filter(title="Café Lumière à Nîmes").exists()
+    # A second run finds nothing new, in one call.
+    again = sync.sync()
+    assert (again.kind, again.new, again.calls) == ("incremental", 0, 1)
+
+
+@pytest.mark.django_db
+def test_the_demo_film_joins_the_history_when_it_ends(demo_mode, settings):
+    from profile import sync
+    from profile.models import Play
+
+    film = demo.MOVIE["title"]
+    playing = demo._playing_now(time.time())  # fixes the timeline: the film, 37 min in
+    sync.sync()
+    before = Play.objects.count()
+
+    # The film ends 81 minutes later.
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=85)):
+        outcome = sync.sync()
+        newest = Play.objects.order_by("-watched_at").first()
+
+    assert outcome.new == 1 and Play.objects.count() == before + 1
+    assert newest.title.title == film
+    assert newest.watched_at == datetime.fromisoformat(playing["expires_at"])
+
+
+@pytest.mark.django_db
+def test_the_demo_page_shows_every_chart(client, demo_mode):
+    from profile import jobs, sync
+
+    sync.sync()
+    jobs.fill_posters(pause=0)
+
+    html = client.get("/").content.decode()
+
+    for section in ("recent", "activity", "when", "taste", "years"):
+        assert f'id="{section}"' in html, section
+    assert "Ratings against Trakt's community" in html
+    assert "/static/demo/w342/demo-poster-" in html
+    assert "being fetched" not in html

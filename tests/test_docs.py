@@ -14,9 +14,10 @@ import pytest
 from django.conf import settings as django_settings
 
 from profile import card
-from profile.api import openapi_document
+from profile.api import api_endpoints, openapi_document
 from profile.client import ERROR_HTTP_STATUS
-from profile.errors import ERRORS
+from profile.errors import API_ERRORS, ERRORS
+from tests import mirror
 from tests.contract import urlconf_paths
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, fixture
 
@@ -51,7 +52,7 @@ def every_error_pair() -> set[tuple[str, int]]:
     """(code, HTTP status) of every error answer the server can give."""
     pairs = {(code, status) for code, status in ERROR_HTTP_STATUS.items()}
     pairs |= {(code, status) for status, (code, _) in ERRORS.items()}  # our own 400/403/404/500
-    return pairs | {("method_not_allowed", 405)}
+    return pairs | set(API_ERRORS.items())
 
 
 def documented_enum() -> set[str]:
@@ -153,12 +154,23 @@ def test_the_cards_parameters_are_the_ones_it_reads():
 
 @pytest.fixture
 def upstream(mock):
+    # A play in the year the documents' examples name, so /api/year/{yyyy} has an answer.
+    mirror.play(mirror.title("A Film"), f"{example_year()}-06-01T20:00:00Z")
     mock.get(WATCHING_URL, status=204)
     mock.get(f"{TRAKT}/users/sean", json=fixture("trakt_user_profile_extended_full.json"))
     mock.get(f"{TRAKT}/users/sean/stats", json=fixture("trakt_user_stats.json"))
     mock.get(f"{TRAKT}/users/sean/history", json=[])
     add_tmdb(mock)
     return mock
+
+
+def example_year() -> int:
+    return openapi_document()["paths"]["/api/year/{yyyy}"]["get"]["parameters"][0]["example"]
+
+
+def example_url(path: str) -> str:
+    """The path with its parameters filled from the document's examples."""
+    return next(endpoint["url"] for endpoint in api_endpoints() if endpoint["path"] == path)
 
 
 def caching_rows() -> dict[str, list[str]]:
@@ -170,6 +182,7 @@ def test_get_and_head_carry_the_etag_and_answer_304_as_documented(client, upstre
     assert "`HEAD`" in caching_rows()["ETag"][1]
     assert "no `ETag`" not in API_DOCS
 
+    path = example_url(path)
     get, head = client.get(path), client.head(path)
     assert head["ETag"] == get["ETag"]
     for method in (client.get, client.head):
@@ -183,7 +196,7 @@ def test_cache_control_no_cache_is_sent_where_documented(client, upstream):
 
     assert set(listed) == set(openapi_document()["paths"]) - {"/healthz"}
     for path in listed:
-        assert "no-cache" in client.get(path)["Cache-Control"], path
+        assert "no-cache" in client.get(example_url(path))["Cache-Control"], path
 
 
 # --- CORS -----------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ def test_it_shows_the_profile_and_grouped_stats(client, fake):
     assert '<a href="https://trakt.tv/users/sean"' in html
     assert "Joined September 2010" in html
     assert '<span class="badge">VIP</span>' in html
-    # The stats fixture: 55 movies / 15,650 minutes; 534 episodes / 17,330 minutes.
-    assert "<dt>Total time</dt><dd>22 d 21 h</dd>" in html
-    assert "<dt>Movie time</dt><dd>10 d 20 h</dd>" in html
+    # The stats fixture: 114 movies / 15,650 minutes; 534 episodes / 17,330 minutes.
+    assert '<dt>Total time</dt><dd>22 d 21 h</dd><dd class="tile-sub">707 plays</dd>' in html
+    assert '<dt>Movies</dt><dd>114</dd><dd class="tile-sub">10 d 20 h</dd>' in html
+    assert "4 followers · 11 following" in html
 
 
 def test_a_movie_is_rendered_into_the_banner(client, fake):
@@ -106,7 +107,7 @@ def test_trakt_down_still_gives_a_page_with_quiet_notes(client, fake):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Stats unavailable right now" in html
+    assert "Totals unavailable right now" in html
     assert "The profile is unavailable right now" in html
     assert "<h1" in html and "sean" in html
 
@@ -122,7 +123,7 @@ def test_trakt_down_shows_the_last_good_stats(client, fake, monkeypatch):
 
     assert "Sean Rudford" in html
     assert "<dt>Total time</dt><dd>22 d 21 h</dd>" in html
-    assert "these are the last stats it gave" in html
+    assert "these are the last totals it gave" in html
 
 
 def test_a_slow_watching_answer_does_not_hold_the_page(client, fake):

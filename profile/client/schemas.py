@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -87,12 +88,31 @@ OptTime = Annotated[Time | None, WrapValidator(_drop_if_invalid)]
 Id = Annotated[int, Field(ge=0, le=MAX_INT)]
 OptId = Annotated[Id | None, WrapValidator(_drop_if_invalid)]
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+OptCount = Annotated[Count | None, WrapValidator(_drop_if_invalid)]
 Number = Annotated[int, Field(ge=0, le=100_000)]  # a season, an episode, a runtime in minutes
 OptNumber = Annotated[Number | None, WrapValidator(_drop_if_invalid)]
 OptYear = Annotated[Annotated[int, Field(ge=1800, le=2200)] | None, WrapValidator(_drop_if_invalid)]
 OptSlug = Annotated[Annotated[str, AfterValidator(_slug)] | None, WrapValidator(_drop_if_invalid)]
 Score = Annotated[float, Field(ge=0, le=10)]  # a community or TMDB rating, 0-10
 OptScore = Annotated[Score | None, WrapValidator(_drop_if_invalid)]
+
+MAX_GENRES = 20
+_GENRE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def _genre_slugs(value: Any) -> tuple[str, ...]:
+    """Trakt's genre slugs ("science-fiction"): the well-formed ones, each once, at most 20;
+    anything else in the list (or a list that is not one) is dropped, never an error."""
+    if not isinstance(value, list | tuple):
+        return ()
+    slugs = []
+    for item in value:
+        if isinstance(item, str) and _GENRE.fullmatch(item) and item not in slugs:
+            slugs.append(item)
+    return tuple(slugs[:MAX_GENRES])
+
+
+Genres = Annotated[tuple[str, ...], BeforeValidator(_genre_slugs)]
 
 
 # --- Trakt ----------------------------------------------------------------------------------
@@ -113,6 +133,12 @@ class Movie(Body):
     title: OptText = None
     year: OptYear = None
     ids: MediaIds
+    # With extended=full (the history and ratings ask for it): minutes, Trakt's genre slugs,
+    # and the community's rating (0-10) and how many votes it rests on.
+    runtime: OptNumber = None
+    genres: Genres = ()
+    rating: OptScore = None
+    votes: OptCount = None
 
 
 class Show(Movie):
@@ -124,6 +150,9 @@ class Episode(Body):
     number: Number
     title: OptText = None
     ids: MediaIds
+    runtime: OptNumber = None
+    rating: OptScore = None
+    votes: OptCount = None
 
 
 class Playable(Body):
@@ -150,6 +179,58 @@ class TraktWatching(Playable):
 
 class HistoryItem(Playable):
     watched_at: Time
+
+
+Action = Annotated[str, Field(max_length=32), AfterValidator(_clean_text)]
+
+
+class HistoryPlay(HistoryItem):
+    """One play of the history: `id` is Trakt's history id, unique per play."""
+
+    id: Id
+    # scrobble, checkin or watch (marked as watched); whatever else comes is kept as sent.
+    action: Action = "watch"
+
+
+class RatedItem(Body):
+    """One of the owner's ratings (/users/{id}/ratings/...)."""
+
+    rated_at: Time
+    rating: Annotated[int, Field(ge=1, le=10)]
+    type: Literal["movie", "show", "season", "episode"]
+    movie: Movie | None = None
+    show: Show | None = None
+    episode: Episode | None = None
+
+    @model_validator(mode="after")
+    def _has_its_media(self):
+        if self.type == "movie" and self.movie is None:
+            raise ValueError("a movie rating without its movie")
+        if self.type in ("show", "season", "episode") and self.show is None:
+            raise ValueError("a rating without its show")
+        if self.type == "episode" and self.episode is None:
+            raise ValueError("an episode rating without its episode")
+        return self
+
+
+class ActivityTimes(Body):
+    watched_at: OptTime = None
+    rated_at: OptTime = None
+
+
+class LastActivities(Body):
+    """/sync/last_activities: when each part of the owner's data last changed."""
+
+    all: OptTime = None
+    movies: ActivityTimes = ActivityTimes()
+    episodes: ActivityTimes = ActivityTimes()
+    shows: ActivityTimes = ActivityTimes()
+
+    def history_mark(self) -> tuple[str | None, str | None]:
+        return (self.movies.watched_at, self.episodes.watched_at)
+
+    def ratings_mark(self) -> tuple[str | None, str | None, str | None]:
+        return (self.movies.rated_at, self.shows.rated_at, self.episodes.rated_at)
 
 
 class Avatar(Body):

@@ -16,17 +16,30 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
 from django.dispatch import Signal
+from pydantic import BaseModel, ValidationError
 
 from profile.client.errors import VIP_NOTE, UpstreamError, bad_response, where
-from profile.client.http import Reply, decode_json, header_int, parse, retry_after_seconds, send
+from profile.client.http import (
+    MAX_BODY_BYTES,
+    Reply,
+    decode_json,
+    header_int,
+    parse,
+    retry_after_seconds,
+    send,
+)
 from profile.client.schemas import (
     HistoryItem,
+    HistoryPlay,
+    LastActivities,
+    RatedItem,
     RateLimitHeader,
     TraktProfile,
     TraktStats,
@@ -39,6 +52,13 @@ RATE_LIMIT_KEY = "nowwatching:v1:trakt:blocked-until"
 # Sent with the `RateLimitHeader` of every answer that has a sound X-Ratelimit (`sender` is
 # None): `profile.auth` keeps the latest for `manage.py trakt_status`.
 rate_limit_seen = Signal()
+
+# Trakt's cap on a page of a paginated list (larger `limit`s are cut to it without a word).
+PAGE_LIMIT = 250
+# A page of 250 plays with extended=full (overviews, translations...) can pass 1 MB.
+LIST_MAX_BYTES = 8_000_000
+
+T = TypeVar("T", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,7 @@ def call(
     *,
     method: str = "GET",
     json_body: Any = None,
+    max_bytes: int = MAX_BODY_BYTES,
 ) -> tuple[Any, Reply]:
     """One Trakt call: its JSON (None for an empty 204) and the reply (for its headers).
 
@@ -112,6 +133,7 @@ def call(
             params=params,
             json_body=json_body,
             headers=auth.headers(),
+            max_bytes=max_bytes,
         )
         note_rate_limit(reply)
         if reply.status == 204:
@@ -232,3 +254,93 @@ def last_watched(auth: TraktAuth, user: str) -> HistoryItem | None:
     if not isinstance(data, list):
         raise bad_response("trakt")
     return parse(HistoryItem, data[0])
+
+
+# --- The history mirror's calls (profile/sync.py) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a paginated list: the items that could be read, how many could not (an item
+    of a surprising shape costs that item, not the page), and the pagination headers."""
+
+    items: list[T]
+    skipped: int
+    pagination: Pagination
+
+
+def _page(data: Any, reply: Reply, model: type[T]) -> Page[T]:
+    if data is None:
+        data = []  # 204: nothing at all
+    if not isinstance(data, list):
+        raise bad_response("trakt", "a list that is not a list")
+    items, skipped = [], 0
+    for entry in data:
+        try:
+            items.append(model.model_validate(entry))
+        except ValidationError:
+            skipped += 1
+    if skipped:
+        log.warning("Trakt sent %s unreadable item(s) in a page of %s", skipped, len(data))
+    return Page(items, skipped, Pagination.from_headers(reply.headers))
+
+
+def iso(moment) -> str:
+    """A moment as Trakt writes them: 2024-01-31T20:15:00.000Z (UTC)."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def history_page(
+    auth: TraktAuth,
+    user: str,
+    *,
+    page: int,
+    limit: int = PAGE_LIMIT,
+    start_at=None,
+    end_at=None,
+) -> Page[HistoryPlay]:
+    """One page of the user's history, newest first, with extended=full (runtimes, genres,
+    community ratings). `start_at`/`end_at` (datetimes) bound `watched_at`."""
+    # Reference: https://trakt.docs.apiary.io/#reference/users/history
+    params: dict[str, Any] = {"extended": "full", "page": page, "limit": limit}
+    if start_at is not None:
+        params["start_at"] = iso(start_at)
+    if end_at is not None:
+        params["end_at"] = iso(end_at)
+    data, reply = call(
+        auth, "history", f"/users/{user_segment(user)}/history", params, max_bytes=LIST_MAX_BYTES
+    )
+    return _page(data, reply, HistoryPlay)
+
+
+RATING_KINDS = ("movies", "shows", "episodes")
+
+
+def ratings_page(
+    auth: TraktAuth, user: str, kind: str, *, page: int, limit: int = PAGE_LIMIT
+) -> Page[RatedItem]:
+    """One page of the user's ratings of `kind` (movies, shows or episodes), extended=full
+    (so each item carries the community's rating)."""
+    # Reference: https://trakt.docs.apiary.io/#reference/users/ratings
+    if kind not in RATING_KINDS:
+        raise ValueError(kind)
+    params = {"extended": "full", "page": page, "limit": limit}
+    data, reply = call(
+        auth,
+        "ratings",
+        f"/users/{user_segment(user)}/ratings/{kind}",
+        params,
+        max_bytes=LIST_MAX_BYTES,
+    )
+    return _page(data, reply, RatedItem)
+
+
+def last_activities(auth: TraktAuth) -> LastActivities:
+    """When the owner's history and ratings last changed. Needs the owner's OAuth token."""
+    # Reference: https://trakt.docs.apiary.io/#reference/sync/last-activities
+    if not auth.access_token:
+        raise ValueError("/sync/last_activities needs an OAuth token")
+    data, _ = call(auth, "last_activities", "/sync/last_activities")
+    return parse(LastActivities, data)

@@ -102,7 +102,7 @@ def test_idle_shows_last_watched_and_no_banner(open_page, fake):
     expect(page.locator("[data-last-watched]")).to_contain_text(
         "Last watched: Breaking Bad S0E2 - Wedding Day · 3 hours ago"
     )
-    expect(page.locator(".stats-grid")).to_contain_text("Total time")
+    expect(page.locator(".overview .tiles")).to_contain_text("Total time")
     screenshot(page, "idle")
     assert_accessible(page)
 
@@ -154,7 +154,7 @@ def test_trakt_down_still_gives_a_page(open_page, fake):
 
     assert response.status == 200
     expect(page.locator("h1")).to_have_text("sean")
-    expect(page.locator(".stats")).to_contain_text("Stats unavailable right now")
+    expect(page.locator(".overview")).to_contain_text("Totals unavailable right now")
     expect(page.locator(BANNER)).to_have_count(0)
 
 

@@ -1,0 +1,166 @@
+"""The history sections and the year in review in a real browser: each chart drawn, light
+and dark, 360 px wide, axe-clean; the screenshots of the README come from here."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from profile import jobs, sync
+from tests.browser.conftest import screenshot
+from tests.browser.test_profile_page import assert_accessible
+
+PLAYS = 1500
+STEP_MINUTES = 9 * 60  # about three years of plays, the last one an hour ago
+
+
+@pytest.fixture
+def mirrored(fake):
+    """The fake's generated history (and ratings), mirrored by the sync, posters looked up."""
+    origin = datetime.now(UTC) - timedelta(hours=1) - (PLAYS - 1) * timedelta(minutes=STEP_MINUTES)
+    fake.set(
+        watching="idle",
+        history=PLAYS,
+        history_step_minutes=STEP_MINUTES,
+        history_origin=origin.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        ratings=60,
+    )
+    sync.sync(pace=False)
+    jobs.fill_posters(pause=0, limit=300)
+    return fake
+
+
+def scroll_through(page) -> None:
+    """Brings every lazy poster in: scrolls to the bottom and back."""
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+def test_every_chart_is_drawn_with_its_numbers(open_page, mirrored):
+    page = open_page()
+    page.goto("/")
+
+    expect(page.locator("#recent .poster-card")).to_have_count(12)
+    heatmap = page.locator("svg.chart-svg--heatmap")
+    expect(heatmap).to_have_attribute("role", "img")
+    assert heatmap.get_attribute("aria-label").startswith("Plays per day from ")
+    assert 365 <= heatmap.locator("rect").count() <= 371
+    assert heatmap.locator("rect.heat-4").count() > 0
+    for name in ("hours", "weekdays", "spread", "ratings"):
+        chart = page.locator(f'figure[aria-labelledby="{name}-caption"] svg')
+        expect(chart).to_be_visible()
+        assert chart.locator("rect.bar").count() > 0, name
+    expect(page.locator("#taste .ranked-row").first).to_be_visible()
+    expect(page.locator("#years .year-links a")).not_to_have_count(0)
+    # The numbers behind a chart are a click away.
+    numbers = page.locator('figure[aria-labelledby="weekdays-caption"] details')
+    numbers.locator("summary").click()
+    expect(numbers.locator("tbody tr")).to_have_count(7)
+    scroll_through(page)
+    posters = page.locator("#recent img.poster")
+    assert posters.count() > 0
+    assert posters.first.evaluate("img => img.complete && img.naturalWidth") > 0
+    assert posters.first.get_attribute("loading") == "lazy"
+    screenshot(page, "history")
+    assert_accessible(page)
+
+
+def test_the_charts_read_in_the_dark(open_page, mirrored):
+    light = open_page()
+    light.goto("/")
+    dark = open_page(color_scheme="dark")
+    dark.goto("/")
+
+    fill = "el => getComputedStyle(el).fill"
+    cell = "svg.chart-svg--heatmap rect.heat-4 >> nth=0"
+    assert light.locator(cell).evaluate(fill) == "rgb(143, 10, 32)"
+    assert dark.locator(cell).evaluate(fill) == "rgb(255, 138, 155)"
+    text = dark.locator('figure[aria-labelledby="hours-caption"] svg text >> nth=0')
+    assert text.evaluate(fill) == "rgb(169, 176, 192)"  # the muted text colour, on dark
+    scroll_through(dark)
+    screenshot(dark, "history-dark")
+    assert_accessible(dark)
+
+
+def test_a_phone_gets_the_history_without_sideways_scrolling(open_page, mirrored):
+    page = open_page(viewport={"width": 360, "height": 800})
+    page.goto("/")
+
+    expect(page.locator("#activity")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # The heatmap scrolls inside its own box, starting at the newest weeks.
+    scroller = page.locator("#activity .chart-scroll")
+    assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")
+    expect(scroller).to_have_attribute("tabindex", "0")
+    newest = page.locator("svg.chart-svg--heatmap rect").last
+    box, frame = newest.bounding_box(), scroller.bounding_box()
+    assert frame["x"] <= box["x"] <= frame["x"] + frame["width"]
+    scroll_through(page)
+    screenshot(page, "history-phone")
+    assert_accessible(page)
+
+
+def test_the_year_in_review(open_page, mirrored):
+    year = datetime.now(UTC).year - 1
+    page = open_page()
+    page.goto(f"/year/{year}")
+
+    expect(page.locator("h1")).to_have_text(str(year))
+    months = page.locator("svg.chart-svg--months")
+    assert months.get_attribute("aria-label").startswith("Time watched per month: Jan")
+    expect(page.get_by_role("heading", name="Longest binge")).to_be_visible()
+    expect(page.get_by_text("First of the year")).to_be_visible()
+    assert_accessible(page)
+
+    dark = open_page(color_scheme="dark", viewport={"width": 360, "height": 800})
+    dark.goto(f"/year/{year}")
+    assert dark.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_accessible(dark)
+
+
+def test_the_empty_mirror_says_the_history_is_on_its_way(open_page, fake):
+    fake.set(watching="idle")
+    page = open_page()
+    page.goto("/")
+
+    expect(page.locator("#recent")).to_contain_text("being fetched from Trakt")
+    assert_accessible(page)
+
+
+def test_the_demo_shows_every_chart_from_its_own_history(open_page, settings):
+    settings.DEMO_MODE = True
+    sync.sync()
+    jobs.fill_posters(pause=0, limit=300)
+    page = open_page()
+    page.goto("/")
+
+    expect(page.get_by_role("note")).to_contain_text("Demo data")
+    for section in ("recent", "activity", "when", "taste", "years"):
+        expect(page.locator(f"#{section}")).to_be_visible()
+    scroll_through(page)
+    posters = page.locator("#recent img.poster")
+    assert posters.first.evaluate("img => img.naturalWidth") > 0
+    screenshot(page, "demo-history")
+    assert_accessible(page)
+
+
+def test_the_demo_year_in_review(open_page, settings):
+    settings.DEMO_MODE = True
+    sync.sync()
+    jobs.fill_posters(pause=0, limit=300)
+    year = datetime.now(UTC).year - 1
+    page = open_page()
+    page.goto(f"/year/{year}")
+
+    expect(page.locator(".binge")).to_contain_text("episodes in a row")
+    scroll_through(page)
+    screenshot(page, "year")
+    assert_accessible(page)
+
+    dark = open_page(color_scheme="dark", viewport={"width": 360, "height": 800})
+    dark.goto(f"/year/{year}")
+    assert dark.evaluate("document.documentElement.scrollWidth") <= 360
+    scroll_through(dark)
+    screenshot(dark, "year-phone-dark")
+    assert_accessible(dark)

@@ -1,0 +1,185 @@
+"""`manage.py sync_trakt` as a program: its lines, its exit codes, and two runs at once.
+
+Each runs in its own process against the loopback fake, on a database of its own: a SQLite
+file, or (with --postgres) a fresh database on the throwaway PostgreSQL server.
+"""
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from nowwatching.startup import EXIT_STATUS
+from tests.fake_upstream import FakeUpstream
+from tests.servers import ROOT, migrated_sqlite, site_env
+
+pytestmark = pytest.mark.both_databases
+
+
+@pytest.fixture
+def database_url(request):
+    """A migrated, empty database that other processes can use."""
+    if not request.config.getoption("--postgres"):
+        with tempfile.TemporaryDirectory() as tmp:
+            yield migrated_sqlite(Path(tmp))
+        return
+    import psycopg
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"sync_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    manage("migrate", "--noinput", env={"DATABASE_URL": url}, check=True)
+    yield url
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def manage(*args, env: dict, check: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=site_env(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
+
+
+def start(*args, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=site_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_it_prints_its_progress_and_a_last_line_that_says_what_happened(database_url):
+    with FakeUpstream(history=600) as fake:
+        env = fake.env() | {"DATABASE_URL": database_url}
+        first = manage("sync_trakt", "--no-pace", env=env)
+        fake.set(history=603)
+        second = manage("sync_trakt", "--no-pace", env=env)
+
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "Backfilling the history: 3 pages of up to 250 plays."
+    assert "page 3 of 3" in lines
+    assert lines[-1] == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines()[-1] == "603 plays, 3 new, 0 removed, 1 Trakt call"
+
+
+def test_two_syncs_started_at_once_run_one_at_a_time(database_url):
+    # Each answer takes a second: the first sync holds the lease for several seconds.
+    with FakeUpstream(history=600, delay=1.0) as fake:
+        env = fake.env() | {"DATABASE_URL": database_url}
+        runs = [start("sync_trakt", "--no-pace", "--no-posters", env=env) for _ in range(2)]
+        results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 75], results
+    done = next(out for code, out, _ in results if code == 0)
+    busy = next(err for code, _, err in results if code == 75)
+    assert done.splitlines()[-1] == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    assert busy.startswith("Another sync is running (")
+    assert "try again later" in busy
+    assert fake.calls("trakt:/users/sean/history") == 3  # one walk, not two
+
+
+def test_a_failure_exits_non_zero_with_the_reason(database_url):
+    with FakeUpstream(history=10) as fake:
+        env = fake.env() | {"DATABASE_URL": database_url, "TRAKT_API_KEY": "not-the-key"}
+        result = manage("sync_trakt", "--no-pace", env=env)
+
+    assert result.returncode == 1
+    assert "Sync failed: Trakt refused this API app (HTTP 403)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "not-the-key" not in result.stderr + result.stdout
+
+
+def test_without_a_key_it_says_what_to_set(database_url):
+    # Without a key the site serves the demo; with the demo off, it cannot start at all.
+    env = {"DATABASE_URL": database_url, "TRAKT_USERNAME": "sean", "DEMO_MODE": "false"}
+    result = manage("sync_trakt", env=env)
+
+    assert result.returncode == EXIT_STATUS
+    assert "TRAKT_API_KEY is not set" in result.stderr
+    assert "for example" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_interrupted_backfill_says_where_the_next_run_continues(database_url):
+    with FakeUpstream(history=600, history_429_page=3, retry_after=3600) as fake:
+        env = fake.env() | {"DATABASE_URL": database_url}
+        run = start("sync_trakt", "--no-pace", env=env | {"PYTHONUNBUFFERED": "1"})
+        # Page 3 answers 429 with an hour to wait: the run waits; stop it as Ctrl-C would.
+        output = []
+        for line in run.stdout:
+            output.append(line)
+            if "waiting 3600 s" in line:
+                run.send_signal(2)  # SIGINT
+                break
+        _, err = run.communicate(timeout=60)
+        fake.set(history_429_page=None)
+        again = manage("sync_trakt", "--no-pace", env=env)
+
+    assert run.returncode == 1
+    assert "Interrupted. The next run continues the backfill at page 3." in err
+    assert again.returncode == 0
+    assert "Continuing the interrupted backfill at page 3." in again.stdout
+    assert again.stdout.splitlines()[-1].startswith("600 plays, 100 new, 0 removed")
+
+
+def test_the_demo_history_is_mirrored_without_keys(database_url):
+    result = manage("sync_trakt", env={"DATABASE_URL": database_url, "DEMO_MODE": "true"})
+
+    assert result.returncode == 0, result.stderr
+    plays = int(result.stdout.splitlines()[-1].split()[0].replace(",", ""))
+    assert plays > 1500
+
+
+def test_on_a_terminal_it_draws_a_progress_bar(database_url):
+    main, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    with FakeUpstream(history=1500, delay=0.05) as fake:
+        env = fake.env() | {"DATABASE_URL": database_url}
+        run = subprocess.Popen(
+            [sys.executable, "manage.py", "sync_trakt", "--no-pace", "--no-posters"],
+            cwd=ROOT,
+            env=site_env(env),
+            stdout=terminal,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            output += chunk
+        run.wait(timeout=60)
+        os.close(main)
+
+    text = output.decode(errors="replace")
+    assert run.returncode == 0, text
+    assert "page/s]" in text and "/6 [" in text  # tqdm's bar, over the 6 pages
+    assert text.replace("\r", "\n").strip().splitlines()[-1] == (
+        "1,500 plays, 1,500 new, 0 removed, 9 Trakt calls"
+    )
