@@ -10,17 +10,18 @@ shared/reference/upstream-apis.md).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
+import pydantic_core
 from django.conf import settings
 from django.core.cache import cache
+from pydantic import BaseModel, Field
 
 from profile.client.errors import VIP_NOTE, UpstreamError, bad_response
 from profile.client.http import Reply, decode_json, header_int, parse, retry_after_seconds, send
@@ -170,15 +171,23 @@ def error_for(reply: Reply) -> UpstreamError:
     return error("bad_response", f"Trakt answered with an unexpected HTTP {status}.")
 
 
+class _RateLimit(BaseModel):
+    limit: Annotated[int, Field(ge=1, le=10**9)]
+    remaining: Annotated[int, Field(ge=0, le=10**9)]
+
+
 def note_rate_limit(reply: Reply) -> None:
-    # X-Ratelimit is informational on every answer; warn before the 429 arrives.
-    try:
-        info = json.loads(reply.headers.get("X-Ratelimit", ""))
-        remaining, limit = int(info["remaining"]), int(info["limit"])
-    except (ValueError, TypeError, KeyError, OverflowError):
+    # X-Ratelimit is informational on every answer; warn before the 429 arrives. It is read
+    # like a body (bounded depth, bounded numbers): nonsense is ignored, never raised.
+    raw = reply.headers.get("X-Ratelimit", "")
+    if not raw or len(raw) > 1000:
         return
-    if limit and remaining < limit / 10:
-        log.warning("Trakt rate limit running low: %s of %s calls left", remaining, limit)
+    try:
+        info = _RateLimit.model_validate(pydantic_core.from_json(raw, allow_inf_nan=False))
+    except ValueError:  # not JSON, or not numbers in range (ValidationError is one)
+        return
+    if info.remaining * 10 < info.limit:
+        log.warning("Trakt rate limit running low: %s of %s calls left", info.remaining, info.limit)
 
 
 # --- Calls ----------------------------------------------------------------------------------
