@@ -223,6 +223,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "filters": {
+        # No key, token or password in any line (nowwatching/redaction.py); making this
+        # filter also redacts every record as it is made, for handlers not listed here.
+        "redact_secrets": {"()": "nowwatching.redaction.installed_filter"},
         # An upstream failure is logged once, by profile.client, with its code; Django would
         # log the 502/503/504 it became a second time.
         "not_an_upstream_failure": {
@@ -230,9 +233,14 @@ LOGGING = {
             "callback": lambda record: getattr(record, "status_code", None) not in (502, 503, 504),
         },
     },
+    # Every handler carries redact_secrets.
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "null": {"class": "logging.NullHandler"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        "null": {"class": "logging.NullHandler", "filters": ["redact_secrets"]},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {

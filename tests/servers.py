@@ -43,6 +43,11 @@ SITE_ENV = {
 }
 
 
+# What every gunicorn the tests started logged, for the session's scan for secrets
+# (tests/conftest.py).
+SITE_LOGS: list[str] = []
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -131,6 +136,7 @@ def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
                 yield Site(f"http://127.0.0.1:{port}", log, process)
             finally:
                 stop(process)
+                SITE_LOGS.append(log.read_text(errors="replace"))
 
 
 @contextlib.contextmanager
