@@ -159,3 +159,12 @@ def installed_filter() -> RedactSecrets:
     """The filter for settings.LOGGING; configuring logging installs the record factory too."""
     install()
     return RedactSecrets()
+
+
+class WithoutTraceback(logging.Filter):
+    """A logger filter: the record in one line. urllib3 warns about an upstream's malformed
+    headers with a traceback of its own parsing; the client logs what the call became."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True

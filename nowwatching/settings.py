@@ -228,6 +228,7 @@ LOGGING = {
         "redact_secrets": {"()": "nowwatching.redaction.installed_filter"},
         # An upstream failure is logged once, by profile.client, with its code; Django would
         # log the 502/503/504 it became a second time.
+        "without_traceback": {"()": "nowwatching.redaction.WithoutTraceback"},
         "not_an_upstream_failure": {
             "()": "django.utils.log.CallbackFilter",
             "callback": lambda record: getattr(record, "status_code", None) not in (502, 503, 504),
@@ -246,6 +247,8 @@ LOGGING = {
     "loggers": {
         "profile": {"level": "INFO", "propagate": True},
         "django.request": {"filters": ["not_an_upstream_failure"]},
+        # "Failed to parse headers (url=...)": an upstream's fault, in one line.
+        "urllib3.connection": {"filters": ["without_traceback"]},
         # Scanners send random Host headers all day; each gets its 400 (and a line in the
         # access log) without a traceback in the error log.
         "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
