@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -123,6 +125,35 @@ CACHES = {
         "LOCATION": "nowwatching-fresh",
     },
 }
+
+
+def redis_cache(location, options: dict | None = None) -> dict:
+    """A shared Redis, asked with short timeouts and no retries, behind a breaker with this
+    process's memory as the fallback (nowwatching/cache_backend.py): while Redis is down or
+    stalled the site keeps serving, and a dead Redis costs one short timeout every few
+    seconds, not one per request."""
+    return {
+        "BACKEND": "nowwatching.cache_backend.FallbackRedisCache",
+        "LOCATION": location,
+        "OPTIONS": (options or {})
+        | {
+            # Redis answers in well under a millisecond; a quarter second means it is gone.
+            "SOCKET_CONNECT_TIMEOUT": 0.25,
+            "SOCKET_TIMEOUT": 0.25,
+            # No retries (redis-py's client alone would retry 10 times with backoff): one
+            # attempt, and the breaker decides when to try again.
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+            # Anything the backend does not handle itself is a miss, never an exception.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+
+
+REDIS_BACKENDS = ("django_redis.cache.RedisCache", "django.core.cache.backends.redis.RedisCache")
+if CACHES["default"]["BACKEND"] in REDIS_BACKENDS:
+    CACHES["default"] = redis_cache(
+        CACHES["default"]["LOCATION"], CACHES["default"].get("OPTIONS")
+    ) | {key: value for key, value in CACHES["default"].items() if key == "KEY_PREFIX"}
 
 # --- CORS -----------------------------------------------------------------------------
 

@@ -123,6 +123,8 @@ def get_watching() -> WatchingAnswer:
             fresh_for=settings.WATCHING_CACHE_SECONDS,
             keep_for=_keep_watching_for,
             stale_ok=lambda value: value is not None and value.progress.expires > _now(),
+            # What has ended is not served while refreshing: the caller waits for Trakt.
+            revalidate_ok=lambda value: value is None or value.progress.expires > _now(),
         )
     except UpstreamError as error:
         return WatchingAnswer(None, error=error)

@@ -158,9 +158,14 @@ def fake_server():
 def empty_cache():
     from django.core.cache import caches
 
+    from profile.cache import wait_for_refreshes
+
     for each in caches.all():
         each.clear()
     yield
+    # A background refresh still running would fill the next test's cache (or log with
+    # this test's settings gone): it ends first.
+    assert wait_for_refreshes(timeout=30), "a background refresh did not end"
     for each in caches.all():
         each.clear()
 
