@@ -1,6 +1,42 @@
+"""The site as served by `make serve`: gunicorn's asgi worker (nowwatching/gunicorn.conf.py).
+
+The event loop reads every request (headers and all) before a thread is involved, so slow or
+idle clients cost a socket each, never a worker: dozens of connections dripping their headers
+do not delay anyone else. Django then runs as the WSGI application it is, in a fixed pool of
+threads per worker (a2wsgi), rather than through Django's own ASGI handler, which runs each
+request's sync views in a new thread of its own and costs about four times as much per request
+(README, "Deploying"). Every view here is synchronous.
+
+Each pool thread keeps its own database connection between requests (closed at the end of
+each request unless CONN_MAX_AGE says otherwise), as under a threaded WSGI server.
+"""
+
 import os
 
-from django.core.asgi import get_asgi_application
+from a2wsgi import WSGIMiddleware
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowwatching.settings")
-application = get_asgi_application()
+
+# Requests of one worker that run Django at the same time. Views never wait on Trakt once its
+# answers are kept (profile/cache.py refreshes them in the background), so a few threads keep
+# both cores busy; more would only take turns at the GIL and stretch every answer.
+THREADS = 8
+
+
+def without_body_for_head(app):
+    """A HEAD answer carries GET's headers and no body (RFC 9110): the server would drop the
+    body anyway, with a warning per request."""
+
+    def wsgi(environ, start_response):
+        result = app(environ, start_response)
+        if environ["REQUEST_METHOD"] != "HEAD":
+            return result
+        if hasattr(result, "close"):
+            result.close()  # ends the request (Django's request_finished)
+        return []
+
+    return wsgi
+
+
+application = WSGIMiddleware(without_body_for_head(get_wsgi_application()), workers=THREADS)

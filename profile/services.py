@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import close_old_connections
 
 from profile.cache import Cached, kept_a_day, through_cache
 from profile.client import (
@@ -230,6 +231,14 @@ PAGE_BUDGET_SECONDS = 1.5
 _page_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="page")
 
 
+def _in_page_thread(get: Callable[[], T]) -> T:
+    try:
+        return get()
+    finally:
+        # No request ends in this thread to close its database connection: the job does.
+        close_old_connections()
+
+
 @dataclass(frozen=True)
 class PageData:
     """What the home page shows; None where Trakt gave nothing in time or nothing at all."""
@@ -244,10 +253,10 @@ def get_page_data() -> PageData:
     """Profile, stats, last watched and the watching answer, within a small time budget."""
     started = time.monotonic()
     jobs = {
-        "watching": _page_pool.submit(get_watching),
-        "profile": _page_pool.submit(get_profile),
-        "stats": _page_pool.submit(get_stats),
-        "last_watched": _page_pool.submit(get_last_watched),
+        "watching": _page_pool.submit(_in_page_thread, get_watching),
+        "profile": _page_pool.submit(_in_page_thread, get_profile),
+        "stats": _page_pool.submit(_in_page_thread, get_stats),
+        "last_watched": _page_pool.submit(_in_page_thread, get_last_watched),
     }
     results: dict[str, Any] = {}
     for name, job in jobs.items():

@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+GUNICORN_CONF = ROOT / "nowwatching" / "gunicorn.conf.py"
 
 # Every setting is passed explicitly, so a developer's .env.local cannot leak into a test.
 SITE_ENV = {
@@ -107,7 +108,8 @@ class Site:
 
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
-    """The site under gunicorn with `env` on top of SITE_ENV; yields a Site."""
+    """The site under gunicorn as `make serve` runs it (nowwatching/gunicorn.conf.py), with
+    `env` on top of SITE_ENV; yields a Site."""
     collectstatic()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,12 +118,12 @@ def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
             process = subprocess.Popen(
                 [
                     str(BIN / "gunicorn"),
-                    "nowwatching.wsgi:application",
+                    "--config",
+                    str(GUNICORN_CONF),
                     "--bind",
                     f"127.0.0.1:{port}",
                     "--workers",
                     str(workers),
-                    "--no-control-socket",
                     "--graceful-timeout",
                     "3",
                     *args,

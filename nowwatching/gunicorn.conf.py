@@ -1,0 +1,16 @@
+"""gunicorn's settings for `make serve`, the tests that start the site and `make bench`:
+one set-up everywhere. Options on the command line override these (--bind, --workers).
+
+    .venv/bin/gunicorn -c nowwatching/gunicorn.conf.py
+
+Why the asgi worker: nowwatching/asgi.py and README, "Deploying".
+"""
+
+wsgi_app = "nowwatching.asgi:application"
+worker_class = "asgi"
+workers = 2
+bind = "127.0.0.1:8000"
+# No control socket in ~/.gunicorn (gunicorn 25+ opens one by default).
+control_socket_disable = True
+# Idle kept-alive connections are closed after this long; each costs only a socket meanwhile.
+keepalive = 5
