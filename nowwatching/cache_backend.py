@@ -51,6 +51,7 @@ class Breaker:
         self._retry_at = 0.0
         self._probing = False
         self.last_ok = 0.0  # monotonic time of the last call that reached Redis
+        self.failures = 0  # calls that tried Redis and failed: each cost at most one timeout
 
     @property
     def is_open(self) -> bool:
@@ -71,6 +72,7 @@ class Breaker:
 
     def failed(self, error: BaseException | None) -> None:
         with self._lock:
+            self.failures += 1
             self._probing = False
             self._retry_at = time.monotonic() + RETRY_SECONDS
             if self.down_since is not None:
@@ -78,7 +80,7 @@ class Breaker:
             self.down_since = time.monotonic()
         log.warning(
             "The shared cache at %s is unreachable (%s): each process serves from its own "
-            "memory and tries again every %.0f s.",
+            "memory and tries again every %g s.",
             self.where,
             type(error).__name__ if error else "error",
             RETRY_SECONDS,

@@ -13,6 +13,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -144,30 +145,56 @@ def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
 @contextlib.contextmanager
 def redis_server():
     """A throwaway redis-server on a free loopback port; yields its CACHE_URL."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tmp,
-            ],
+    with redis_process() as redis:
+        yield redis.url
+
+
+class RedisProcess:
+    """A throwaway redis-server that a test can kill, freeze and bring back (same port)."""
+
+    def __init__(self, directory: str):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._directory = directory
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._directory],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
+        wait_for_port(self.port, self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, its data with it."""
+        self.process.kill()
+        self.process.wait()
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open (the kernel even accepts new ones), nothing answers."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.thaw()
+            stop(self.process)
+
+
+@contextlib.contextmanager
+def redis_process():
+    """A throwaway RedisProcess, started; stopped on exit whatever state it is in."""
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisProcess(tmp)
+        redis.start()
         try:
-            wait_for_port(port, process)
-            yield f"redis://127.0.0.1:{port}/0"
+            yield redis
         finally:
-            stop(process)
+            redis.stop()
 
 
 def _postgres_bin() -> Path:
