@@ -218,6 +218,44 @@ class FallbackRedisCache(RedisCache):
         return True
 
 
+class ObjectsInMemoryCache(LocMemCache):
+    """LocMemCache that keeps the objects themselves, not pickles of them: reading one costs
+    no unpickling. Only for values nobody changes once stored (the frozen answers that
+    profile/cache.py keeps in each process's "local" cache, read on nearly every request)."""
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._set(key, value, timeout)
+                return True
+            return False
+
+    def get(self, key, default=None, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._delete(key)
+                return default
+            self._cache.move_to_end(key, last=False)
+            return self._cache[key]
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            self._set(key, value, timeout)
+
+    def incr(self, key, delta=1, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._delete(key)
+                raise ValueError(f"Key {key!r} not found")
+            self._cache[key] += delta
+            self._cache.move_to_end(key, last=False)
+            return self._cache[key]
+
+
 def shared_cache_status() -> str:
     """ "ok", or "degraded" while the shared cache cannot be reached (each process then
     serves from its own memory). A cache that is not shared is always "ok"."""

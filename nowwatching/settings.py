@@ -119,9 +119,9 @@ CACHES = {
         env.str("CACHE_URL", default="").strip() or "locmemcache://nowwatching"
     ),
     # Each process's own copy of the answers that are still fresh, so reusing one costs no
-    # round trip to a shared cache (profile/services.py).
+    # round trip to a shared cache, nor unpickling (profile/cache.py).
     "local": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "nowwatching.cache_backend.ObjectsInMemoryCache",
         "LOCATION": "nowwatching-fresh",
     },
 }

@@ -74,6 +74,10 @@ class Cached(Generic[T]):
         return max(0, int(time.time() - self.stored_at))
 
 
+class NotKept(LookupError):
+    """Nothing usable is kept and the caller said it would not wait (`wait=False`)."""
+
+
 def _always(value) -> bool:
     return True
 
@@ -86,6 +90,7 @@ def through_cache(
     keep_for: Callable[[T], float],
     stale_ok: Callable[[T], bool] = _always,
     revalidate_ok: Callable[[T], bool] = _always,
+    wait: bool = True,
 ) -> Cached[T]:
     """The kept answer, refreshed in the background once older than `fresh_for`.
 
@@ -95,11 +100,14 @@ def through_cache(
     WAIT_WITH_STALE_SECONDS when a kept value passes `stale_ok` (it is served marked stale),
     WAIT_SECONDS otherwise. A failed fetch is reused for a few seconds instead of asking
     upstream again. Raises UpstreamError when the fetch fails and no kept value passes
-    `stale_ok`.
+    `stale_ok`. With `wait=False` a caller that would have to fetch or wait gets NotKept
+    instead (the page asks in its own thread first, and only what is not kept in others).
     """
     key = KEY + name
     keys = _Keys(key, key + ":lock", key + ":error")
     if fresh_for <= 0:
+        if not wait:
+            raise NotKept(name)
         # Reuse is off: every caller asks upstream, but a good answer is still kept for errors.
         entry = cache.get(key)
         return _refresh(keys, fetch, keep_for, fresh_for, entry, stale_ok, ERROR_SECONDS)
@@ -117,6 +125,8 @@ def through_cache(
         # Stale while revalidating: served now, not marked stale (upstream is not failing).
         _revalidate_in_background(name, keys, fetch, fresh_for, keep_for, stale_ok)
         return entry
+    if not wait:
+        raise NotKept(name)
     return _fetch_or_wait(keys, fetch, fresh_for, keep_for, entry, stale_ok)
 
 
