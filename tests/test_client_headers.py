@@ -111,3 +111,13 @@ def test_the_429_block_in_the_cache_lasts_the_clamped_retry_after(raw, blocked_f
     # And the cache forgets it then: one second later, nothing is blocked.
     with time_machine.travel(NOW + timedelta(seconds=blocked_for + 1), tick=False):
         assert cache.get(RATE_LIMIT_KEY) is None
+
+
+def test_absurd_pagination_headers_are_each_ignored():
+    headers = {
+        "X-Pagination-Page": "-1",
+        "X-Pagination-Limit": "1e999",
+        "X-Pagination-Page-Count": "9" * 500,
+        "X-Pagination-Item-Count": "\xb3",
+    }
+    assert Pagination.from_headers(headers) == Pagination(None, None, None, None)
