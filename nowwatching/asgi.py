@@ -18,10 +18,12 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowwatching.settings")
 
-# Requests of one worker that run Django at the same time. Views never wait on Trakt once its
-# answers are kept (profile/cache.py refreshes them in the background), so a few threads keep
-# both cores busy; more would only take turns at the GIL and stretch every answer.
-THREADS = 8
+# Requests of one worker that run Django at the same time; the others wait their turn on the
+# event loop, first come first served. Views never wait on Trakt once its answers are kept
+# (profile/cache.py refreshes them in the background), so a few threads keep the core busy;
+# more would only take turns at the GIL (with the event loop too) and stretch every answer.
+# Four leave room for the rare caller of a cold cache, who may wait on Trakt.
+THREADS = 4
 
 
 def without_body_for_head(app):

@@ -13,7 +13,7 @@ from tests.servers import gunicorn
 from tests.test_faults_under_load import SlowClients
 
 WORKERS = 2
-# Far more than the threads that run Django (nowwatching/asgi.py: 8 per worker).
+# Far more than the threads that run Django (nowwatching/asgi.py: 4 per worker).
 SLOW = 64
 
 
