@@ -237,7 +237,9 @@ class _Refresher:
             if time.time() - self._tried_at.get(name, float("-inf")) < RETRY_REFRESH_SECONDS:
                 return  # another process holds the lock: its answer is on its way
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="refresh")
+                # One thread per kind of answer (watching, profile, stats, last watched), so a
+                # refresh stuck on a slow Trakt does not hold up the others.
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="refresh")
             self._running[name] = self._pool.submit(self._run, name, job)
 
     def _run(self, name: str, job: Callable[[], bool]) -> None:
