@@ -35,13 +35,13 @@ run: install
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# Production-like: gunicorn, DEBUG off, hashed and compressed static files via whitenoise.
+# Production-like: gunicorn (its asgi worker, 2 processes: nowwatching/gunicorn.conf.py),
+# DEBUG off, hashed and compressed static files via whitenoise.
 # Needs SECRET_KEY (in .env.local or the environment).
 serve: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/gunicorn --config python:nowwatching.gunicorn_conf nowwatching.wsgi:application --bind 127.0.0.1:8000 --workers 2 \
-		--no-control-socket --access-logfile -
+	$(BIN)/gunicorn -c nowwatching/gunicorn.conf.py --access-logfile -
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,8 +1,10 @@
 """`make bench`: what the caches buy, measured with wrk against gunicorn and a slow fake upstream.
 
 The fake Trakt/TMDB (tests/fake_upstream.py) adds 300 ms to every answer. For each scenario a
-fresh gunicorn serves the site, wrk loads one URL, and the fake counts the upstream calls the
-load caused. Prints a Markdown table and whether each target holds; exits 1 if one does not.
+fresh gunicorn serves the site as `make serve` does (nowwatching/gunicorn.conf.py: the asgi
+worker, Django in a2wsgi's thread pool), wrk loads one URL, and the fake counts the upstream
+calls the load caused. Prints a Markdown table and whether each target holds; exits 1 if one
+does not.
 
     .venv/bin/python bench/run.py [--duration 8] [--connections 16]
 """
@@ -153,6 +155,16 @@ def combined(runs: list[Run]) -> Run:
         note=runs[0].note,
         cpu_seconds=sum(run.cpu_seconds for run in runs),
     )
+
+
+def median_p99(runs: list[Run]) -> float:
+    p99s = sorted(run.p99_ms for run in runs)
+    return p99s[len(p99s) // 2]
+
+
+def p99_range(runs: list[Run]) -> str:
+    p99s = sorted(run.p99_ms for run in runs)
+    return f"{p99s[0]:.1f}–{p99s[-1]:.1f} ms"
 
 
 def machine() -> str:
@@ -372,11 +384,11 @@ def main(argv=None) -> int:
 
     print()
     print(
-        f"gunicorn {WORKERS} sync workers (last row: {SHARED_WORKERS}), wrk 2 threads, "
-        f"{args.connections} connections (last row: 60); warm rows: {ROUNDS} rounds of "
-        f"{ROUND_SECONDS} s taken in turn, other rows {args.duration} s; "
-        f"fake Trakt/TMDB +{int(UPSTREAM_DELAY * 1000)} ms per answer; cache: Redis "
-        "(seed row: none)."
+        f"gunicorn as `make serve` runs it ({WORKERS} asgi workers, Django in a2wsgi's thread "
+        f"pool; last row: {SHARED_WORKERS} workers), wrk 2 threads, {args.connections} "
+        f"connections (last row: 60); warm rows: {ROUNDS} rounds of {ROUND_SECONDS} s taken in "
+        f"turn, other rows {args.duration} s; fake Trakt/TMDB +{int(UPSTREAM_DELAY * 1000)} ms "
+        "per answer; cache: Redis (seed row: none)."
     )
     print()
     print(
@@ -407,12 +419,20 @@ def main(argv=None) -> int:
         f"/healthz {cpu[health.name]:.0f} µs "
         f"(ratio {cpu[health.name] / cpu[warm.name]:.2f}; wrk and the kernel's share not included)."
     )
+    # Each round's p99 is one 2 s sample of a busy machine: the target is judged on the median
+    # round (the table shows the worst).
+    warm_p99 = median_p99(rounds["/api/watching"])
     targets = [
         (
             f"warm /api/watching ÷ /healthz throughput = {ratio:.2f}, the median of {ROUNDS} "
             f"rounds ({ratios[0]:.2f}–{ratios[-1]:.2f}; all requests: "
-            f"{warm.rate / health.rate:.2f}) (target ≥ 0.8)",
-            ratio >= 0.8,
+            f"{warm.rate / health.rate:.2f}) (target ≥ 0.9)",
+            ratio >= 0.9,
+        ),
+        (
+            f"warm /api/watching p99 = {warm_p99:.1f} ms, the median of {ROUNDS} rounds "
+            f"({p99_range(rounds['/api/watching'])}) (target < 30 ms)",
+            warm_p99 < 30,
         ),
         (
             f"{SHARED_WORKERS} workers on Redis: {spread.trakt} Trakt calls in {spread.seconds:.1f} s"
@@ -421,9 +441,16 @@ def main(argv=None) -> int:
         ),
     ]
     if page is None:
-        print(f"\nwarm / p50: not measured, / {notes['/']} (the page is not in this branch yet)")
+        print(f"\nwarm / p99: not measured, / {notes['/']} (the page is not in this branch yet)")
     else:
-        targets.append((f"warm / p50 = {page.p50_ms:.1f} ms (target < 20 ms)", page.p50_ms < 20))
+        page_p99 = median_p99(rounds["/"])
+        targets.append(
+            (
+                f"warm / p99 = {page_p99:.1f} ms, the median of {ROUNDS} rounds "
+                f"({p99_range(rounds['/'])}; p50 {page.p50_ms:.1f} ms) (target < 60 ms)",
+                page_p99 < 60,
+            )
+        )
     print(
         f"\nThe seed's way: {seed.rate:.1f} req/s, p50 {seed.p50_ms:.0f} ms; "
         f"with the caches: {warm.rate:.0f} req/s, p50 {warm.p50_ms:.1f} ms."

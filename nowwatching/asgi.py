@@ -1,11 +1,48 @@
-"""The ASGI application. A configuration error stops it with one message, not a traceback."""
+"""The site as served by `make serve`: gunicorn's asgi worker (nowwatching/gunicorn.conf.py).
 
-from django.core.asgi import get_asgi_application
+The event loop reads every request (headers and all) before a thread is involved, so slow or
+idle clients cost a socket each, never a worker: dozens of connections dripping their headers
+do not delay anyone else. Django then runs as the WSGI application it is, in a fixed pool of
+threads per worker (a2wsgi), rather than through Django's own ASGI handler, which runs each
+request's sync views in a new thread of its own and costs about four times as much per request
+(README, "Deploying"). Every view here is synchronous.
+
+Each pool thread keeps its own database connection between requests (closed at the end of
+each request unless CONN_MAX_AGE says otherwise), as under a threaded WSGI server. A
+configuration error stops it with one message, not a traceback (nowwatching/startup.py).
+"""
+
+from a2wsgi import WSGIMiddleware
+from django.core.wsgi import get_wsgi_application
 
 from nowwatching.startup import settings_or_exit
 
 settings_or_exit()
-application = get_asgi_application()
+
+# Requests of one worker that run Django at the same time; the others wait their turn on the
+# event loop, first come first served. Views never wait on Trakt once its answers are kept
+# (profile/cache.py refreshes them in the background), so a few threads keep the core busy;
+# more would only take turns at the GIL (with the event loop too) and stretch every answer.
+# Four leave room for the rare caller of a cold cache, who may wait on Trakt.
+THREADS = 4
+
+
+def without_body_for_head(app):
+    """A HEAD answer carries GET's headers and no body (RFC 9110): the server would drop the
+    body anyway, with a warning per request."""
+
+    def wsgi(environ, start_response):
+        result = app(environ, start_response)
+        if environ["REQUEST_METHOD"] != "HEAD":
+            return result
+        if hasattr(result, "close"):
+            result.close()  # ends the request (Django's request_finished)
+        return []
+
+    return wsgi
+
+
+application = WSGIMiddleware(without_body_for_head(get_wsgi_application()), workers=THREADS)
 
 # Serving the site: keep the history mirror current in the background (profile/jobs.py).
 # Management commands and tests never import this module, so they never start it.

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import environ
 from corsheaders.defaults import default_headers
 from csp.constants import NONE, SELF
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from nowwatching.startup import config_error
 
@@ -183,12 +185,41 @@ if urlsplit(_cache_url).scheme not in CACHE_SCHEMES:
 CACHES = {
     "default": environ.Env.cache_url_config(_cache_url),
     # Each process's own copy of the answers that are still fresh, so reusing one costs no
-    # round trip to a shared cache (profile/services.py).
+    # round trip to a shared cache, nor unpickling (profile/cache.py).
     "local": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "nowwatching.cache_backend.ObjectsInMemoryCache",
         "LOCATION": "nowwatching-fresh",
     },
 }
+
+
+def redis_cache(location, options: dict | None = None) -> dict:
+    """A shared Redis, asked with short timeouts and no retries, behind a breaker with this
+    process's memory as the fallback (nowwatching/cache_backend.py): while Redis is down or
+    stalled the site keeps serving, and a dead Redis costs one short timeout every few
+    seconds, not one per request."""
+    return {
+        "BACKEND": "nowwatching.cache_backend.FallbackRedisCache",
+        "LOCATION": location,
+        "OPTIONS": (options or {})
+        | {
+            # Redis answers in well under a millisecond; a quarter second means it is gone.
+            "SOCKET_CONNECT_TIMEOUT": 0.25,
+            "SOCKET_TIMEOUT": 0.25,
+            # No retries (redis-py's client alone would retry 10 times with backoff): one
+            # attempt, and the breaker decides when to try again.
+            "CONNECTION_POOL_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+            # Anything the backend does not handle itself is a miss, never an exception.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+
+
+REDIS_BACKENDS = ("django_redis.cache.RedisCache", "django.core.cache.backends.redis.RedisCache")
+if CACHES["default"]["BACKEND"] in REDIS_BACKENDS:
+    CACHES["default"] = redis_cache(
+        CACHES["default"]["LOCATION"], CACHES["default"].get("OPTIONS")
+    ) | {key: value for key, value in CACHES["default"].items() if key == "KEY_PREFIX"}
 
 # --- CORS -----------------------------------------------------------------------------
 
@@ -319,21 +350,32 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "filters": {
+        # No key, token or password in any line (nowwatching/redaction.py); making this
+        # filter also redacts every record as it is made, for handlers not listed here.
+        "redact_secrets": {"()": "nowwatching.redaction.installed_filter"},
         # An upstream failure is logged once, by profile.client, with its code; Django would
         # log the 502/503/504 it became a second time.
+        "without_traceback": {"()": "nowwatching.redaction.WithoutTraceback"},
         "not_an_upstream_failure": {
             "()": "django.utils.log.CallbackFilter",
             "callback": lambda record: getattr(record, "status_code", None) not in (502, 503, 504),
         },
     },
+    # Every handler carries redact_secrets.
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "null": {"class": "logging.NullHandler"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        "null": {"class": "logging.NullHandler", "filters": ["redact_secrets"]},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "profile": {"level": "INFO", "propagate": True},
         "django.request": {"filters": ["not_an_upstream_failure"]},
+        # "Failed to parse headers (url=...)": an upstream's fault, in one line.
+        "urllib3.connection": {"filters": ["without_traceback"]},
         # Scanners send random Host headers all day; each gets its 400 (and a line in the
         # access log) without a traceback in the error log.
         "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},

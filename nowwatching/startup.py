@@ -3,7 +3,7 @@ configuration error is one message on stderr (what is wrong, what to set, an exa
 a traceback.
 
 manage.py, wsgi.py and asgi.py call `settings_or_exit()` first; under gunicorn,
-`gunicorn_conf.py` calls it once in the master, before any worker starts.
+`gunicorn.conf.py` calls it once in the master, before any worker starts.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
+from nowwatching.cache_backend import shared_cache_status
 from profile import formatting, services, stats
 from profile.cache import Cached
 from profile.client import TraktProfile, TraktStats, UpstreamError
@@ -267,8 +268,10 @@ def api_openapi(request):
 
 @json_endpoint()
 def healthz(request):
-    """Liveness only: never touches Trakt or TMDB."""
-    return JsonResponse({"status": "ok"})
+    """Liveness: never touches Trakt or TMDB. The site is up ("status": "ok", always 200);
+    "cache" says whether the shared cache answers, or is down and each process serves from
+    its own memory ("degraded")."""
+    return JsonResponse({"status": "ok", "cache": shared_cache_status()})
 
 
 @html_page

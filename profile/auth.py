@@ -59,6 +59,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 
+from nowwatching.redaction import redact_also
 from profile.client import TraktAuth, TraktProfile, UpstreamError, oauth, trakt
 from profile.client.oauth import SIGNED_OUT_MESSAGE, App
 from profile.client.schemas import DeviceCode, RateLimitHeader, TokenPair
@@ -524,14 +525,18 @@ def remember_owner(profile: TraktProfile) -> None:
 
 
 def seal(value: str) -> str:
-    """`value` encrypted with the key derived from SECRET_KEY (Fernet: AES-128-CBC + HMAC)."""
+    """`value` encrypted with the key derived from SECRET_KEY (Fernet: AES-128-CBC + HMAC).
+    Every token passes here or through `unseal`: from now on no log line may hold it."""
+    redact_also(value)
     return _fernet(_secret_keys()).encrypt(value.encode()).decode("ascii")
 
 
 def unseal(value: str) -> str:
     """What `seal` encrypted, with SECRET_KEY or one of SECRET_KEY_FALLBACKS; InvalidToken
     when none of them can."""
-    return _fernet(_secret_keys()).decrypt(value.encode("ascii")).decode()
+    token = _fernet(_secret_keys()).decrypt(value.encode("ascii")).decode()
+    redact_also(token)
+    return token
 
 
 def _secret_keys() -> tuple:

@@ -21,7 +21,7 @@ from django.db import connections
 
 from profile import auth, jobs
 from profile.cache import KEY as CACHE_KEY
-from profile.cache import Cached, kept_a_day, through_cache
+from profile.cache import Cached, NotKept, kept_a_day, through_cache
 from profile.client import (
     HistoryItem,
     ImageBytes,
@@ -108,8 +108,9 @@ class WatchingAnswer:
         return body
 
 
-def get_watching() -> WatchingAnswer:
-    """The watching answer, reused for WATCHING_CACHE_SECONDS; stale if Trakt fails."""
+def get_watching(*, wait: bool = True) -> WatchingAnswer:
+    """The watching answer, reused for WATCHING_CACHE_SECONDS; stale if Trakt fails.
+    `wait=False`: NotKept rather than waiting on Trakt (a cold cache)."""
     try:
         cached = through_cache(
             "watching",
@@ -117,6 +118,9 @@ def get_watching() -> WatchingAnswer:
             fresh_for=settings.WATCHING_CACHE_SECONDS,
             keep_for=_keep_watching_for,
             stale_ok=lambda value: value is not None and value.progress.expires > _now(),
+            # What has ended is not served while refreshing: the caller waits for Trakt.
+            revalidate_ok=lambda value: value is None or value.progress.expires > _now(),
+            wait=wait,
         )
     except UpstreamError as error:
         return WatchingAnswer(None, error=error)
@@ -190,23 +194,25 @@ def _small_image(url: str) -> ImageBytes:
 # --- Profile, stats, last watched ---------------------------------------------------------------
 
 
-def get_profile() -> Cached[TraktProfile]:
+def get_profile(*, wait: bool = True) -> Cached[TraktProfile]:
     """The Trakt profile, 15 min fresh; the last good one while Trakt fails."""
     return through_cache(
         "profile",
         _from_trakt(trakt.profile),
         fresh_for=PROFILE_SECONDS,
         keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
+        wait=wait,
     )
 
 
-def get_stats() -> Cached[TraktStats]:
+def get_stats(*, wait: bool = True) -> Cached[TraktStats]:
     """The Trakt stats, 15 min fresh; the last good ones while Trakt fails."""
     return through_cache(
         "stats",
         _from_trakt(trakt.stats),
         fresh_for=STATS_SECONDS,
         keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
+        wait=wait,
     )
 
 
@@ -216,25 +222,42 @@ def peek_profile() -> TraktProfile | None:
     return kept.value if kept is not None else None
 
 
-def get_last_watched() -> Cached[HistoryItem | None]:
+def get_last_watched(*, wait: bool = True) -> Cached[HistoryItem | None]:
     """The latest history entry, 5 min fresh."""
     return through_cache(
         "last-watched",
         _from_trakt(trakt.last_watched),
         fresh_for=LAST_WATCHED_SECONDS,
         keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
+        wait=wait,
     )
 
 
 # --- The profile page ---------------------------------------------------------------------------
 
-# The page asks Trakt in parallel and waits only this long for each answer; what is late is
-# left out (the banner becomes a skeleton the page script fills in) rather than slowing the page.
+# Kept answers are read in the request's own thread. Only what is not kept at all (a cold
+# cache) is asked for in parallel, and the page waits only this long for each; what is late
+# is left out (the banner becomes a skeleton the page script fills in).
 WATCHING_BUDGET_SECONDS = 1.0
 PAGE_BUDGET_SECONDS = 1.5
 # Shared by all requests of a worker: at most this many Trakt calls run for pages at once,
 # and a call that outlives its page still finishes and fills the cache for the next one.
 _page_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="page")
+_PAGE_PARTS = {
+    "watching": get_watching,
+    "profile": get_profile,
+    "stats": get_stats,
+    "last_watched": get_last_watched,
+}
+
+
+def _in_page_thread(get: Callable[[], T]) -> T:
+    try:
+        return get()
+    finally:
+        # No request ends in this thread to close the database connection a fetch opened
+        # (to read the sign-in): the job does, this thread's connections only.
+        connections.close_all()
 
 
 @dataclass(frozen=True)
@@ -251,16 +274,20 @@ class PageData:
 
 
 def get_page_data() -> PageData:
-    """Profile, stats, last watched and the watching answer, within a small time budget."""
+    """Profile, stats, last watched and the watching answer: what is kept at once, the rest
+    within a small time budget."""
     started = time.monotonic()
-    jobs = {
-        "watching": _page_pool.submit(_closing_db(get_watching)),
-        "profile": _page_pool.submit(_closing_db(get_profile)),
-        "stats": _page_pool.submit(_closing_db(get_stats)),
-        "last_watched": _page_pool.submit(_closing_db(get_last_watched)),
-    }
     results: dict[str, Any] = {}
     errors: list[UpstreamError] = []
+    jobs = {}
+    for name, get in _PAGE_PARTS.items():
+        try:
+            results[name] = get(wait=False)
+        except NotKept:
+            jobs[name] = _page_pool.submit(_in_page_thread, get)
+        except UpstreamError as error:
+            results[name] = None
+            errors.append(error)
     for name, job in jobs.items():
         budget = WATCHING_BUDGET_SECONDS if name == "watching" else PAGE_BUDGET_SECONDS
         try:
@@ -274,16 +301,3 @@ def get_page_data() -> PageData:
     if results["watching"] is not None and results["watching"].error is not None:
         errors.append(results["watching"].error)
     return PageData(**results, error=errors[0] if errors else None, signed_out=auth.is_signed_out())
-
-
-def _closing_db(job: Callable[[], T]) -> Callable[[], T]:
-    """`job` for the page pool: its threads serve no request, so nothing else closes the
-    database connection a fetch opened (to read the sign-in)."""
-
-    def run() -> T:
-        try:
-            return job()
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    return run

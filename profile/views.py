@@ -143,7 +143,7 @@ def profile_header(profile: TraktProfile | None, trakt_stats: TraktStats | None 
         # Trakt failed and nothing good is kept: the configured name still says whose page it is.
         name = settings.TRAKT_USERNAME or "Trakt profile"
         return {"name": name, "initials": formatting.initials(name), "missing": True}
-    name = profile.name or profile.username
+    name = profile.name or profile.username or profile.ids.slug  # a username may be ""
     joined = None
     if profile.joined_at:
         joined = formatting.month_year(datetime.fromisoformat(profile.joined_at))

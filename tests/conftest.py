@@ -1,6 +1,7 @@
 """Shared test set-up: known settings, an empty cache, and no way out to the internet."""
 
 import contextlib
+import logging
 import os
 import socket
 
@@ -175,9 +176,14 @@ def fake_server():
 def empty_cache():
     from django.core.cache import caches
 
+    from profile.cache import wait_for_refreshes
+
     for each in caches.all():
         each.clear()
     yield
+    # A background refresh still running would fill the next test's cache (or log with
+    # this test's settings gone): it ends first.
+    assert wait_for_refreshes(timeout=30), "a background refresh did not end"
     for each in caches.all():
         each.clear()
 
@@ -192,3 +198,73 @@ def _csp_follows_the_image_host(setting, value, **kwargs):
         from nowwatching.settings import content_security_policy
 
         settings.CONTENT_SECURITY_POLICY = content_security_policy(value)
+
+
+# --- No secret in anything the suite logged -----------------------------------------------------
+#
+# Every record of every logger, at every level, is kept (formatted as a handler would write
+# it) for the whole session, with the logs of every gunicorn the tests started; at the end
+# the session fails if any of them holds a known secret. Records are redacted as they are made
+# (nowwatching/redaction.py), so this checks what any handler could ever write.
+
+
+class _EverythingLogged(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record):
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a record that cannot be formatted: keep its raw parts
+            self.lines.append(f"{record.name} {record.msg!r} {record.args!r}")
+
+
+_everything = _EverythingLogged()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_everything_at_debug():
+    """Every logger logs DEBUG into the session's record; the console stays as quiet as
+    configured."""
+    root = logging.getLogger()
+    level = root.level
+    for handler in root.handlers:
+        if handler.level < level:
+            handler.setLevel(level)
+    root.addHandler(_everything)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(_everything)
+    root.setLevel(level)
+
+
+def known_secrets() -> tuple[str, ...]:
+    from tests import fake_upstream
+    from tests.servers import SITE_ENV
+
+    return (*SECRETS, fake_upstream.TRAKT_KEY, fake_upstream.TMDB_KEY, SITE_ENV["SECRET_KEY"])
+
+
+def leaked_lines(lines) -> list[str]:
+    secrets = known_secrets()
+    return [line for line in lines if any(secret in line for secret in secrets)]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests.servers import SITE_LOGS
+
+    logged = _everything.lines + [line for log in SITE_LOGS for line in log.splitlines()]
+    leaks = leaked_lines(logged)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"log scan: {len(logged)} lines logged (in-process at DEBUG, and {len(SITE_LOGS)} "
+            f"gunicorn logs), {len(leaks)} with a secret"
+        )
+    if leaks:
+        if reporter is not None:
+            for line in leaks[:20]:
+                reporter.write_line(f"SECRET IN A LOG LINE: {line[:300]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -11,8 +11,10 @@ and then control it over HTTP: POST /_control {json state}, GET /_calls, POST /_
 State (see DEFAULTS): `watching` picks a scenario (movie, episode, checkin, idle,
 unknown_action, no_ids, null_year, untitled_episode, markup); `delay` slows every answer;
 `watching_delay` only /watching; `trakt_fault` / `tmdb_fault` name a fault for every call of
-that service (see FAULTS, "timeout", "drip", "endless", or a bare HTTP status like "502");
-`flip` cycles through faults every `flip_seconds` (the load test). The history mirror's
+that service (see FAULTS, WIRE_FAULTS, or a bare HTTP status like "502"); `flip` cycles
+through faults every `flip_seconds` (the load test); `hostile` names a HOSTILE case: valid
+JSON whose fields are odd (dates at the calendar's ends, lone surrogates, huge numbers, ...),
+applied to every Trakt and TMDB body. The history mirror's
 state (`history`, `ratings`, ...) is described in its own section below (HISTORY_DEFAULTS).
 
 Trakt's auth host is at {url}/auth (`TRAKT_AUTH_URL`), with the device flow, token renewal and
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gzip
 import json
 import re
 import secrets
@@ -34,6 +37,7 @@ import time
 import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -73,6 +77,8 @@ DEFAULTS = {
     "auth_delay": 0.0,  # seconds each token renewal takes to answer, after Trakt swapped the pair
     "private_user": False,  # /users/<slug>/... without the owner's token: 401 X-Private-User
     "rate_limit": None,  # {"remaining": 480, "limit": 500}: an X-Ratelimit on every Trakt answer
+    "hostile": None,  # a HOSTILE case
+    "drip_seconds": 0.3,  # the gap between bytes of the slow_* faults
 }
 
 # Each fault is (status, headers, body); "timeout" and "drip" are handled in the handler.
@@ -91,11 +97,204 @@ FAULTS = {
     "wrong_shape": (200, {"Content-Type": "application/json"}, b'{"type": "movie", "movie": 5}'),
     "list": (200, {"Content-Type": "application/json"}, b"[1, 2, 3]"),
     "huge": (200, {"Content-Type": "application/json"}, b'{"pad": "' + b"x" * 2_000_000 + b'"}'),
+    # Valid JSON nested deeper than any parser's stack (the json module: a RecursionError).
+    "deep_nesting": (200, {"Content-Type": "application/json"}, b"[" * 100_000 + b"]" * 100_000),
+    "deep_object": (
+        200,
+        {"Content-Type": "application/json"},
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    ),
+    "nan": (200, {"Content-Type": "application/json"}, b'{"type": "movie", "pad": NaN}'),
+    # Bytes that are not UTF-8 inside a string.
+    "invalid_utf8": (
+        200,
+        {"Content-Type": "application/json"},
+        b'{"type": "movie", "movie": {"title": "\xff\xfe\xc3\x28", "ids": {"trakt": 1}}}',
+    ),
+    "bad_gzip": (
+        200,
+        {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        b"\x1f\x8bnot gzip at all",
+    ),
 }
+# Faults that play with the wire itself (handled in the handler): the total deadline, header
+# parsing, decompression. slow_status and slow_headers drip their bytes `drip_seconds` apart
+# (each read is in time, the whole is not); stall_headers stops halfway through its headers
+# for `timeout_seconds`; the *_headers ones send a valid answer with hostile headers.
+WIRE_FAULTS = (
+    "timeout",
+    "drip",
+    "endless",
+    "slow_status",
+    "slow_headers",
+    "stall_headers",
+    "gzip_bomb",
+    "malformed_header",
+    "huge_header",
+    "many_headers",
+    "absurd_headers",
+    "429_absurd",
+    "429_date",
+)
+# Rate-limit and pagination headers no parser should choke on.
+ABSURD_RATE_LIMITS = [
+    "[" * 5000 + "]" * 5000,
+    '{"limit": 1e999, "remaining": -1e999}',
+    '{"limit": ' + "9" * 400 + ', "remaining": 1}',
+    '{"limit": ' + "9" * 5000 + ', "remaining": 1}',
+    '{"limit": "lots", "remaining": null}',
+    '{"limit": 0, "remaining": 0}',
+    "[1, 2]",
+    "not json",
+]
 
 
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+# --- Hostile bodies: valid JSON, odd fields --------------------------------------------------
+#
+# Each case changes the fields of a body of one kind ("watching", "history" item, "profile",
+# "stats", "tmdb"). What the site must do with each: drop an odd optional field, refuse a
+# body whose required field is odd (bad_response), and never crash on what it let through.
+
+BIG = 2**53  # the largest id or count the boundary accepts
+
+
+def _times(body: dict, kind: str, started, expires, joined=None, watched=None) -> None:
+    if kind == "watching":
+        body["started_at"], body["expires_at"] = started, expires
+    elif kind == "history":
+        body["watched_at"] = watched if watched is not None else started
+    elif kind == "profile":
+        body["joined_at"] = joined if joined is not None else started
+
+
+def _texts(body: dict, kind: str, value) -> None:
+    for media in ("movie", "show", "episode"):
+        if isinstance(body.get(media), dict):
+            body[media]["title"] = value
+    if kind == "profile":
+        body["name"] = body["location"] = body["about"] = value
+        body["images"] = {"avatar": {"full": value}}
+
+
+def _hostile_body(case: str, kind: str, body):
+    """`body` (of `kind`) as the HOSTILE `case` has it; a new object."""
+    body = copy.deepcopy(body)
+    if kind == "tmdb":
+        return _hostile_tmdb(case, body)
+    if kind == "stats":
+        return _hostile_stats(case, body)
+    if case == "calendar_ends":  # the first and last moments the boundary accepts
+        _times(body, kind, "1900-01-01T00:00:00Z", "2199-12-31T23:59:59.999999Z",
+               joined="1900-01-01T00:00:00+00:00", watched="2199-12-31T23:59:59Z")  # fmt: skip
+    elif case == "beyond_calendar":  # valid ISO dates the boundary refuses (overflow in UTC)
+        _times(body, kind, "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-23:59",
+               joined="9999-12-31T23:59:59-23:59")  # fmt: skip
+    elif case == "zoneless":
+        _times(body, kind, "2024-01-01T10:00:00", "2024-01-01T12:00:00")
+    elif case == "not_dates":
+        _times(body, kind, "yesterday", 1700000000, joined="2024-02-30T00:00:00Z")
+    elif case == "odd_date_forms":  # ISO 8601, but not the RFC 3339 a browser parses
+        _times(body, kind, "20240101T100000Z", "2024-01-01 12:00:00+00:00",
+               joined="2024-W01-1T00:00:00Z")  # fmt: skip
+    elif case == "lone_surrogates":
+        _texts(body, kind, "\ud800 lone \udfff")
+        body["action"] = "\udbff"
+    elif case == "control_chars":
+        _texts(body, kind, "\x00\x07\x1b[2J\u202eevil\ufeff")
+    elif case == "empty_strings":
+        _texts(body, kind, "")
+        for media in ("movie", "show", "episode"):
+            if isinstance(body.get(media), dict):
+                body[media]["ids"] |= {"slug": "", "imdb": ""}
+        if kind == "profile":
+            body["username"] = ""
+    elif case == "nulls":
+        _texts(body, kind, None)
+        for media in ("movie", "show", "episode"):
+            if isinstance(body.get(media), dict):
+                body[media]["year"] = None
+                body[media]["ids"] |= {"slug": None, "imdb": None, "tmdb": None, "tvdb": None}
+        if kind == "profile":
+            body |= {"vip": None, "vip_ep": None, "joined_at": None, "images": None}
+    elif case == "huge_numbers":  # the largest values accepted, and beyond in optional fields
+        for media in ("movie", "show"):
+            if isinstance(body.get(media), dict):
+                body[media]["year"] = 2200
+                body[media]["ids"] |= {"trakt": BIG, "tmdb": 2**64, "tvdb": -1}
+        if isinstance(body.get("episode"), dict):
+            body["episode"] |= {"season": 100_000, "number": 100_000}
+            body["episode"]["ids"] |= {"trakt": BIG, "tmdb": BIG}
+        if kind == "profile":
+            body["ids"]["trakt"] = 10**30
+    elif case == "long_strings":
+        _texts(body, kind, "Ω" * 100_000)
+    elif case == "wrong_types":
+        _texts(body, kind, 42)
+        for media in ("movie", "show"):
+            if isinstance(body.get(media), dict):
+                body[media]["year"] = "1999"
+                body[media]["ids"]["tmdb"] = "abc"
+        if kind == "profile":
+            body |= {"private": "maybe", "images": [1, 2]}
+    else:
+        raise ValueError(f"unknown hostile case {case!r}")
+    return body
+
+
+def _hostile_stats(case: str, body: dict) -> dict:
+    counts = [section for section in body.values() if isinstance(section, dict)]
+    if case == "huge_numbers":
+        for section in counts:
+            for name in section:
+                if isinstance(section[name], int):
+                    section[name] = BIG
+        body["ratings"]["distribution"] = {str(n): BIG for n in range(1, 11)} | {"99": BIG}
+    elif case == "nulls":
+        body["seasons"] = None  # optional: dropped to its default
+        body["ratings"] = {"total": 3, "distribution": {"1": 3, "\ud800": 1, "x" * 50: 2}}
+    elif case in ("wrong_types", "lone_surrogates"):
+        body["ratings"]["distribution"] = {"\ud800": 1, "10": "many"}
+    return body
+
+
+def _hostile_tmdb(case: str, body: dict) -> dict:
+    images = [image for kind in ("backdrops", "posters", "stills") for image in body.get(kind, [])]
+    for n, image in enumerate(images):
+        if case == "huge_numbers":
+            image |= {"width": 2**64, "height": BIG, "vote_average": 1e308, "vote_count": -1}
+        elif case in ("nulls", "empty_strings"):
+            image |= {"file_path": None if case == "nulls" else "", "iso_639_1": None}
+        elif case == "wrong_types":
+            image |= {"file_path": ["x"], "vote_average": "high"}
+        elif case in ("lone_surrogates", "control_chars"):
+            image["file_path"] = "/\ud800.jpg" if n % 2 else "/../../etc/passwd"
+    return body
+
+
+HOSTILE = (
+    "calendar_ends",
+    "beyond_calendar",
+    "zoneless",
+    "not_dates",
+    "odd_date_forms",
+    "lone_surrogates",
+    "control_chars",
+    "empty_strings",
+    "nulls",
+    "huge_numbers",
+    "long_strings",
+    "wrong_types",
+)
+
+
+@cache
+def _gzip_bomb() -> bytes:
+    """About 100 KB of gzip that inflates to 100 MB (made once)."""
+    return gzip.compress(b"{" + b" " * 100_000_000, compresslevel=9)
 
 
 class FakeUpstream:
@@ -106,7 +305,7 @@ class FakeUpstream:
         self._started = time.monotonic()
         self.endless_bytes_sent = 0  # what the "endless" fault wrote before the client left
         self.tokens = FakeTokens(self)
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self.server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -235,26 +434,48 @@ class FakeUpstream:
         rest = match[2]
         if rest == "/watching":
             body = self.watching_body()
-            return (204, {}, b"") if body is None else _json(body)
+            return (204, {}, b"") if body is None else _json(self.hostile("watching", body))
         if rest == "/stats":
-            return _json(fixture("trakt_user_stats.json"))
+            return _json(self.hostile("stats", fixture("trakt_user_stats.json")))
         if rest == "/history":
-            return _json(self.history_body())
+            return _json([self.hostile("history", item) for item in self.history_body()])
         name = "private" if self.state["profile"] == "private" else "extended_full"
-        return _json(fixture(f"trakt_user_profile_{name}.json"))
+        return _json(self.hostile("profile", fixture(f"trakt_user_profile_{name}.json")))
 
     def tmdb(self, path: str) -> tuple[int, dict, bytes]:
-        if re.fullmatch(r"/movie/\d+/images", path):
-            return _json(fixture("tmdb_movie_images.json"))
-        if re.fullmatch(r"/tv/\d+/images", path):
-            return _json(fixture("tmdb_tv_images.json"))
-        if re.fullmatch(r"/tv/\d+/season/\d+/episode/\d+/images", path):
-            return _json(fixture("tmdb_episode_images.json"))
+        for pattern, name in (
+            (r"/movie/\d+/images", "tmdb_movie_images.json"),
+            (r"/tv/\d+/images", "tmdb_tv_images.json"),
+            (r"/tv/\d+/season/\d+/episode/\d+/images", "tmdb_episode_images.json"),
+        ):
+            if re.fullmatch(pattern, path):
+                return _json(self.hostile("tmdb", fixture(name)))
         return (
             404,
             {"Content-Type": "application/json"},
             json.dumps(fixture("tmdb_error_34.json")).encode(),
         )
+
+    def hostile(self, kind: str, body):
+        case = self.state["hostile"]
+        return body if case is None else _hostile_body(case, kind, body)
+
+    def answer(self, service: str, path: str, owner: bool = False) -> tuple[int, dict, bytes]:
+        """The answer to a call that is not a fault (`owner`: it carried a valid token)."""
+        if service == "tmdb":
+            return self.tmdb(path)
+        status, headers, body = self.trakt(path, owner)
+        if self.state["rate_limit"]:
+            info = {"name": "AUTHED_API_GET_LIMIT", "period": 300, "until": _iso(datetime.now(UTC))}
+            headers = headers | {"X-Ratelimit": json.dumps(info | self.state["rate_limit"])}
+        return status, headers, body
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that hangs up (our deadline, a size cap) is expected, not news.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 # --- Trakt's auth host ---------------------------------------------------------------------------
@@ -477,24 +698,15 @@ def _handler_for(fake: FakeUpstream):
                 return self._send(*refusal)
             fault = fake.current_fault(service)
             if fault:
-                return self._fault(fault)
-            if service == "tmdb":
-                return self._send(*fake.tmdb(path))
-            answer = history_answer(fake, path, parse_qs(url.query), self.headers)
-            if answer == "429":
-                return self._fault("429")
-            if answer is not None:
-                return self._send(*answer)
+                return self._fault(fault, service, path)
+            if service == "trakt":
+                answer = history_answer(fake, path, parse_qs(url.query), self.headers)
+                if answer == "429":
+                    return self._fault("429", service, path)
+                if answer is not None:
+                    return self._send(*answer)
             owner = self.headers.get("Authorization", "").startswith("Bearer ")
-            status, headers, body = fake.trakt(path, owner)
-            if state["rate_limit"]:
-                info = {
-                    "name": "AUTHED_API_GET_LIMIT",
-                    "period": 300,
-                    "until": _iso(datetime.now(UTC)),
-                }
-                headers = headers | {"X-Ratelimit": json.dumps(info | state["rate_limit"])}
-            self._send(status, headers, body)
+            self._send(*fake.answer(service, path, owner))
 
         def _check_auth(self, service: str, query: dict):
             # Like the real hosts: no User-Agent gets the CDN's HTML 403; a bad key its error.
@@ -515,7 +727,7 @@ def _handler_for(fake: FakeUpstream):
                     return 401, {}, json.dumps(fixture("tmdb_error_7.json")).encode()
             return None
 
-        def _fault(self, fault: str):
+        def _fault(self, fault: str, service: str, path: str):
             state = fake.state
             if fault == "timeout":
                 time.sleep(state["timeout_seconds"])
@@ -524,6 +736,37 @@ def _handler_for(fake: FakeUpstream):
                 return self._drip()
             if fault == "endless":
                 return self._endless()
+            if fault in ("slow_status", "slow_headers", "stall_headers"):
+                return self._slow(fault, *fake.answer(service, path))
+            if fault == "gzip_bomb":
+                headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+                return self._send(200, headers, _gzip_bomb())
+            if fault == "malformed_header":
+                # A header line without a colon: urllib3 warns "Failed to parse headers
+                # (url=...)" with the whole URL, TMDB's api_key included.
+                return self._send(*fake.answer(service, path), raw_lines=[b"Not a header line"])
+            if fault == "huge_header":  # longer than http.client reads (64 KB)
+                status, headers, body = fake.answer(service, path)
+                return self._send(status, headers | {"X-Pad": "x" * 70_000}, body)
+            if fault == "many_headers":  # more than http.client takes (100)
+                status, headers, body = fake.answer(service, path)
+                return self._send(status, headers | {f"X-H{n}": "1" for n in range(150)}, body)
+            if fault == "absurd_headers":
+                status, headers, body = fake.answer(service, path)
+                step = int(time.monotonic() * 10) % len(ABSURD_RATE_LIMITS)
+                headers |= {
+                    "X-Ratelimit": ABSURD_RATE_LIMITS[step],
+                    "Retry-After": "9" * 500,
+                    "X-Pagination-Page": "-1",
+                    "X-Pagination-Limit": "1e999",
+                    "X-Pagination-Page-Count": "9" * 500,
+                    "X-Pagination-Item-Count": "\xb3",  # a superscript 3: isdigit() says yes
+                }
+                return self._send(status, headers, body)
+            if fault in ("429_absurd", "429_date"):
+                retry = "9" * 500 if fault == "429_absurd" else "Fri, 31 Dec 9999 23:59:59 GMT"
+                headers = {"Retry-After": retry, "X-Ratelimit": ABSURD_RATE_LIMITS[0]}
+                return self._send(429, headers, b"")
             if fault == "429":
                 headers = {
                     "Retry-After": str(state["retry_after"]),
@@ -543,6 +786,37 @@ def _handler_for(fake: FakeUpstream):
             status = int(fault)  # a bare status: "423", "502", "520", ...
             headers = {"X-Account-Locked": "true"} if status == 423 else {}
             return self._send(status, headers, b"")
+
+        def _slow(self, fault: str, status: int, headers: dict, body: bytes):
+            """A valid answer whose status line or headers come too slowly (or stop)."""
+            head = f"HTTP/1.1 {status} OK\r\n".encode()
+            lines = b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
+            lines += b"X-Pad: " + b"p" * 64 + b"\r\n"
+            rest = b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+            gap = fake.state["drip_seconds"]
+            self.close_connection = True
+            try:
+                if fault == "slow_status":
+                    self._dribble(head, gap)
+                    self.wfile.write(lines + rest)
+                elif fault == "slow_headers":
+                    self.wfile.write(head)
+                    self._dribble(lines, gap)
+                    self.wfile.write(rest)
+                else:  # stall_headers
+                    self.wfile.write(head + lines[: len(lines) // 2])
+                    self.wfile.flush()
+                    time.sleep(fake.state["timeout_seconds"])
+                    self.wfile.write(lines[len(lines) // 2 :] + rest)
+                self.wfile.flush()
+            except OSError:
+                pass  # the client gave up, as it should
+
+        def _dribble(self, data: bytes, gap: float):
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(gap)
 
         def _drip(self):
             # A valid answer, one byte every 0.5 s: each read is quick, the whole is not.
@@ -577,11 +851,13 @@ def _handler_for(fake: FakeUpstream):
                 pass
             self.close_connection = True
 
-        def _send(self, status: int, headers: dict, body: bytes):
+        def _send(self, status: int, headers: dict, body: bytes, raw_lines=()):
             try:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
+                for line in raw_lines:
+                    self._headers_buffer.append(line + b"\r\n")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":

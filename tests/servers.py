@@ -16,6 +16,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+GUNICORN_CONF = ROOT / "nowwatching" / "gunicorn.conf.py"
 
 # Every setting is passed explicitly, so a developer's .env.local cannot leak into a test.
 SITE_ENV = {
@@ -48,6 +50,11 @@ SITE_ENV = {
     # turn it on.
     "HISTORY_SYNC_MINUTES": "0",
 }
+
+
+# What every gunicorn the tests started logged, for the session's scan for secrets
+# (tests/conftest.py).
+SITE_LOGS: list[str] = []
 
 
 def free_port() -> int:
@@ -143,8 +150,9 @@ class Site:
 
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
-    """The site under gunicorn with `env` on top of SITE_ENV; yields a Site. Without a
-    DATABASE_URL in `env` it gets a fresh, migrated SQLite database of its own."""
+    """The site under gunicorn as `make serve` runs it (nowwatching/gunicorn.conf.py), with
+    `env` on top of SITE_ENV; yields a Site. Without a DATABASE_URL in `env` it gets a fresh,
+    migrated SQLite database of its own."""
     collectstatic()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,12 +163,12 @@ def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
             process = subprocess.Popen(
                 [
                     str(BIN / "gunicorn"),
-                    "nowwatching.wsgi:application",
+                    "--config",
+                    str(GUNICORN_CONF),
                     "--bind",
                     f"127.0.0.1:{port}",
                     "--workers",
                     str(workers),
-                    "--no-control-socket",
                     "--graceful-timeout",
                     "3",
                     *args,
@@ -175,35 +183,62 @@ def gunicorn(env: dict[str, str], workers: int = 2, args: tuple[str, ...] = ()):
                 yield Site(f"http://127.0.0.1:{port}", log, process)
             finally:
                 stop(process)
+                SITE_LOGS.append(log.read_text(errors="replace"))
 
 
 @contextlib.contextmanager
 def redis_server():
     """A throwaway redis-server on a free loopback port; yields its CACHE_URL."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tmp,
-            ],
+    with redis_process() as redis:
+        yield redis.url
+
+
+class RedisProcess:
+    """A throwaway redis-server that a test can kill, freeze and bring back (same port)."""
+
+    def __init__(self, directory: str):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._directory = directory
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._directory],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
+        wait_for_port(self.port, self.process)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, its data with it."""
+        self.process.kill()
+        self.process.wait()
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open (the kernel even accepts new ones), nothing answers."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.thaw()
+            stop(self.process)
+
+
+@contextlib.contextmanager
+def redis_process():
+    """A throwaway RedisProcess, started; stopped on exit whatever state it is in."""
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisProcess(tmp)
+        redis.start()
         try:
-            wait_for_port(port, process)
-            yield f"redis://127.0.0.1:{port}/0"
+            yield redis
         finally:
-            stop(process)
+            redis.stop()
 
 
 def _postgres_bin() -> Path:

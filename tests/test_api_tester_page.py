@@ -159,7 +159,9 @@ def test_the_copy_buttons_copy_the_body_and_the_curl_command(tester, live_server
     assert page.evaluate("navigator.clipboard.readText()") == f"curl -i '{live_server.url}/healthz'"
 
     page.get_by_role("button", name="Copy body").click()
-    assert page.evaluate("navigator.clipboard.readText()") == '{\n  "status": "ok"\n}'
+    assert page.evaluate("navigator.clipboard.readText()") == (
+        '{\n  "status": "ok",\n  "cache": "ok"\n}'
+    )
 
 
 # Each option's text, measured in the select's own font, against the room it has inside

@@ -96,9 +96,9 @@ def test_the_secret_key_message_advises_a_secret_key_not_debug():
     assert len(example.removeprefix("SECRET_KEY=")) >= 50
 
 
-GUNICORN = [str(BIN / "gunicorn"), "--config", "python:nowwatching.gunicorn_conf"]
+GUNICORN = [str(BIN / "gunicorn"), "-c", "nowwatching/gunicorn.conf.py"]
 APPS = {
-    "wsgi": ["nowwatching.wsgi:application"],
+    "wsgi": ["--worker-class", "sync", "nowwatching.wsgi:application"],
     "asgi": ["--worker-class", "asgi", "nowwatching.asgi:application"],
 }
 

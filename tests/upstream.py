@@ -1,16 +1,29 @@
 """Helpers for unit tests that answer Trakt and TMDB with `responses` and JSON fixtures."""
 
+import contextlib
 import json
 import re
 from pathlib import Path
 
 import requests
 import responses
+import time_machine
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TRAKT = "https://api.trakt.tv"
 TMDB = "https://api.themoviedb.org/3"
 WATCHING_URL = f"{TRAKT}/users/sean/watching"
+
+
+@contextlib.contextmanager
+def at(moment):
+    """Time stands at `moment`; on the way out the background refreshes started meanwhile
+    (profile.cache) have ended, at that same moment."""
+    from profile.cache import wait_for_refreshes
+
+    with time_machine.travel(moment, tick=False):
+        yield
+        assert wait_for_refreshes(timeout=30), "a background refresh did not end"
 
 
 def fixture(name: str):

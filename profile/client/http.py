@@ -12,11 +12,20 @@ above the HTTP layer (status handling, parsing, caching, the sync) runs as in pr
 
 from __future__ import annotations
 
+import contextvars
+import heapq
+import http.client
+import itertools
 import math
+import os
 import re
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pydantic_core
@@ -24,6 +33,8 @@ import requests
 import urllib3
 from django.conf import settings
 from pydantic import BaseModel, ValidationError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from nowwatching import __version__
 from profile.client.errors import UpstreamError, bad_response, service_name
@@ -31,8 +42,9 @@ from profile.client.errors import UpstreamError, bad_response, service_name
 USER_AGENT = f"nowwatching/{__version__}"
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = {"trakt": 4.0, "trakt-auth": 4.0, "tmdb": 3.0}
-# A read timeout bounds each socket read, not the whole answer: an upstream that drips
-# one byte every few seconds is cut off by this deadline instead.
+# The whole exchange (connect, TLS, request, status line, headers, body) ends by this
+# deadline, enforced at the socket (see `_Watchdog`): a read timeout alone bounds each
+# socket read, so an upstream that drips its answer one byte at a time would outlive it.
 TOTAL_DEADLINE = {"trakt": 5.0, "trakt-auth": 5.0, "tmdb": 3.0}
 MAX_BODY_BYTES = 1_000_000
 
@@ -44,8 +56,165 @@ class Reply:
     body: bytes = b""
 
 
+# --- The total deadline, at the socket ----------------------------------------------------------
+
+
+class _Exchange:
+    """One call of `send()`: its deadline and the sockets it uses. When the deadline passes,
+    the watchdog shuts those sockets down, which ends whatever read or write is blocked on
+    them (a status line, headers or a body that never finish) at once."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        self.expired = False
+        self._done = False
+        self._sockets: list[tuple[socket.socket, bool]] = []  # (socket, ours to close)
+        self._lock = threading.Lock()
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def watch(self, sock: socket.socket, *, owned: bool = False) -> None:
+        with self._lock:
+            if not self._done:
+                self._sockets.append((sock, owned))
+                if not self.expired:
+                    return
+        _shut(sock)  # registered after the deadline (or the end): cut at once
+
+    def expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock, _ in self._sockets:
+                _shut(sock)
+
+    def finish(self) -> None:
+        """The exchange is over: from now on its sockets (perhaps back in the pool, serving
+        another exchange) are never touched by the watchdog."""
+        with self._lock:
+            self._done = True
+            sockets, self._sockets = self._sockets, []
+        for sock, owned in sockets:
+            if owned:
+                sock.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        # The plain socket's shutdown, even on an SSLSocket: the TLS object is left alone
+        # (the reading thread still uses it) and its next read sees the end of the stream.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed or never connected
+
+
+class _Watchdog:
+    """One thread per process that expires exchanges whose deadline has passed."""
+
+    def __init__(self):
+        self._queue: list[tuple[float, int, _Exchange]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, exchange: _Exchange) -> None:
+        with self._wake:
+            heapq.heappush(self._queue, (exchange.deadline, next(self._order), exchange))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="upstream-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._queue[0][2] is exchange:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue or self._queue[0][0] > time.monotonic():
+                    wait = self._queue[0][0] - time.monotonic() if self._queue else None
+                    self._wake.wait(wait)
+                _, _, exchange = heapq.heappop(self._queue)
+            exchange.expire()
+
+    def _after_fork(self) -> None:
+        # A forked child (a gunicorn worker) has no watchdog thread: start afresh.
+        self._queue = []
+        self._wake = threading.Condition()
+        self._thread = None
+
+
+_watchdog = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_watchdog._after_fork)
+_current: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar(
+    "upstream_exchange", default=None
+)
+
+
+class _DeadlineConnectionMixin:
+    """A urllib3 connection that hands its socket to the current exchange."""
+
+    def _new_conn(self):
+        exchange = _current.get()
+        if exchange is not None:
+            # Connecting (DNS aside) never outlasts what is left of the deadline.
+            left = max(0.001, exchange.left())
+            self.timeout = left if self.timeout is None else min(self.timeout, left)
+        sock = super()._new_conn()
+        if exchange is not None:
+            # A duplicate of the descriptor: it outlives TLS wrapping (which detaches the
+            # original), so the handshake is covered too. Shutting it down shuts the
+            # connection; closing it does not.
+            exchange.watch(sock.dup(), owned=True)
+        return sock
+
+    def request(self, *args, **kwargs):
+        exchange = _current.get()
+        if exchange is not None and self.sock is not None:
+            exchange.watch(self.sock)  # a kept-alive connection, reused
+        return super().request(*args, **kwargs)
+
+
+class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
+class DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with connections that obey the exchange's total deadline. Only the
+    pool classes change: `send` stays requests' own (the `responses` library patches it)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, *args, **kwargs):
+        manager = super().proxy_manager_for(*args, **kwargs)
+        manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
 _session = requests.Session()
 _session.headers["User-Agent"] = USER_AGENT
+_session.mount("http://", DeadlineAdapter())
+_session.mount("https://", DeadlineAdapter())
 
 
 def send(
@@ -65,7 +234,9 @@ def send(
 
         return demo.reply(service, method, path, dict(params or {}), json_body)
 
-    deadline = time.monotonic() + TOTAL_DEADLINE[service]
+    exchange = _Exchange(TOTAL_DEADLINE[service])
+    _watchdog.add(exchange)
+    token = _current.set(exchange)
     try:
         with _session.request(
             method,
@@ -78,26 +249,51 @@ def send(
             allow_redirects=False,
         ) as response:
             declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
                 raise _too_big(service)
             body = bytearray()
+            # Decoding is bounded too: urllib3 inflates a gzip body by at most what is asked.
             while chunk := response.raw.read1(64 * 1024, decode_content=True):
                 body += chunk
                 if len(body) > max_bytes:
                     raise _too_big(service)
-                if time.monotonic() > deadline:
-                    raise requests.Timeout("total deadline passed")
+            if exchange.expired:
+                # A cut connection can look like a short answer (headers without their end,
+                # a body without a length): it is a timeout all the same.
+                raise _timeout(service)
             return Reply(response.status_code, response.headers, bytes(body))
+    except UpstreamError:
+        raise
     # Reading `response.raw` raises urllib3's own errors, not requests' wrappers.
     # Never log or pass on str(exc): it holds the URL, and TMDB's may carry api_key.
     except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
-        raise UpstreamError(
-            "timeout", f"{service_name(service)} did not answer in time.", service=service
-        ) from None
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+        raise _timeout(service) from None
+    except urllib3.exceptions.DecodeError:
+        if exchange.expired:
+            raise _timeout(service) from None
+        raise bad_response(service, "an answer it could not decompress") from None
+    except (
+        requests.RequestException,
+        urllib3.exceptions.HTTPError,
+        http.client.HTTPException,
+        OSError,
+        ValueError,
+    ):
+        # ValueError: http.client refuses a status line or a header it cannot parse.
+        if exchange.expired:
+            raise _timeout(service) from None
         raise UpstreamError(
             "unavailable", f"{service_name(service)} could not be reached.", service=service
         ) from None
+    finally:
+        _current.reset(token)
+        exchange.finish()
+
+
+def _timeout(service: str) -> UpstreamError:
+    return UpstreamError(
+        "timeout", f"{service_name(service)} did not answer in time.", service=service
+    )
 
 
 def _too_big(service: str) -> UpstreamError:
@@ -141,13 +337,31 @@ def parse(model: type[BaseModel], data: Any, service: str = "trakt"):
         raise bad_response(service) from None
 
 
+# Plain ASCII digits (a fraction tolerated), as few as any real delay needs.
+_SECONDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> int:
-    """`Retry-After` in whole seconds, within 1 s to 1 h; 60 when it is missing or nonsense."""
-    raw = headers.get("Retry-After", "")
-    try:
-        return min(max(1, math.ceil(float(raw))), 3600)
-    except (ValueError, OverflowError):
+    """`Retry-After` in whole seconds, within 1 s to 1 h; 60 when it is missing or nonsense.
+
+    Seconds ("120") or an HTTP date ("Wed, 21 Oct 2026 07:28:00 GMT"), as RFC 9110 allows.
+    """
+    raw = headers.get("Retry-After", "").strip()
+    if _SECONDS.fullmatch(raw):
+        seconds = float(raw)
+    elif len(raw) <= 64:
+        try:
+            when = parsedate_to_datetime(raw)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            seconds = (when - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 60
+    else:
         return 60
+    if not math.isfinite(seconds):
+        return 60
+    return math.ceil(min(max(seconds, 1.0), 3600.0))
 
 
 def header_int(

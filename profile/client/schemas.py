@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -31,15 +31,35 @@ class Body(BaseModel):
 # --- Field types: every value checked into its type, within sane bounds -----------------------
 #
 # Required fields that fail make the whole body `bad_response`; optional ones (`Opt...`) are
-# dropped to None instead, so one odd value costs that value, not the answer.
+# dropped to None instead, so one odd value costs that value, not the answer. In a list of
+# items (`ValidItems[...]`) an odd item costs that item; `or_default(x)` puts a default in
+# place of an odd value. What passes is safe for everything downstream:
+#
+# - `Text`: any string a page, a card (XML) and a database column can hold: no control
+#   characters, no lone surrogates (the decoder marks them, `http.decode_json`), no U+FFFE
+#   or U+FFFF; at most MAX_TEXT characters (cut with an ellipsis). It may be empty: use
+#   `title or fallback`.
+# - `Time`: an RFC 3339 string with a zone ("2026-11-23T21:07:00.000Z"), between 1900 and
+#   2200 UTC, kept as sent; `parse_time()` turns it into an aware datetime, and every
+#   datetime or timedelta sum of two such times (and "now") stays within Python's range.
+# - `Id`, `Count`: whole numbers 0..2**53 (a 64-bit column, a float and JavaScript hold
+#   them exactly); `Number`: 0..100,000 (a season, an episode, minutes); `OptYear`:
+#   1800..2200; `Score`: 0..10, finite.
+# - `OptSlug`: letters, digits, ".", "_", "-" (safe in a URL path); `OptImdb`: tt/nm + digits.
 
 # Control characters no page, card or database column should hold (PostgreSQL refuses NUL).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A lone surrogate cannot be encoded as UTF-8; U+FFFE and U+FFFF are no text (XML refuses
+# them), and the decoder turns a lone surrogate escape into U+FFFF.
+_UNENCODABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 MAX_TEXT = 1000
 # Big enough for any real id or count, small enough for a 64-bit column and a float.
 MAX_INT = 2**53
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# RFC 3339, the form every browser's Date parses; datetime.fromisoformat alone would also
+# take ISO 8601's other forms ("20260101T000000Z", "2026-W01-1", a space for the T).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
 
 def _drop_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -49,22 +69,53 @@ def _drop_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         return None
 
 
+def or_default(default: Any) -> WrapValidator:
+    """A field validator that puts `default` in place of a value that fails its type."""
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            return default
+
+    return WrapValidator(validate)
+
+
+def _valid_items(value: Any, handler: ValidatorFunctionWrapHandler) -> list:
+    if not isinstance(value, list):
+        return handler(value)  # not a list at all: the field itself fails
+    kept = []
+    for item in value:
+        try:
+            kept.extend(handler([item]))
+        except ValidationError:
+            continue
+    return kept
+
+
 def _clean_text(value: str) -> str:
-    # U+FFFE and U+FFFF are no text (XML cannot hold them); the JSON decoder turns a lone
-    # surrogate, which no page can encode, into U+FFFF (http.decode_json).
-    if "\uffff" in value or "\ufffe" in value:
+    if _UNENCODABLE.search(value):
         raise ValueError("a string that cannot be encoded")
     value = _CONTROL.sub("", value)
     return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
 
 
+def parse_time(value: str) -> datetime:
+    """A `Time` string as an aware datetime."""
+    return datetime.fromisoformat(value)
+
+
 def checked_time(value: str) -> str:
     """A time Trakt sent, kept as its own string (the JSON contract passes it on), but only
-    if it is a real, zoned moment between 1900 and 2200."""
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("a time without a zone")
-    if not EARLIEST <= moment < LATEST:
+    if it is a real, zoned RFC 3339 moment between 1900 and 2200."""
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("not an RFC 3339 time with a zone")
+    try:
+        moment = parse_time(value)
+        in_range = EARLIEST <= moment < LATEST
+    except OverflowError:  # a valid date whose zone pushes it past year 1 or 9999
+        in_range = False
+    if not in_range:
         raise ValueError("a time out of range")
     return value
 
@@ -81,6 +132,8 @@ def _imdb(value: str) -> str:
     return value
 
 
+T = TypeVar("T")
+
 Text = Annotated[str, AfterValidator(_clean_text)]
 OptText = Annotated[Text | None, WrapValidator(_drop_if_invalid)]
 Time = Annotated[str, Field(max_length=64), AfterValidator(checked_time)]
@@ -93,8 +146,10 @@ Number = Annotated[int, Field(ge=0, le=100_000)]  # a season, an episode, a runt
 OptNumber = Annotated[Number | None, WrapValidator(_drop_if_invalid)]
 OptYear = Annotated[Annotated[int, Field(ge=1800, le=2200)] | None, WrapValidator(_drop_if_invalid)]
 OptSlug = Annotated[Annotated[str, AfterValidator(_slug)] | None, WrapValidator(_drop_if_invalid)]
-Score = Annotated[float, Field(ge=0, le=10)]  # a community or TMDB rating, 0-10
+OptImdb = Annotated[Annotated[str, AfterValidator(_imdb)] | None, WrapValidator(_drop_if_invalid)]
+Score = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]  # a rating, 0-10
 OptScore = Annotated[Score | None, WrapValidator(_drop_if_invalid)]
+ValidItems = Annotated[list[T], WrapValidator(_valid_items)]
 
 MAX_GENRES = 20
 _GENRE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -122,9 +177,7 @@ class MediaIds(Body):
     trakt: Id
     slug: OptSlug = None
     # Trakt sends "" as well as null for a missing IMDb id: both become None.
-    imdb: Annotated[
-        Annotated[str, AfterValidator(_imdb)] | None, WrapValidator(_drop_if_invalid)
-    ] = None
+    imdb: OptImdb = None
     tmdb: OptId = None
     tvdb: OptId = None
 
@@ -173,8 +226,11 @@ class Playable(Body):
 class TraktWatching(Playable):
     started_at: Time
     expires_at: Time
-    # The official enum is checkin|scrobble, but clients have seen others ("watching").
-    action: Annotated[str, Field(max_length=32), AfterValidator(_clean_text)] = "scrobble"
+    # The official enum is checkin|scrobble, but clients have seen others ("watching"); an
+    # odd one reads as a scrobble.
+    action: Annotated[
+        str, Field(max_length=32), AfterValidator(_clean_text), or_default("scrobble")
+    ] = "scrobble"
 
 
 class HistoryItem(Playable):
@@ -262,30 +318,45 @@ class TraktProfile(Body):
     def avatar_url(self) -> str | None:
         if self.images and self.images.avatar and self.images.avatar.full:
             url = self.images.avatar.full
-            # Only ever hand an http(s) or site-relative address to a page.
-            if url.startswith(("https://", "http://", "/")):
+            # Only ever hand an http(s) or site-relative address to a page ("//host/x" is
+            # another site's).
+            if url.startswith(("https://", "http://", "/")) and not url.startswith("//"):
                 return url
         return None
 
 
+# An odd count becomes 0: one number Trakt got wrong does not cost the whole stats answer.
+ZeroIfOdd = Annotated[Count, or_default(0)]
+
+
 class Counts(Body):
-    plays: Count = 0
-    watched: Count = 0
-    minutes: Count = 0
-    collected: Count = 0
-    ratings: Count = 0
-    comments: Count = 0
+    plays: ZeroIfOdd = 0
+    watched: ZeroIfOdd = 0
+    minutes: ZeroIfOdd = 0
+    collected: ZeroIfOdd = 0
+    ratings: ZeroIfOdd = 0
+    comments: ZeroIfOdd = 0
 
 
 class Network(Body):
-    friends: Count = 0
-    followers: Count = 0
-    following: Count = 0
+    friends: ZeroIfOdd = 0
+    followers: ZeroIfOdd = 0
+    following: ZeroIfOdd = 0
+
+
+RATING_KEYS = frozenset(str(rating) for rating in range(1, 11))
+
+
+def _ratings_only(distribution: dict[str, int | None]) -> dict[str, int]:
+    return {k: v for k, v in distribution.items() if k in RATING_KEYS and v is not None}
 
 
 class Ratings(Body):
-    total: Count = 0
-    distribution: dict[Annotated[str, Field(max_length=8)], Count] = {}
+    total: ZeroIfOdd = 0
+    # Only "1".."10" with a count are kept.
+    distribution: Annotated[
+        dict[Annotated[str, Field(max_length=8)], OptCount], AfterValidator(_ratings_only)
+    ] = {}
 
 
 class TraktStats(Body):
@@ -294,8 +365,8 @@ class TraktStats(Body):
     shows: Counts
     episodes: Counts
     network: Network
-    seasons: Counts = Counts()
-    ratings: Ratings = Ratings()
+    seasons: Annotated[Counts, or_default(Counts())] = Counts()
+    ratings: Annotated[Ratings, or_default(Ratings())] = Ratings()
 
 
 # --- TMDB -----------------------------------------------------------------------------------
@@ -303,13 +374,13 @@ class TraktStats(Body):
 
 class TmdbImage(Body):
     file_path: Annotated[str, Field(max_length=200)]
-    width: Count = 0
-    height: Count = 0
+    width: Annotated[Count, or_default(0)] = 0
+    height: Annotated[Count, or_default(0)] = 0
     iso_639_1: Annotated[
         Annotated[str, Field(max_length=8)] | None, WrapValidator(_drop_if_invalid)
     ] = None
-    vote_average: Score = 0.0
-    vote_count: Count = 0
+    vote_average: Annotated[Score, or_default(0.0)] = 0.0
+    vote_count: Annotated[Count, or_default(0)] = 0
 
     @field_validator("file_path")
     @classmethod
@@ -324,9 +395,10 @@ class TmdbImage(Body):
 
 
 class TmdbImages(Body):
-    backdrops: list[TmdbImage] = []
-    posters: list[TmdbImage] = []
-    stills: list[TmdbImage] = []
+    # An odd image is left out, not the others.
+    backdrops: ValidItems[TmdbImage] = []
+    posters: ValidItems[TmdbImage] = []
+    stills: ValidItems[TmdbImage] = []
 
 
 # --- Trakt OAuth (auth.trakt.tv) ------------------------------------------------------------

@@ -10,7 +10,6 @@ shared/reference/upstream-apis.md).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -20,6 +19,7 @@ from datetime import UTC
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
+import pydantic_core
 from django.conf import settings
 from django.core.cache import cache
 from django.dispatch import Signal
@@ -209,17 +209,17 @@ def error_for(reply: Reply) -> UpstreamError:
 
 
 def note_rate_limit(reply: Reply) -> None:
-    # X-Ratelimit is informational on every answer; warn before the 429 arrives.
+    # X-Ratelimit is informational on every answer; warn before the 429 arrives. It is read
+    # like a body (bounded depth, bounded numbers): nonsense is ignored, never raised.
     raw = reply.headers.get("X-Ratelimit", "")
     if not raw or len(raw) > 1000:
         return
     try:
-        info = RateLimitHeader.model_validate(json.loads(raw))
-    except (ValueError, RecursionError):  # pydantic's ValidationError is a ValueError
+        info = RateLimitHeader.model_validate(pydantic_core.from_json(raw, allow_inf_nan=False))
+    except ValueError:  # not JSON, or not numbers in range (ValidationError is one)
         return
-    remaining, limit = info.remaining, info.limit
-    if limit and remaining < limit / 10:
-        log.warning("Trakt rate limit running low: %s of %s calls left", remaining, limit)
+    if info.limit and info.remaining * 10 < info.limit:
+        log.warning("Trakt rate limit running low: %s of %s calls left", info.remaining, info.limit)
     rate_limit_seen.send_robust(sender=None, info=info)
 
 

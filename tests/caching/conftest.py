@@ -3,6 +3,7 @@
 import pytest
 import redis
 
+from nowwatching import settings as project_settings
 from tests.servers import redis_server
 
 
@@ -25,16 +26,11 @@ def redis_url(redis_session):
 
 @pytest.fixture
 def redis_cache(settings, redis_url):
-    """This process's Django cache is Redis, as in a multi-process deployment."""
+    """This process's Django cache is Redis, as in a multi-process deployment (the backend
+    and options CACHE_URL=redis://... gives)."""
     from django.core.cache import cache
 
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_url,
-        },
-    }
+    settings.CACHES = {**settings.CACHES, "default": project_settings.redis_cache(redis_url)}
     cache.clear()
     yield cache
     cache.clear()

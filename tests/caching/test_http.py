@@ -6,11 +6,11 @@ import responses
 import time_machine
 
 from tests.test_api_watching import MOVIE_HALFWAY
-from tests.upstream import WATCHING_URL, add_tmdb, fixture
+from tests.upstream import WATCHING_URL, add_tmdb, at, fixture
 
 
 def watching_at(client, moment, **headers):
-    with time_machine.travel(moment, tick=False):
+    with at(moment):
         return client.get("/api/watching", headers=headers)
 
 
@@ -50,7 +50,11 @@ def test_a_changed_body_gets_a_new_etag_and_a_full_answer(client, mock):
     mock.replace(responses.GET, WATCHING_URL, json=fixture("trakt_watching_movie.json"))
     add_tmdb(mock)
 
+    # The first caller after the window gets the kept body (304) while it is refreshed.
+    kept = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=16), if_none_match=idle_tag)
     changed = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=16), if_none_match=idle_tag)
+
+    assert kept.status_code == 304
 
     assert changed.status_code == 200
     assert changed.json()["content"]["title"] == "Super 8"

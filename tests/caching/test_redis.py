@@ -10,7 +10,7 @@ from django.core.cache import caches
 from profile import cache as reuse
 from profile import services
 from tests.test_api_watching import MOVIE_HALFWAY
-from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, fixture
+from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, at, fixture
 
 
 def trakt_calls(mock) -> int:
@@ -68,7 +68,7 @@ def test_an_upstream_error_shared_through_redis_keeps_its_code_and_retry_after(r
 
 
 def _keys(cache):
-    client = cache._cache.get_client()
+    client = cache.client.get_client()
     return [key.decode().split(":", 2)[2] for key in client.keys("*")]
 
 
@@ -84,9 +84,9 @@ def test_a_process_uses_its_own_copy_only_while_fresh_then_the_shared_answer(red
     changed = fixture("trakt_watching_movie.json")
     changed["movie"]["title"] = "Super 9"
     mock.replace(responses.GET, WATCHING_URL, json=changed)
-    with time_machine.travel(MOVIE_HALFWAY + timedelta(seconds=16), tick=False):
+    with at(MOVIE_HALFWAY + timedelta(seconds=16)):
         caches["local"].clear()
-        services.get_watching()
+        services.get_watching()  # served the kept answer, refreshed in the background
 
     with time_machine.travel(MOVIE_HALFWAY + timedelta(seconds=17), tick=False):
         caches["local"].set(key, own_copy)  # this process still holds the first answer

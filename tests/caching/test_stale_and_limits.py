@@ -13,14 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import responses
-import time_machine
 
 from profile import cache as reuse
 from profile import services
 from profile.client import TraktAuth, trakt
 from tests.servers import ROOT, gunicorn, site_env
 from tests.test_api_watching import MOVIE_HALFWAY
-from tests.upstream import WATCHING_URL, add_tmdb, fixture
+from tests.upstream import WATCHING_URL, add_tmdb, at, fixture
 
 MOVIE_ENDS = MOVIE_HALFWAY + timedelta(minutes=56)
 
@@ -30,7 +29,7 @@ def trakt_calls(mock) -> int:
 
 
 def watching_at(client, moment):
-    with time_machine.travel(moment, tick=False):
+    with at(moment):
         return client.get("/api/watching")
 
 
@@ -43,7 +42,12 @@ def test_when_trakt_fails_the_last_good_answer_is_served_marked_stale_with_its_a
     fresh = watching_at(client, MOVIE_HALFWAY)
     mock.replace(responses.GET, WATCHING_URL, status=500)
 
+    # The first caller after the window is served the kept answer while it is refreshed (it
+    # cannot know yet); the refresh fails, and from then on the answer is marked stale.
+    unknowing = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=20))
     stale = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=20))
+
+    assert "stale" not in unknowing.json()
 
     assert stale.status_code == 200
     body = stale.json()
@@ -88,7 +92,10 @@ def test_while_trakt_fails_it_is_asked_at_most_once_per_few_seconds(client, mock
     watching_at(client, MOVIE_HALFWAY)
     mock.replace(responses.GET, WATCHING_URL, status=500)
 
-    for second in range(16, 21):  # 5 requests within ERROR_SECONDS of the failure
+    # The first request after the window starts the refresh that fails; the next ones, within
+    # ERROR_SECONDS of the failure, are served stale without asking Trakt.
+    assert "stale" not in watching_at(client, MOVIE_HALFWAY + timedelta(seconds=16)).json()
+    for second in range(16, 21):
         assert watching_at(client, MOVIE_HALFWAY + timedelta(seconds=second)).json()["stale"]
     assert trakt_calls(mock) == 2
 
@@ -179,26 +186,43 @@ def test_trakt_running_low_on_calls_is_logged(mock, caplog):
 # --- A lock whose holder died --------------------------------------------------------------
 
 
-def test_a_dead_lock_holder_makes_waiters_serve_stale_briefly(client, mock):
+def test_a_dead_lock_holder_costs_nothing_while_an_answer_is_kept(client, mock):
     mock.get(WATCHING_URL, json=fixture("trakt_watching_movie.json"))
     add_tmdb(mock)
     watching_at(client, MOVIE_HALFWAY)
     from django.core.cache import cache
 
-    with time_machine.travel(MOVIE_HALFWAY + timedelta(seconds=20), tick=False):
+    with at(MOVIE_HALFWAY + timedelta(seconds=20)):
+        cache.add(reuse.KEY + "watching:lock", "a holder that died", reuse.LOCK_SECONDS)
+        answer = client.get("/api/watching")
+
+    # The kept answer is served at once; nobody else may refresh while the lock stands.
+    assert answer.status_code == 200 and "stale" not in answer.json()
+    assert trakt_calls(mock) == 1
+
+    # Once the lock's timeout has passed, the next caller's refresh asks Trakt.
+    watching_at(client, MOVIE_HALFWAY + timedelta(seconds=21 + reuse.LOCK_SECONDS))
+    assert trakt_calls(mock) == 2
+
+
+def test_a_dead_lock_holder_makes_waiters_of_a_cold_cache_give_up_in_bounded_time(
+    client, mock, monkeypatch
+):
+    from django.core.cache import cache
+
+    monkeypatch.setattr(reuse, "WAIT_SECONDS", 0.5)
+    mock.get(WATCHING_URL, json=fixture("trakt_watching_movie.json"))
+    add_tmdb(mock)
+
+    with at(MOVIE_HALFWAY):
         cache.add(reuse.KEY + "watching:lock", "a holder that died", reuse.LOCK_SECONDS)
         started = time.monotonic()
         answer = client.get("/api/watching")
         waited = time.monotonic() - started
 
-    assert answer.status_code == 200 and answer.json()["stale"] is True
-    assert reuse.WAIT_WITH_STALE_SECONDS <= waited < reuse.WAIT_WITH_STALE_SECONDS + 2
-    assert trakt_calls(mock) == 1
-
-    # Once the lock's timeout has passed, the next caller takes it and asks Trakt.
-    fresh = watching_at(client, MOVIE_HALFWAY + timedelta(seconds=21 + reuse.LOCK_SECONDS))
-    assert "stale" not in fresh.json()
-    assert trakt_calls(mock) == 2
+    assert answer.status_code == 504 and answer.json()["error"]["code"] == "timeout"
+    assert reuse.WAIT_SECONDS <= waited < reuse.WAIT_SECONDS + 2
+    assert trakt_calls(mock) == 0
 
 
 def test_a_lock_holder_killed_mid_fetch_frees_the_lock_when_it_times_out(

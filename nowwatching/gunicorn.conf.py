@@ -1,0 +1,26 @@
+"""gunicorn's settings for `make serve`, the tests that start the site and `make bench`:
+one set-up everywhere. Options on the command line override these (--bind, --workers).
+
+    .venv/bin/gunicorn -c nowwatching/gunicorn.conf.py
+
+Why the asgi worker: nowwatching/asgi.py and README, "Deploying". A configuration error is
+printed once, by the master, before any worker starts (`on_starting`): without it each
+worker would print it, and gunicorn its own lines about each.
+"""
+
+from nowwatching.startup import settings_or_exit
+
+wsgi_app = "nowwatching.asgi:application"
+worker_class = "asgi"
+# uvloop (a dependency): 5-10 % less CPU per request than asyncio's own loop, measured.
+asgi_loop = "uvloop"
+workers = 2
+bind = "127.0.0.1:8000"
+# No control socket in ~/.gunicorn (gunicorn 25+ opens one by default).
+control_socket_disable = True
+# Idle kept-alive connections are closed after this long; each costs only a socket meanwhile.
+keepalive = 5
+
+
+def on_starting(server):
+    settings_or_exit()
