@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError
 
-from profile import auth
+from profile import auth, sync
 from profile.management.commands import trakt_login, trakt_status
 from profile.models import TraktRateLimit, TraktToken
 from tests.fake_upstream import TRAKT_SECRET
@@ -343,6 +343,12 @@ def test_status_after_a_renewal_and_an_error(client, fake):
     assert "the next try after a failure" in lines["Last renewal"]
 
 
+def test_status_in_demo_mode_says_no_trakt_calls_are_made(settings):
+    settings.DEMO_MODE = True
+
+    assert status_lines()["Trakt calls use"].startswith("none: the site serves its built-in demo")
+
+
 def test_status_of_trakt_access_token_says_the_site_cannot_renew_it(fake, settings):
     settings.TRAKT_ACCESS_TOKEN = "environment-token-0123456789"
 
@@ -384,9 +390,32 @@ def test_status_shows_the_rate_limit_headroom_written_down_at_most_once_a_minute
 
 
 def test_status_lines_are_one_function_each(fake):
-    # The history mirror adds its "Last sync" line by adding one function to LINES.
     assert all(callable(make) for make in trakt_status.LINES)
-    assert trakt_status.LINES[-1] is trakt_status.rate_limit
+    assert trakt_status.LINES[-1] is trakt_status.history_mirror
+
+
+def test_status_says_when_the_history_mirror_last_synced(fake):
+    assert status_lines()["Last sync"].startswith("never")
+
+    fake.set(history=30)
+    sync.sync(pace=False)
+    lines = status_lines()
+
+    assert "30 plays, 30 new, 0 removed" in lines["Last sync"]
+    assert "failed" not in lines["Last sync"]
+
+
+def test_status_says_when_the_last_sync_failed_after_the_last_good_one(fake):
+    fake.set(history=30)
+    sync.sync(pace=False)
+    fake.set(trakt_fault="500")
+    with pytest.raises(sync.SyncFailed):
+        sync.sync(pace=False)
+
+    last = status_lines()["Last sync"]
+
+    assert "30 plays" in last
+    assert "the last try failed" in last and "unavailable" in last
 
 
 def _written_down(timeout: float = 10) -> TraktRateLimit:

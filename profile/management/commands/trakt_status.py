@@ -8,11 +8,13 @@ cannot be read.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from profile import auth
 from profile.management.commands._trakt import when
+from profile.models import SyncState
 
 Line = tuple[str, str] | None
 
@@ -39,6 +41,8 @@ def signed_out(status: auth.Status) -> Line:
 
 
 def calls_use(status: auth.Status) -> Line:
+    if settings.DEMO_MODE:
+        return "Trakt calls use", "none: the site serves its built-in demo data (DEMO_MODE)"
     text = {
         "signed_in": "the stored sign-in (the owner's /users/me/...)",
         "environment": "TRAKT_ACCESS_TOKEN: a token this site cannot renew; it stops working "
@@ -108,6 +112,27 @@ def database(status: auth.Status) -> Line:
     return "DATABASE", f"cannot be read ({status.database_error}): run `manage.py migrate`"
 
 
+def history_mirror(status: auth.Status) -> Line:
+    """The history mirror's last sync (profile/sync.py), read from its own state."""
+    if status.database_error is not None:
+        return None
+    state = SyncState.objects.filter(pk=1).first()
+    if state is None or state.last_attempt_at is None:
+        return "Last sync", "never (the site syncs by itself, or run `manage.py sync_trakt`)"
+    if state.last_success_at is None:
+        text = "never finished"
+    else:
+        text = f"{when(state.last_success_at)}: {state.last_result}"
+    if state.walk_kind and state.walk_next_page:
+        text += f"; a {state.walk_kind} continues from page {state.walk_next_page}"
+    failed_since = state.last_error_at and (
+        state.last_success_at is None or state.last_error_at > state.last_success_at
+    )
+    if state.last_error and failed_since:
+        text += f"; the last try failed {when(state.last_error_at)}: {state.last_error}"
+    return "Last sync", text
+
+
 LINES = [
     database,
     signed_in,
@@ -118,13 +143,15 @@ LINES = [
     last_error,
     environment_token,
     rate_limit,
+    history_mirror,
 ]
 
 
 class Command(BaseCommand):
     help = (
         "Show whose Trakt credentials the site uses, when the token expires and was renewed, "
-        "the last error and the rate-limit headroom. Never prints a token."
+        "the last error, the rate-limit headroom and the history mirror's last sync. Never prints "
+        "a token."
     )
 
     def handle(self, *args, **options):
