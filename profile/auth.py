@@ -116,6 +116,9 @@ class Credentials:
     source: str
     generation: int | None = None
     signed_out: bool = False
+    # Whose data it is: `user`, or for "me" the slug Trakt gave at sign-in (else
+    # TRAKT_USERNAME, else "me"). The same person signed in or not is the same mirror.
+    person: str = ""
 
     def __repr__(self) -> str:  # the auth holds the token: never in a repr
         return f"Credentials(user={self.user!r}, source={self.source!r})"
@@ -129,9 +132,8 @@ def credentials() -> Credentials:
     token has expired).
     """
     if settings.DEMO_MODE:
-        return Credentials(
-            TraktAuth(settings.TRAKT_API_KEY), settings.TRAKT_USERNAME or "demo", "demo"
-        )
+        user = settings.TRAKT_USERNAME or "demo"
+        return Credentials(TraktAuth(settings.TRAKT_API_KEY), user, "demo", person=user)
     row = _load()
     if row is not None and not row.signed_out and timezone.now() >= renewal_due_at(row):
         try:
@@ -190,16 +192,19 @@ def _from_row(row: TraktToken | None) -> Credentials:
         token = _token_in(row)
         if token is not None:
             auth = TraktAuth(settings.TRAKT_API_KEY, token)
-            return Credentials(auth, "me", "signed_in", generation=row.generation)
+            person = row.user_slug or settings.TRAKT_USERNAME or "me"
+            return Credentials(auth, "me", "signed_in", row.generation, person=person)
         row = _load()  # unreadable: now marked signed out
     signed_out = row is not None
     if settings.TRAKT_ACCESS_TOKEN:
         # With a token, /users/<name>/watching can answer 405; /users/me/... works.
         auth = TraktAuth(settings.TRAKT_API_KEY, settings.TRAKT_ACCESS_TOKEN)
-        return Credentials(auth, "me", "environment", signed_out=signed_out)
+        person = settings.TRAKT_USERNAME or "me"
+        return Credentials(auth, "me", "environment", signed_out=signed_out, person=person)
     user = settings.TRAKT_USERNAME or (row.user_slug if row is not None else "")
     if user:
-        return Credentials(TraktAuth(settings.TRAKT_API_KEY), user, "public", signed_out=signed_out)
+        auth = TraktAuth(settings.TRAKT_API_KEY)
+        return Credentials(auth, user, "public", signed_out=signed_out, person=user)
     if signed_out:
         raise signed_out_error()
     raise UpstreamError(

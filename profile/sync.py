@@ -46,6 +46,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from profile import stats
+from profile.auth import Credentials, credentials
 from profile.client import UpstreamError, trakt
 from profile.client.schemas import Episode as EpisodeBody
 from profile.client.schemas import HistoryPlay, Movie, RatedItem
@@ -144,11 +145,12 @@ def state() -> SyncState:
         return SyncState.objects.get(pk=STATE_PK)
 
 
-def owner_identity(user: str) -> str:
-    """Whose history the mirror holds: another user or another Trakt means starting afresh."""
+def owner_identity(person: str) -> str:
+    """Whose history the mirror holds: another person or another Trakt means starting afresh
+    (the same person signed in, with the `me` paths, or not is the same history)."""
     if settings.DEMO_MODE:
         return "demo"
-    return f"{settings.TRAKT_API_URL}/users/{user}"
+    return f"{settings.TRAKT_API_URL}/users/{person}"
 
 
 class Lease:
@@ -239,13 +241,11 @@ def sync(
     Raises SyncBusy when another sync runs, SyncFailed (with the reason) when this one could
     not finish; what it wrote before stays, and the next run continues from there.
     """
-    from profile import services  # services imports the client, which is all this needs
-
     try:
-        auth, user = services.trakt_auth()
+        used = credentials()
     except UpstreamError as error:
         raise SyncFailed(error.message, error.code) from None
-    run = _Run(auth, user, pace and not settings.DEMO_MODE, progress or Quiet(), sleep, should_stop)
+    run = _Run(used, pace and not settings.DEMO_MODE, progress or Quiet(), sleep, should_stop)
     run.lease.take()
     try:
         try:
@@ -263,9 +263,10 @@ def sync(
 
 
 class _Run:
-    def __init__(self, auth, user, pace, progress, sleep, should_stop):
-        self.auth = auth
-        self.user = user
+    def __init__(self, used: Credentials, pace, progress, sleep, should_stop):
+        self.auth = used.auth
+        self.user = used.user
+        self.person = used.person
         self.progress = progress
         self.sleep = sleep
         self.should_stop = should_stop
@@ -286,7 +287,7 @@ class _Run:
         st = state()
         self.pacer = Pacer(self.pace, st.pace_tokens, st.pace_at, self._sleep)
         SyncState.objects.filter(pk=STATE_PK).update(last_attempt_at=timezone.now())
-        identity = owner_identity(self.user)
+        identity = owner_identity(self.person)
         if st.owner != identity:
             if st.owner:
                 self.progress.note("The mirror held another history: starting afresh.")

@@ -9,6 +9,7 @@ from profile import stats, sync
 from profile.client import trakt
 from profile.models import Episode, Play, Rating, SyncState, Title
 from tests.fake_upstream import generated_movie, generated_show
+from tests.signin import sign_in
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
 
@@ -383,6 +384,19 @@ def test_another_user_starts_the_mirror_afresh(fake, settings):
     assert outcome.kind == "backfill"
     assert history_ids() == {1}
     assert list(Title.objects.values_list("trakt_id", flat=True)) == [500_007]
+
+
+def test_signing_in_as_the_same_person_keeps_the_mirror(fake, settings):
+    # A public profile mirrored, then its owner signs in: the `me` paths, the same history.
+    fake.set(history=20)
+    run()
+    sign_in(fake)  # as @sean, the public TRAKT_USERNAME
+
+    outcome = run()
+
+    assert outcome.kind == "incremental" and outcome.new == 0
+    assert fake.calls("trakt:/users/me/history") == 1
+    assert len(history_ids()) == 20
 
 
 def test_a_new_time_zone_rebuckets_every_play(fake, settings):
