@@ -120,16 +120,20 @@ def checked_time(value: str) -> str:
     return value
 
 
-def _slug(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", value):
-        raise ValueError("not a slug")
-    return value
+def matching(pattern: str, what: str) -> AfterValidator:
+    """A check that the whole string matches `pattern`; else it is not `what`."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"not {what}")
+        return value
+
+    return AfterValidator(check)
 
 
-def _imdb(value: str) -> str:
-    if not re.fullmatch(r"(tt|nm)\d{1,12}", value):
-        raise ValueError("not an IMDb id")
-    return value
+_slug = matching(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", "a slug")
+_imdb = matching(r"(tt|nm)\d{1,12}", "an IMDb id")
 
 
 T = TypeVar("T")
@@ -145,8 +149,8 @@ OptCount = Annotated[Count | None, WrapValidator(_drop_if_invalid)]
 Number = Annotated[int, Field(ge=0, le=100_000)]  # a season, an episode, a runtime in minutes
 OptNumber = Annotated[Number | None, WrapValidator(_drop_if_invalid)]
 OptYear = Annotated[Annotated[int, Field(ge=1800, le=2200)] | None, WrapValidator(_drop_if_invalid)]
-OptSlug = Annotated[Annotated[str, AfterValidator(_slug)] | None, WrapValidator(_drop_if_invalid)]
-OptImdb = Annotated[Annotated[str, AfterValidator(_imdb)] | None, WrapValidator(_drop_if_invalid)]
+OptSlug = Annotated[Annotated[str, _slug] | None, WrapValidator(_drop_if_invalid)]
+OptImdb = Annotated[Annotated[str, _imdb] | None, WrapValidator(_drop_if_invalid)]
 Score = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]  # a rating, 0-10
 OptScore = Annotated[Score | None, WrapValidator(_drop_if_invalid)]
 ValidItems = Annotated[list[T], WrapValidator(_valid_items)]
@@ -298,7 +302,7 @@ class ProfileImages(Body):
 
 
 class UserIds(Body):
-    slug: Annotated[str, AfterValidator(_slug)]
+    slug: Annotated[str, _slug]
     trakt: OptId = None
 
 
@@ -403,39 +407,22 @@ class TmdbImages(Body):
 
 # --- Trakt OAuth (auth.trakt.tv) ------------------------------------------------------------
 
-# A token travels in an Authorization header: printable, without spaces or line breaks.
-_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{16,512}")
 # Seconds: a device code lives minutes, a token days (7 now, 3 months until 2025).
 Seconds = Annotated[int, Field(ge=0, le=10 * 365 * 24 * 3600)]
 
 
-def _token(value: str) -> str:
-    if not _TOKEN.fullmatch(value):
-        raise ValueError("not a token")
-    return value
-
-
-def _user_code(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9-]{1,32}", value):
-        raise ValueError("not a user code")
-    return value
-
-
-def _web_address(value: str) -> str:
-    if not re.fullmatch(r"https?://[^\s\x00-\x1f\x7f]{1,300}", value):
-        raise ValueError("not a web address")
-    return value
-
-
-Token = Annotated[str, AfterValidator(_token)]
+# A token travels in an Authorization header: printable, without spaces or line breaks.
+Token = Annotated[str, matching(r"[A-Za-z0-9._~+/=-]{16,512}", "a token")]
 
 
 class DeviceCode(Body):
     """The start of the device flow: the code the owner types at `verification_url`."""
 
     device_code: Token
-    user_code: Annotated[str, AfterValidator(_user_code)]
-    verification_url: Annotated[str, AfterValidator(_web_address)]
+    user_code: Annotated[str, matching(r"[A-Za-z0-9-]{1,32}", "a user code")]
+    verification_url: Annotated[
+        str, matching(r"https?://[^\s\x00-\x1f\x7f]{1,300}", "a web address")
+    ]
     expires_in: Annotated[int, Field(ge=1, le=24 * 3600)]
     # Trakt says 5; a missing or odd value must not make the poll spin or stall.
     interval: Annotated[
