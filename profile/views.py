@@ -9,6 +9,7 @@ from html import unescape
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -64,6 +65,7 @@ LIVE_FRAGMENTS = {
     "last-watched": "profile/_last_watched.html",
     "recent": "profile/_recent.html",
 }
+RECENT_SECONDS = 30
 
 
 @json_endpoint()
@@ -80,15 +82,24 @@ def live(request):
         data.watching, profile_header(data.profile), data.last_watched, data.ended, mirror, now
     )
     context["history"] = mirror
+    fragments = {
+        name: render_to_string(template, context, request).strip()
+        for name, template in LIVE_FRAGMENTS.items()
+        if name != "recent"
+    }
+    # The posters change with the mirror, their "2 h ago" with time: like the page's
+    # sections, rendered again at most every 30 s (the most costly fragment by far).
+    fragments["recent"] = caches["local"].get_or_set(
+        f"nowwatching:v1:live-recent:{mirror.cache_key(trouble)}",
+        lambda: render_to_string(LIVE_FRAGMENTS["recent"], context, request).strip(),
+        RECENT_SECONDS,
+    )
     body = {
         # Plain text for document.title: the partial escapes, as the page's <title> needs.
         "title": unescape(render_to_string("profile/_title.html", context, request)).strip(),
         "announce": context["announce"],
         "poll_seconds": context["poll_seconds"],
-        "fragments": {
-            name: render_to_string(template, context, request).strip()
-            for name, template in LIVE_FRAGMENTS.items()
-        },
+        "fragments": fragments,
     }
     response = JsonResponse(body)
     # Kept by nobody but the page's script, which revalidates with the ETag each time.

@@ -7,13 +7,16 @@ the fake's (they run in threads of this process), page.clock the page's.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from playwright.sync_api import expect
 
+from profile import jobs, sync
 from profile.cache import wait_for_refreshes
+from tests.browser.conftest import screenshot
 
 BANNER = "[data-banner-slot] [data-banner]"
 LIVE_PATH = "/live"
@@ -152,3 +155,106 @@ def test_past_its_end_a_play_trakt_still_reports_is_finishing_and_checked_every_
     expect(page.locator(BANNER)).to_have_count(0)
     expect(page.locator("[data-last-watched]")).to_contain_text("Last watched: Super 8")
     expect(page).to_have_title("Sean Rudford")
+
+
+def expect_recent_first(page, title: str) -> None:
+    expect(page.locator("#recent .poster-title").first).to_have_text(title)
+
+
+def shoot(page, name: str) -> None:
+    """The README's pictures of the live page (its top: the banner, what was last watched,
+    the first posters), light and dark."""
+    screenshot(page, name, full_page=False)
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, f"{name}-dark", full_page=False)
+    page.emulate_media(color_scheme="light")
+
+
+def test_the_demos_whole_timeline_plays_on_an_open_page(clocks, settings):
+    """Film, idle, episode, idle: every live part follows on one page that is never reloaded."""
+    settings.DEMO_MODE = True
+    settings.TRAKT_API_KEY = ""
+    live = clocks(viewport={"width": 1100, "height": 720})
+    start = live.now
+    film_ends = start + timedelta(minutes=118 - 37)  # the film started 37 minutes ago
+    episode_starts = film_ends + timedelta(minutes=8)
+    episode_ends = episode_starts + timedelta(minutes=52)
+    sync.sync(pace=False)  # the history mirror, as the background job keeps it
+    jobs.fill_posters(pause=0, limit=50)
+    live.open()
+    page = live.page
+    page.evaluate("window.__samePage = true")
+    expect(slot(page, "title")).to_have_text("The Quiet Orbit")
+    expect(page).to_have_title("Now watching: The Quiet Orbit · Alex Rivera")
+    expect(slot(page, "percent")).to_have_text("31%")
+    expect(page.locator("[data-last-watched]")).to_be_hidden()
+    before = page.locator("#recent .poster-title").first.inner_text()
+    assert before != "The Quiet Orbit"
+
+    # Mid-film: 57 minutes in.
+    live.jump(20 * 60)
+    live.step(3)
+    expect(slot(page, "percent")).to_have_text("48%")
+    expect(slot(page, "elapsed")).to_have_text("57 min")
+    expect(slot(page, "left")).to_have_text("1 h 1 min left")
+    expect_label(page, "Now Watching")
+    shoot(page, "live-film")
+
+    # The end passes while the kept answer still reports the film: Finishing.
+    live.jump((film_ends - live.now).total_seconds() - 10)
+    live.step(3)
+    expect(slot(page, "left")).to_have_text("1 min left")
+    live.step(8)
+    expect_label(page, "Finishing")
+    expect(slot(page, "percent")).to_have_text("100%")
+    expect(slot(page, "left")).to_be_hidden()
+    shoot(page, "live-finishing")
+
+    # Then the demo's Trakt has nothing playing: idle, and what ended is last watched.
+    live.step(15)
+    expect(page.locator(BANNER)).to_have_count(0)
+    expect(page).to_have_title("Alex Rivera")
+    expect(page.locator("[data-announce]")).to_have_text("Nothing playing now")
+    last = page.locator("[data-last-watched]")
+    expect(last).to_have_text("Last watched: The Quiet Orbit · just now")
+    expect_recent_first(page, before)  # the mirror does not have it yet
+    shoot(page, "live-idle")
+
+    # The job mirrors it within a minute: the posters take over from the line.
+    sync.sync(pace=False)
+    live.step(16)
+    expect_recent_first(page, "The Quiet Orbit")
+    expect(last).to_be_hidden()
+
+    # Eight idle minutes later, the episode.
+    live.jump((episode_starts - live.now).total_seconds() + 60)
+    live.step(3)
+    expect(slot(page, "title")).to_have_text("Saltmarsh")
+    expect(slot(page, "subtitle")).to_have_text("S2E5 - The Night Ferry")
+    expect(page).to_have_title("Now watching: Saltmarsh · Alex Rivera")
+    expect(page.locator("[data-announce]")).to_have_text("Now watching Saltmarsh")
+    expect(slot(page, "thumb")).to_have_attribute("src", re.compile("saltmarsh-s2e5-still"))
+
+    # Mid-episode: 26 minutes in.
+    live.jump(25 * 60)
+    live.step(3)
+    expect(slot(page, "percent")).to_have_text("50%")
+    expect(slot(page, "left")).to_have_text("26 min left")
+    shoot(page, "live-episode")
+
+    # Its end: Finishing, then idle, then the mirror.
+    live.jump((episode_ends - live.now).total_seconds() - 10)
+    live.step(11)
+    expect_label(page, "Finishing")
+    live.step(15)
+    expect(page.locator(BANNER)).to_have_count(0)
+    expect(page).to_have_title("Alex Rivera")
+    expect(last).to_have_text("Last watched: Saltmarsh S2E5 - The Night Ferry · just now")
+    sync.sync(pace=False)
+    live.step(16)
+    expect_recent_first(page, "Saltmarsh")
+    expect(last).to_be_hidden()
+    # Demo links stay placeholders through every swap.
+    hrefs = page.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
+    assert not [h for h in hrefs if re.search(r"trakt\.tv/(movies|shows)|themoviedb\.org/(movie|tv)", h)]
+    assert page.evaluate("window.__samePage") is True
