@@ -351,3 +351,68 @@ def test_many_open_pages_cost_no_more_trakt_calls_than_one(fake, clock):
     many = poll_for_a_minute(fake, clock, 60)
 
     assert many <= one <= 60 / 15 + 1  # at most one per reuse window (and the first)
+
+
+# --- Freshness: a new scrobble on open pages ---------------------------------------------------------
+
+
+def banner_title(answer: dict) -> str | None:
+    match = re.search(r'data-slot="title">([^<]*)<', answer["fragments"]["banner"])
+    return unescape(match[1]) if match else None
+
+
+SIMULATED_SECONDS = 20 + 47 * 24 + 60
+
+
+def scrobble_delays(fake, clock, pages: int, plays: int = 24, gap: float = 47):
+    """`pages` open pages, opened a moment apart, each asking /live again when its last
+    answer said to (as the script does); a new play starts every `gap` seconds (not a
+    multiple of 15, so the plays fall at every point of the reuse window). The seconds
+    until each page showed each new play, and how often a page asked (per minute)."""
+    starts = [START + timedelta(seconds=20 + gap * n) for n in range(plays)]
+    fake.set(title="Play 0", started_at=START.isoformat())
+    opened(Client())
+    next_poll = [START + timedelta(seconds=1 + 15 * i / pages) for i in range(pages)]
+    shown = [""] * pages
+    delays = []
+    polls = []
+    while True:
+        page = min(range(pages), key=next_poll.__getitem__)
+        moment = next_poll[page]
+        if starts and starts[0] <= moment:
+            started = starts.pop(0)
+            clock.move_to(started)
+            fake.set(title=f"Play {plays - len(starts)}", started_at=started.isoformat())
+            continue
+        if moment > START + timedelta(seconds=20 + gap * plays + 60):
+            return delays, len(polls) / pages / (moment - START).total_seconds() * 60
+        clock.move_to(moment)
+        answer = Client().get("/live").json()
+        polls.append(page)
+        assert wait_for_refreshes(timeout=30)  # Trakt answers at once on this clock
+        title = banner_title(answer)
+        if title != shown[page]:
+            shown[page] = title
+            number = int(title.split()[1])
+            if number:
+                delays.append(
+                    (moment - (START + timedelta(seconds=20 + gap * (number - 1)))).total_seconds()
+                )
+        next_poll[page] = moment + timedelta(seconds=answer["poll_seconds"])
+
+
+@pytest.mark.parametrize("pages", [1, 2, 5, 20])
+def test_a_new_scrobble_shows_on_open_pages_within_30_s(fake, clock, pages):
+    delays, per_minute = scrobble_delays(fake, clock, pages)
+
+    delays.sort()
+    p95 = delays[int(len(delays) * 0.95) - 1]
+    calls = fake.calls("trakt:/users/sean/watching")
+    print(
+        f"{pages} pages: {len(delays)} new plays shown, p50 {delays[len(delays) // 2]:.0f} s, "
+        f"p95 {p95:.0f} s, max {delays[-1]:.0f} s; {per_minute:.1f} polls a minute per page; "
+        f"{calls} Trakt calls in {SIMULATED_SECONDS} s"
+    )
+    assert len(delays) == 24 * pages  # every page showed every play
+    assert p95 <= 30
+    assert calls <= SIMULATED_SECONDS / 15 + 2  # one per reuse window, however many pages
