@@ -110,11 +110,13 @@ def live(request):
 # How soon the page asks /live again, by what it shows: a new play shows within 30 s (the
 # reuse window, then at most one poll), a play past its end is checked every 10 s, and an
 # answer being refreshed (or fetched for the first time) is looked at again once it should
-# have landed. While Trakt fails there is nothing new to show sooner than once a minute.
+# have landed. While Trakt fails there is nothing new to show sooner than once a minute (or
+# than its rate limit's Retry-After, up to 10 minutes).
 POLL_SECONDS = 15
 FINISHING_POLL_SECONDS = 10
 SOON_POLL_SECONDS = 2
 TROUBLE_POLL_SECONDS = 60
+MAX_POLL_SECONDS = 10 * 60
 
 
 def live_parts(
@@ -157,7 +159,7 @@ def poll_seconds(watching: services.WatchingAnswer | None, shown: dict | None) -
         return SOON_POLL_SECONDS
     if watching.error is not None or watching.stale:
         retry_after = watching.error.retry_after if watching.error else None
-        return max(TROUBLE_POLL_SECONDS, retry_after or 0)
+        return min(max(TROUBLE_POLL_SECONDS, retry_after or 0), MAX_POLL_SECONDS)
     if 0 < settings.WATCHING_CACHE_SECONDS <= watching.age:
         return SOON_POLL_SECONDS  # served while one refresh asks Trakt
     if shown is not None and shown["finishing"]:

@@ -229,10 +229,13 @@ def test_trakt_failing_with_nothing_kept_gives_the_page_a_quiet_minute(client, f
     assert answer["announce"] == ""
 
 
-def test_rate_limited_waits_as_long_as_trakt_asks(client, fake, clock):
-    fake.set(trakt_fault="429", retry_after=300)
+@pytest.mark.parametrize(("retry_after", "poll"), [(300, 300), (3600, 600)])
+def test_rate_limited_waits_as_long_as_trakt_asks_up_to_10_minutes(
+    client, fake, clock, retry_after, poll
+):
+    fake.set(trakt_fault="429", retry_after=retry_after)
 
-    assert settled(client)["poll_seconds"] == 300
+    assert settled(client)["poll_seconds"] == poll
 
 
 # --- Freshness: the end of a play ----------------------------------------------------------------------

@@ -256,5 +256,7 @@ def test_the_demos_whole_timeline_plays_on_an_open_page(clocks, settings):
     expect(last).to_be_hidden()
     # Demo links stay placeholders through every swap.
     hrefs = page.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
-    assert not [h for h in hrefs if re.search(r"trakt\.tv/(movies|shows)|themoviedb\.org/(movie|tv)", h)]
+    assert not [
+        h for h in hrefs if re.search(r"trakt\.tv/(movies|shows)|themoviedb\.org/(movie|tv)", h)
+    ]
     assert page.evaluate("window.__samePage") is True
