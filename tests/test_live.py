@@ -83,6 +83,7 @@ def test_every_fragment_is_the_pages_own_markup(client, fake, clock, scenario):
     assert f'data-poll-seconds="{answer["poll_seconds"]}"' in page
 
 
+@pytest.mark.both_databases
 def test_the_fragments_match_the_page_with_a_mirrored_history(client, fake, clock):
     film = mirror.title("Arrival", trakt_id=7)
     mirror.play(film, START - timedelta(hours=5))
@@ -131,6 +132,7 @@ def test_demo_fragments_keep_their_placeholder_links(client, settings):
     assert "Demo data" in answer["fragments"]["banner"]
 
 
+@pytest.mark.both_databases
 def test_the_demos_history_links_nowhere_for_its_made_up_ids(client, settings):
     settings.DEMO_MODE = True
     settings.TRAKT_API_KEY = ""
@@ -298,6 +300,7 @@ def test_a_play_stopped_short_of_80_percent_is_not_last_watched(client, fake, cl
     assert last_watched(answer) == "Last watched: Breaking Bad S0E2 - Wedding Day · 3\xa0hours ago"
 
 
+@pytest.mark.both_databases
 def test_the_poster_row_takes_over_once_the_mirror_has_what_ended(client, fake, clock):
     earlier = mirror.title("Arrival", trakt_id=7)
     mirror.play(earlier, START - timedelta(hours=5))
