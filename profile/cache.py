@@ -287,6 +287,21 @@ def wait_for_refreshes(timeout: float = 30) -> bool:
     return _refresher.wait(timeout)
 
 
+def in_background(name: str, job: Callable[[], object]) -> None:
+    """Runs `job` (a call that fills the cache, such as `through_cache` with wait) in this
+    process's refresh threads, unless a refresh of `name` is under way: for callers that
+    must not wait on a cold cache, however many of them ask."""
+
+    def run() -> bool:
+        try:
+            job()
+        except UpstreamError:
+            pass  # remembered under the answer's error key; the next callers see it
+        return True
+
+    _refresher.start(name, run)
+
+
 def _revalidate_in_background(name, keys, fetch, fresh_for, keep_for, stale_ok) -> None:
     def job() -> bool:
         """True if this process held the lock (refreshed, successfully or not)."""

@@ -1,8 +1,8 @@
-"""How numbers, durations and moments read on the page.
+"""How numbers, durations and moments read on the page, the card and the page's live parts.
 
-The live script (static/js/profile.js) formats the banner's clock values the same way;
-`clock()`, `time_left()` and `time_of_day()` are the rules both follow (the script's times of
-day follow the visitor's own locale; these are US English, the site's language).
+These are the only rules: the page's script (static/js/profile.js) swaps in fragments rendered
+with them (/live) and formats nothing itself but times of day, which it puts in the visitor's
+own zone and locale (these are US English in TIME_ZONE, the site's language).
 """
 
 from __future__ import annotations
@@ -31,19 +31,9 @@ def watch_time(minutes: int) -> str:
     return f"{grouped(days)} d {hours} h" if hours else f"{grouped(days)} d"
 
 
-def clock(seconds: int) -> str:
-    """A position in a film: "7:05", "1:52:00"."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{seconds:02d}"
-    return f"{minutes}:{seconds:02d}"
-
-
 def time_left(seconds: float) -> str:
     """ "45 min left", "1 h left", "1 h 20 min left": whole minutes rounded up, so the last
-    seconds still say "1 min left". The page, its script and the card all read it so."""
+    seconds still say "1 min left". The page and the card both read it so."""
     minutes = math.ceil(max(0, seconds) / 60)
     if minutes < 60:
         return f"{minutes} min left"

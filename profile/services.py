@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connections
 
 from profile import auth, jobs
 from profile.cache import KEY as CACHE_KEY
-from profile.cache import Cached, NotKept, kept_a_day, through_cache
+from profile.cache import Cached, NotKept, in_background, kept_a_day, through_cache
 from profile.client import (
     HistoryItem,
     ImageBytes,
@@ -47,7 +47,7 @@ LAST_WATCHED_SECONDS = 5 * 60
 # The last good profile and stats are kept this long to show while Trakt is down.
 KEEP_LAST_GOOD_SECONDS = 7 * 24 * 60 * 60
 # The names of the Trakt answers kept in the cache (forgotten when the sign-in changes).
-TRAKT_ANSWERS = ("watching", "profile", "stats", "last-watched")
+TRAKT_ANSWERS = ("watching", "profile", "stats", "last-watched", "ended")
 
 
 def _now() -> datetime:
@@ -110,21 +110,34 @@ class WatchingAnswer:
 
 def get_watching(*, wait: bool = True) -> WatchingAnswer:
     """The watching answer, reused for WATCHING_CACHE_SECONDS; stale if Trakt fails.
-    `wait=False`: NotKept rather than waiting on Trakt (a cold cache)."""
+
+    A caller that waits (/api/watching, the card) gets Trakt's word on a play whose end time
+    has passed: it is not served while refreshing. `wait=False` (the page and its live
+    updates, which never wait on Trakt) gets NotKept on a cold cache, and such a play at once
+    while it is refreshed: the page says "Finishing", which is true (Trakt still reported it
+    when last asked), and looks again in a moment."""
+    not_ended = _always if not wait else lambda value: value is None or not _has_ended(value)
     try:
         cached = through_cache(
             "watching",
             _fetch_watching,
             fresh_for=settings.WATCHING_CACHE_SECONDS,
             keep_for=_keep_watching_for,
-            stale_ok=lambda value: value is not None and value.progress.expires > _now(),
-            # What has ended is not served while refreshing: the caller waits for Trakt.
-            revalidate_ok=lambda value: value is None or value.progress.expires > _now(),
+            stale_ok=lambda value: value is not None and not _has_ended(value),
+            revalidate_ok=not_ended,
             wait=wait,
         )
     except UpstreamError as error:
         return WatchingAnswer(None, error=error)
     return WatchingAnswer(cached.value, stale=cached.stale, age=cached.age)
+
+
+def _always(value) -> bool:
+    return True
+
+
+def _has_ended(value: NowWatching) -> bool:
+    return value.progress.expires <= _now()
 
 
 def _keep_watching_for(value: NowWatching | None) -> float:
@@ -139,9 +152,9 @@ def _fetch_watching() -> NowWatching | None:
     playing = auth.as_owner(trakt.watching)
     # What plays changed: the history job syncs within a minute (what just ended shows up).
     jobs.note_watching(_what_plays(playing))
-    if playing is None:
-        return None
-    return now_watching_from_trakt(playing, _images_for(playing))
+    answer = None if playing is None else now_watching_from_trakt(playing, _images_for(playing))
+    _note_ended(answer)
+    return answer
 
 
 def _what_plays(playing: TraktWatching | None) -> str:
@@ -149,6 +162,52 @@ def _what_plays(playing: TraktWatching | None) -> str:
         return "idle"
     media = playing.movie if playing.type == "movie" else playing.episode
     return f"{playing.type}:{media.ids.trakt}:{playing.started_at}"
+
+
+# --- What just ended -----------------------------------------------------------------------------
+
+ENDED_KEY = CACHE_KEY + "ended"
+ENDED_SECONDS = 24 * 60 * 60
+# Trakt counts a scrobble watched once it reaches 80 % (a stop before that is a pause).
+WATCHED_PERCENT = 80
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What played until the watching answer changed, when Trakt counts it watched: the
+    page's "Last watched" names it at once, before the history (the mirror, Trakt's last
+    watched entry) has it."""
+
+    title: str
+    subtitle: str | None
+    started_at: datetime
+    ended_at: datetime
+
+
+def _note_ended(playing: NowWatching | None) -> None:
+    """Called with each answer fetched from Trakt, before it replaces the kept one."""
+    key = CACHE_KEY + "watching"
+    kept = cache.get(key) or caches["local"].get(key)
+    before = kept.value if kept is not None else None
+    if before is None or (playing is not None and _same_title(before, playing)):
+        return
+    # Seen at 80 % or more when last asked: it went on to be watched (or it is a check-in,
+    # which Trakt marks watched at its end). Seen short of that, it may have been stopped.
+    if before.progress.percentage(datetime.fromtimestamp(kept.stored_at, UTC)) < WATCHED_PERCENT:
+        return
+    progress = before.progress
+    ended = Ended(before.title, before.subtitle, progress.started, min(_now(), progress.expires))
+    cache.set(ENDED_KEY, ended, timeout=ENDED_SECONDS)
+
+
+def _same_title(a: NowWatching, b: NowWatching) -> bool:
+    """The same film or episode (a pause and a resume may move Trakt's started_at)."""
+    return (a.type, a.ids.trakt, a.subtitle) == (b.type, b.ids.trakt, b.subtitle)
+
+
+def just_ended() -> Ended | None:
+    """The last play that ended while the site watched (a day at most)."""
+    return cache.get(ENDED_KEY)
 
 
 def _images_for(playing: TraktWatching) -> dict[str, str]:
@@ -271,6 +330,7 @@ class PageData:
     # Why something is missing (the first failure), so the page can say why truthfully.
     error: UpstreamError | None = None
     signed_out: bool = False  # Trakt ended the owner's sign-in: the page says so, quietly
+    ended: Ended | None = None  # what just ended (`just_ended()`)
 
 
 def get_page_data() -> PageData:
@@ -300,4 +360,45 @@ def get_page_data() -> PageData:
             errors.append(error)
     if results["watching"] is not None and results["watching"].error is not None:
         errors.append(results["watching"].error)
-    return PageData(**results, error=errors[0] if errors else None, signed_out=auth.is_signed_out())
+    return PageData(
+        **results,
+        error=errors[0] if errors else None,
+        signed_out=auth.is_signed_out(),
+        ended=just_ended(),
+    )
+
+
+# --- The page's live parts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveData:
+    """What the page's live parts show (/live): never waited for, only read where it is kept."""
+
+    watching: WatchingAnswer | None  # None: not kept yet, asked for in the background
+    profile: TraktProfile | None
+    last_watched: HistoryItem | None
+    ended: Ended | None
+
+
+def get_live_data() -> LiveData:
+    """The watching answer as kept (a play past its end is served while it is refreshed),
+    and the profile and the last watched entry if kept: an open page asks every few seconds,
+    so nothing here waits on Trakt or asks it more often than the reuse window allows."""
+    if settings.WATCHING_CACHE_SECONDS <= 0:
+        # Reuse is off: every answer asks Trakt (the owner's choice; the seed's behaviour).
+        watching = get_watching()
+    else:
+        try:
+            watching = get_watching(wait=False)
+        except NotKept:
+            # A cold cache: one fetch per process fills it; the page looks again shortly.
+            in_background("watching", lambda: get_watching())
+            watching = None
+    kept = cache.get(CACHE_KEY + "last-watched")
+    return LiveData(
+        watching=watching,
+        profile=peek_profile(),
+        last_watched=kept.value if kept is not None else None,
+        ended=just_ended(),
+    )

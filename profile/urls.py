@@ -4,6 +4,7 @@ from profile import api, card, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("live", views.live, name="live"),
     path("year/<int:yyyy>", views.year_in_review, name="year"),
     path("api/watching", api.api_watching, name="api-watching"),
     path("api/watching.svg", card.watching_svg, name="api-watching-svg"),

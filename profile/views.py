@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from functools import cache
+from html import unescape
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import DatabaseError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
 from profile import formatting, history, services
 from profile.client import HistoryItem, TraktProfile, TraktStats, UpstreamError
-from profile.decorators import html_page
+from profile.decorators import html_page, json_endpoint
 from profile.watching import history_lines
 
 log = logging.getLogger(__name__)
@@ -28,22 +31,19 @@ def home(request):
     script) and never on the history sync: the history comes from the mirror as it is."""
     data = services.get_page_data()
     now = datetime.now(UTC)
-    content = None
-    if data.watching is not None and data.watching.watching is not None:
-        content = data.watching.watching.as_json(now)
     profile = data.profile.value if data.profile else None
     trakt_stats = data.stats.value if data.stats else None
     trouble = trakt_trouble(data.error)
     mirror = history.home(now, trouble if data.error else "")
+    header = profile_header(profile, trakt_stats)
+    kept = data.last_watched.value if data.last_watched else None
+    live = live_parts(data.watching, header, kept, data.ended, mirror, now)
     # Drawn inside the cached sections: only when they are rendered again.
     ratings = SimpleLazyObject(lambda: history.ratings_distribution(trakt_stats))
-    context = {
-        "pending": data.watching is None,
-        "banner": banner(content, now) if content else None,
-        "profile": profile_header(profile, trakt_stats),
+    context = live | {
+        "profile": header,
         "stats": stats_tiles(trakt_stats) if trakt_stats else None,
         "stats_stale": bool(data.stats and data.stats.stale),
-        "last_watched": last_watched_line(mirror, data.last_watched, now),
         "history": mirror,
         "ratings_chart": ratings,
         # Everything below the banner changes with the mirror or Trakt's stats, and "2 h ago"
@@ -54,8 +54,117 @@ def home(request):
         "trakt_trouble": trouble,
         "signed_out": data.signed_out,
     }
-    context["og"] = open_graph(request, context["profile"], content)
+    context["og"] = open_graph(request, header, live["content"])
     return render(request, "profile/home.html", context)
+
+
+# The page's live parts: what /live answers, each rendered from the partial the page
+# includes (static/js/profile.js swaps them in), by the name of its data-fragment.
+LIVE_FRAGMENTS = {
+    "banner": "profile/_banner_slot.html",
+    "last-watched": "profile/_last_watched.html",
+    "recent": "profile/_recent.html",
+}
+RECENT_SECONDS = 30
+
+
+@json_endpoint()
+def live(request):
+    """/live: the page's live parts as the page would render them now, for the page's
+    script (not an API: its shape is the page's). Never waits on Trakt; an unchanged
+    answer is a 304 (ConditionalGetMiddleware compares the ETag)."""
+    data = services.get_live_data()
+    now = datetime.now(UTC)
+    error = data.watching.error if data.watching else None
+    trouble = trakt_trouble(error) if error else ""
+    mirror = history.home(now, trouble)
+    context = live_parts(
+        data.watching, profile_header(data.profile), data.last_watched, data.ended, mirror, now
+    )
+    context["history"] = mirror
+    fragments = {
+        name: render_to_string(template, context, request).strip()
+        for name, template in LIVE_FRAGMENTS.items()
+        if name != "recent"
+    }
+    # The posters change with the mirror, their "2 h ago" with time: like the page's
+    # sections, rendered again at most every 30 s (the most costly fragment by far).
+    fragments["recent"] = caches["local"].get_or_set(
+        f"nowwatching:v1:live-recent:{mirror.cache_key(trouble)}",
+        lambda: render_to_string(LIVE_FRAGMENTS["recent"], context, request).strip(),
+        RECENT_SECONDS,
+    )
+    body = {
+        # Plain text for document.title: the partial escapes, as the page's <title> needs.
+        "title": unescape(render_to_string("profile/_title.html", context, request)).strip(),
+        "announce": context["announce"],
+        "poll_seconds": context["poll_seconds"],
+        "fragments": fragments,
+    }
+    response = JsonResponse(body)
+    # Kept by nobody but the page's script, which revalidates with the ETag each time.
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
+# How soon the page asks /live again, by what it shows: a new play shows within 30 s (the
+# reuse window, then at most one poll), a play past its end is checked every 10 s, and an
+# answer being refreshed (or fetched for the first time) is looked at again once it should
+# have landed. While Trakt fails there is nothing new to show sooner than once a minute (or
+# than its rate limit's Retry-After, up to 10 minutes).
+POLL_SECONDS = 15
+FINISHING_POLL_SECONDS = 10
+SOON_POLL_SECONDS = 2
+TROUBLE_POLL_SECONDS = 60
+MAX_POLL_SECONDS = 10 * 60
+
+
+def live_parts(
+    watching: services.WatchingAnswer | None,
+    profile: dict[str, Any],
+    last_watched_item: HistoryItem | None,
+    ended: services.Ended | None,
+    mirror: history.HomeHistory,
+    now: datetime,
+) -> dict[str, Any]:
+    """The page's live parts (the banner, "Last watched", the tab's title, what a screen
+    reader hears) and when to look again: one set of rules for the page and for /live,
+    which render them with the same partials. `watching` None: not at hand yet."""
+    content = None
+    if watching is not None and watching.watching is not None:
+        content = watching.watching.as_json(now)
+    shown = banner(content, now) if content else None
+    line = None
+    if watching is not None and shown is None:
+        line = last_watched_line(mirror, last_watched_item, ended, now)
+    if watching is None:
+        announce = ""  # the skeleton: nothing is known yet
+    elif shown is not None:
+        announce = f"Now watching {shown['title']}"
+    else:
+        announce = "" if watching.error else "Nothing playing now"
+    return {
+        "content": content,
+        "pending": watching is None,
+        "banner": shown,
+        "last_watched": line,
+        "profile": profile,
+        "announce": announce,
+        "poll_seconds": poll_seconds(watching, shown),
+    }
+
+
+def poll_seconds(watching: services.WatchingAnswer | None, shown: dict | None) -> int:
+    if watching is None:
+        return SOON_POLL_SECONDS
+    if watching.error is not None or watching.stale:
+        retry_after = watching.error.retry_after if watching.error else None
+        return min(max(TROUBLE_POLL_SECONDS, retry_after or 0), MAX_POLL_SECONDS)
+    if 0 < settings.WATCHING_CACHE_SECONDS <= watching.age:
+        return SOON_POLL_SECONDS  # served while one refresh asks Trakt
+    if shown is not None and shown["finishing"]:
+        return FINISHING_POLL_SECONDS
+    return POLL_SECONDS
 
 
 @html_page
@@ -77,7 +186,7 @@ def year_in_review(request, yyyy: int):
 
 
 def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """The banner partial's values, from the same JSON the page script renders it from."""
+    """The banner partial's values, from the watching answer's JSON at `now`."""
     progress = content["progress"]
     started = datetime.fromisoformat(progress["started_at"])
     expires = datetime.fromisoformat(progress["expires_at"])
@@ -90,6 +199,13 @@ def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
     else:
         thumb_alt = f"Poster of {content['title']}"
     return {
+        # Which play it is: the script swaps a banner for another play whole, and only the
+        # parts that changed of the same play's.
+        "play": f"{content['type']}:{content['ids']['trakt']}:{content.get('subtitle') or ''}"
+        f":{progress['started_at']}",
+        # Past its end time while Trakt still reports it (the script also says so the moment
+        # the end time passes on the page, before asking).
+        "finishing": now >= expires,
         "label": "Checked in" if content["action"] == "checkin" else "Now Watching",
         "title": content["title"],
         "subtitle": content.get("subtitle"),
@@ -104,11 +220,14 @@ def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
         "started_at": progress["started_at"],
         "expires_at": progress["expires_at"],
         "percentage": progress["percentage"],
-        "elapsed": formatting.clock(elapsed),
-        "total": formatting.clock(duration),
+        # In whole minutes: the page refreshes them with every poll (every 15 s), while the
+        # script moves the bar every second.
+        "elapsed": formatting.watch_time(elapsed // 60),
+        "total": formatting.watch_time(duration // 60),
         "start_clock": formatting.local_clock(started),
         "end_clock": formatting.local_clock(expires),
-        "left": formatting.time_left(progress["remaining_seconds"]),
+        # Past the end, no "0 min left": the label says "Finishing" instead.
+        "left": "" if now >= expires else formatting.time_left(progress["remaining_seconds"]),
         "backdrop": images.get("backdrop"),
         "backdrop_medium": images.get("backdrop_medium"),
         "backdrop_small": images.get("backdrop_small"),
@@ -178,12 +297,30 @@ def stats_tiles(stats: TraktStats) -> dict[str, Any]:
     }
 
 
-def last_watched_line(mirror: history.HomeHistory, kept, now: datetime) -> dict | None:
-    """The line shown when nothing plays: from the mirror when it has plays (the poster row
-    below says the same, so then nothing), else from Trakt's last history entry."""
+def last_watched_line(
+    mirror: history.HomeHistory,
+    kept: HistoryItem | None,
+    ended: services.Ended | None,
+    now: datetime,
+) -> dict | None:
+    """The line shown when nothing plays: what was watched last. What just ended is named
+    at once, until the history has it; the mirror's poster row below says the rest, so then
+    nothing; without plays mirrored, Trakt's last history entry."""
+    newest = None
+    if mirror.has_plays and mirror.recent:
+        newest = mirror.recent[0].item.watched_at
+    elif kept is not None:
+        newest = datetime.fromisoformat(kept.watched_at)
+    if ended is not None and (newest is None or newest < ended.started_at):
+        title = f"{ended.title} {ended.subtitle}" if ended.subtitle else ended.title
+        return {
+            "title": title,
+            "when": formatting.ago(ended.ended_at, now),
+            "at": ended.ended_at.isoformat(),
+        }
     if mirror.has_plays:
         return None
-    return last_watched(kept.value if kept else None, now)
+    return last_watched(kept, now)
 
 
 def last_watched(item: HistoryItem | None, now: datetime) -> dict[str, str] | None:

@@ -55,6 +55,7 @@ def fixture(name: str):
 DEFAULTS = {
     "watching": "movie",
     "started_minutes_ago": 37,
+    "started_at": None,  # an absolute start (ISO 8601), for tests that move the clock
     "runtime_minutes": 112,
     "title": None,  # overrides the movie's or show's title
     "delay": 0.0,
@@ -390,6 +391,8 @@ class FakeUpstream:
             return None
         now = datetime.now(UTC).replace(microsecond=0)
         started = now - timedelta(minutes=state["started_minutes_ago"])
+        if state["started_at"] is not None:
+            started = datetime.fromisoformat(state["started_at"])
         episode_like = scenario in ("episode", "untitled_episode")
         body = fixture(
             "trakt_watching_episode.json" if episode_like else "trakt_watching_movie.json"

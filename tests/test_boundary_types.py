@@ -221,4 +221,4 @@ def test_the_far_ends_of_the_range_format_on_the_page():
         assert formatting.local_clock(moment) and formatting.month_year(moment)
         assert formatting.ago(moment, datetime(2026, 1, 1, tzinfo=UTC))
     assert formatting.watch_time(MAX_INT) and formatting.grouped(MAX_INT * 2)
-    assert formatting.clock(int(timedelta(days=300 * 365).total_seconds()))
+    assert formatting.time_left(timedelta(days=300 * 365).total_seconds())

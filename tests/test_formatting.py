@@ -35,14 +35,6 @@ def test_watch_time_reads_in_minutes_hours_then_days(minutes, text):
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0:00"), (5, "0:05"), (425, "7:05"), (3600, "1:00:00"), (6720, "1:52:00"), (-3, "0:00")],
-)
-def test_a_position_reads_like_a_player_clock(seconds, text):
-    assert formatting.clock(seconds) == text
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
     [
         (0, "0 min left"),
         (1, "1 min left"),

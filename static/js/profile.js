@@ -1,232 +1,170 @@
-// The profile page's live banner: polls /api/watching, fills the banner from the page's
-// <template> (the same partial the server renders), and ticks the progress every second.
+// The profile page's live parts. Every few seconds (as often as the server's last answer
+// said) it asks /live for the banner, "Last watched", the recently watched posters and the
+// tab's title, rendered by the server from the very partials of the page, and swaps in those
+// that changed; between two answers it moves the progress bar. Nothing else: every word and
+// number on the page is the server's (profile/formatting.py), so no rule is written twice.
+// Two things only the browser can do are done here: times of day in the viewer's own time
+// zone and locale (Intl), and the moment a play's end time passes on this page's clock (the
+// bar then stays full and the time left goes, and it asks at once: the answer says
+// "Finishing" while Trakt still reports the play, and then what came next).
 "use strict";
 
 (function () {
-  const POLL_MS = 60 * 1000;
   const MAX_BACKOFF_MS = 10 * 60 * 1000;
 
   const root = document.querySelector("[data-live]");
   if (!root) return;
-  const slot = root.querySelector("[data-banner-slot]");
-  const template = root.querySelector("[data-banner-template]");
-  const lastWatched = root.querySelector("[data-last-watched]");
-  const announce = root.querySelector("[data-announce]");
-  const apiUrl = root.dataset.apiUrl;
+  const liveUrl = root.dataset.liveUrl;
+  const announcer = root.querySelector("[data-announce]");
 
+  let pollMs = Number(root.dataset.pollSeconds || 15) * 1000;
   let etag = null;
-  let clockOffset = 0; // server time minus browser time, in ms
+  let clockOffset = 0; // the server's time minus this browser's, in ms (its Date header)
   let failures = 0;
-  let pollTimer = null;
+  let timer = null;
   let polling = false;
-  let endPolledFor = null; // the expires_at we already polled for when it passed
-  let shownKey = null; // what the banner shows, to announce only real changes
+  let endPolledFor = null; // the end time we already asked about when it passed
+  let shownPlay = playShown(); // what a screen reader was last told about
 
-  // --- formatting: the same rules as profile/formatting.py --------------------------------
-
-  function clock(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
-    const h = Math.floor(seconds / 3600);
-    const m = Math.floor((seconds % 3600) / 60);
-    const s = seconds % 60;
-    const pad = (n) => String(n).padStart(2, "0");
-    return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+  function fragment(name) {
+    return document.querySelector(`[data-fragment="${name}"]`);
   }
-
-  // "45 min left", "1 h left", "1 h 20 min left" (formatting.time_left).
-  function timeLeft(seconds) {
-    const total = Math.ceil(Math.max(0, seconds) / 60);
-    if (total < 60) return `${total} min left`;
-    const hours = Math.floor(total / 60);
-    const minutes = total % 60;
-    return minutes ? `${hours} h ${minutes} min left` : `${hours} h left`;
-  }
-
-  // The viewer's own locale: "1:33 AM" in the US, "01:33" in the UK (not "01:33 AM").
-  function timeOfDay(iso) {
-    return new Date(iso).toLocaleTimeString([], { timeStyle: "short" });
-  }
-
-  // --- the banner --------------------------------------------------------------------------
 
   function banner() {
-    return slot.querySelector("[data-banner]");
+    return fragment("banner")?.querySelector("[data-banner]") || null;
   }
 
-  function field(el, name) {
-    return el.querySelector(`[data-slot="${name}"]`);
+  function playShown() {
+    return banner()?.dataset.play || "";
   }
 
-  function setText(el, name, text) {
-    const node = field(el, name);
-    node.textContent = text || "";
-    node.hidden = !text;
-  }
+  // --- local times: the one formatting done here --------------------------------------------
 
-  function setImage(img, src, alt) {
-    img.hidden = !src;
-    if (src) img.src = src;
-    else img.removeAttribute("src");
-    if (alt !== undefined) img.alt = alt;
-  }
-
-  function fill(el, content, demo) {
-    const images = content.images || {};
-    const progress = content.progress;
-    el.dataset.startedAt = progress.started_at;
-    el.dataset.expiresAt = progress.expires_at;
-
-    const backdrop = field(el, "backdrop");
-    if (images.backdrop) {
-      backdrop.srcset = [
-        `${images.backdrop_small} 300w`,
-        `${images.backdrop_medium} 780w`,
-        `${images.backdrop} 1280w`,
-      ].join(", ");
-      backdrop.sizes = "(max-width: 72rem) 100vw, 72rem";
-    } else {
-      backdrop.removeAttribute("srcset");
-    }
-    setImage(backdrop, images.backdrop);
-    el.classList.toggle("banner--plain", !images.backdrop);
-
-    const thumb = images.still || images.poster;
-    const thumbAlt = images.still
-      ? `Still from ${content.title} ${content.subtitle || ""}`.trim()
-      : `Poster of ${content.title}`;
-    const thumbEl = field(el, "thumb");
-    setImage(thumbEl, thumb, thumbAlt);
-    thumbEl.classList.toggle("banner-thumb--poster", Boolean(thumb && !images.still));
-
-    setText(el, "label", content.action === "checkin" ? "Checked in" : "Now Watching");
-    setText(el, "title", content.title);
-    setText(el, "subtitle", content.subtitle);
-    const kind = content.type === "movie" ? "Movie" : "TV";
-    setText(el, "meta", content.year ? `${content.year} · ${kind}` : kind);
-    setText(el, "total", clock(progress.duration_seconds));
-    for (const [name, iso] of [["start", progress.started_at], ["end", progress.expires_at]]) {
-      field(el, name).dateTime = iso;
-    }
-    for (const link of el.querySelectorAll("[data-link]")) {
-      const href = (content.links || {})[link.dataset.link];
-      link.hidden = !href;
-      // The demo's ids are made up: a placeholder (no href), never someone else's title.
-      if (href && !demo) link.href = href;
-      else link.removeAttribute("href");
+  // The server renders times of day in the site's zone (for visitors without JavaScript);
+  // only the browser knows the viewer's: "1:33 AM" in the US, "01:33" in the UK.
+  function localize(within) {
+    for (const time of within.querySelectorAll("time[data-local-time]")) {
+      time.textContent = new Date(time.dateTime).toLocaleTimeString([], { timeStyle: "short" });
     }
   }
 
-  function localizeTimes(el) {
-    field(el, "start").textContent = timeOfDay(el.dataset.startedAt);
-    field(el, "end").textContent = timeOfDay(el.dataset.expiresAt);
+  // --- swapping fragments ---------------------------------------------------------------------
+
+  function parse(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const element = template.content.firstElementChild;
+    if (element) localize(element);
+    return element;
   }
 
-  function show(content, demo) {
-    const key = `${content.title}|${content.subtitle || ""}`;
-    let el = banner();
-    if (!el) {
-      el = template.content.firstElementChild.cloneNode(true);
-      fill(el, content, demo);
-      slot.replaceChildren(el);
-    } else {
-      fill(el, content, demo);
+  // Replaces `old` by `next`; focus inside it moves to the same link in the new one.
+  function replace(old, next) {
+    const focused = old.contains(document.activeElement) ? document.activeElement : null;
+    old.replaceWith(next);
+    const href = focused?.getAttribute("href");
+    if (href) {
+      const twin = [...next.querySelectorAll("[href]")].find((el) => el.getAttribute("href") === href);
+      twin?.focus({ preventScroll: true });
     }
-    localizeTimes(el);
-    lastWatched.hidden = true;
-    if (key !== shownKey) {
-      announce.textContent = `Now watching ${content.title}`;
-      shownKey = key;
+  }
+
+  function swapBanner(next) {
+    const current = fragment("banner");
+    const was = current.querySelector("[data-banner]");
+    const now = next.querySelector("[data-banner]");
+    if (was && now && was.dataset.play === now.dataset.play) {
+      // The same play: only the parts that changed, so the artwork stays and focus too.
+      was.className = now.className;
+      was.dataset.startedAt = now.dataset.startedAt;
+      was.dataset.expiresAt = now.dataset.expiresAt;
+      for (const part of now.querySelectorAll("[data-slot]")) {
+        const old = was.querySelector(`[data-slot="${part.dataset.slot}"]`);
+        if (old && !old.isEqualNode(part)) old.replaceWith(part);
+      }
+    } else if (!current.isEqualNode(next)) {
+      replace(current, next);
     }
+  }
+
+  function apply(answer) {
+    for (const [name, html] of Object.entries(answer.fragments)) {
+      const current = fragment(name);
+      const next = parse(html);
+      if (!current || !next) continue;
+      if (name === "banner") swapBanner(next);
+      else if (!current.isEqualNode(next)) replace(current, next);
+    }
+    if (document.title !== answer.title) document.title = answer.title;
+    const play = playShown();
+    if (play !== shownPlay) {
+      if (answer.announce) announcer.textContent = answer.announce;
+      shownPlay = play;
+    }
+    pollMs = answer.poll_seconds * 1000;
     tick();
   }
 
-  function clear() {
-    const hadBanner = Boolean(banner());
-    slot.replaceChildren();
-    lastWatched.hidden = !lastWatched.textContent.trim();
-    if (hadBanner) announce.textContent = "Nothing playing now";
-    shownKey = null;
-  }
+  // --- between answers: the bar ---------------------------------------------------------------
 
-  // Between polls: bar, percentage, elapsed and time left, from the server's clock.
   function tick() {
     const el = banner();
     if (!el) return;
     const started = Date.parse(el.dataset.startedAt);
     const expires = Date.parse(el.dataset.expiresAt);
     const now = Date.now() + clockOffset;
-    const duration = Math.max(0, expires - started);
-    const elapsed = Math.min(duration, Math.max(0, now - started));
-    const share = duration > 0 ? elapsed / duration : 1;
-    const percent = Math.floor(share * 100);
-
-    const bar = field(el, "progress");
-    bar.setAttribute("aria-valuenow", String(percent));
-    const fillEl = bar.firstElementChild;
-    fillEl.className = "progress-fill";
+    const share = expires > started ? Math.min(1, Math.max(0, (now - started) / (expires - started))) : 1;
+    const fill = el.querySelector(".progress-fill");
     // A CSSOM change, which a strict Content-Security-Policy allows (a style attribute it does not).
-    fillEl.style.width = `${(share * 100).toFixed(2)}%`;
-    field(el, "percent").textContent = `${percent}%`;
-    field(el, "elapsed").textContent = clock(elapsed / 1000);
-    field(el, "left").textContent = timeLeft((expires - now) / 1000);
-
+    if (fill) fill.style.width = `${(share * 100).toFixed(2)}%`;
+    el.classList.toggle("banner--finishing", now >= expires);
     if (now >= expires && endPolledFor !== el.dataset.expiresAt) {
-      // It has ended: ask at once what comes next rather than sit at 100 %.
+      // The end time has passed: ask at once what comes next.
       endPolledFor = el.dataset.expiresAt;
       poll();
     }
   }
 
-  // --- polling -------------------------------------------------------------------------------
+  // --- polling ----------------------------------------------------------------------------------
 
   function schedule(delay) {
-    clearTimeout(pollTimer);
-    pollTimer = setTimeout(poll, delay);
+    clearTimeout(timer);
+    timer = setTimeout(poll, delay);
   }
 
   async function poll() {
     if (polling) return;
     polling = true;
-    clearTimeout(pollTimer);
+    clearTimeout(timer);
+    root.setAttribute("aria-busy", "true");
     try {
       const headers = { Accept: "application/json" };
       if (etag) headers["If-None-Match"] = etag;
       // no-store: the browser must not answer from, or revalidate, its own copy; we do.
-      const response = await fetch(apiUrl, { headers, cache: "no-store" });
+      const response = await fetch(liveUrl, { headers, cache: "no-store" });
       const date = Date.parse(response.headers.get("Date") || "");
       if (!Number.isNaN(date)) clockOffset = date - Date.now();
-      if (response.status === 304) {
-        failures = 0;
-        return;
-      }
-      const body = await response.json();
-      if (body.content) {
-        show(body.content, body.demo);
-      } else if (response.ok) {
-        clear();
-      } else {
-        // Trakt failing with nothing kept: leave what is shown, but drop a skeleton.
-        slot.querySelector("[data-banner-skeleton]")?.remove();
-        throw new Error(`HTTP ${response.status}`);
-      }
-      if (response.ok) {
+      if (response.status !== 304) {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const answer = await response.json();
+        apply(answer);
         etag = response.headers.get("ETag");
-        failures = 0;
       }
+      failures = 0;
     } catch (error) {
-      failures += 1;
-      slot.querySelector("[data-banner-skeleton]")?.remove();
+      failures += 1; // the site itself did not answer: wait longer each time
     } finally {
       polling = false;
+      root.removeAttribute("aria-busy");
       if (document.visibilityState === "visible") {
-        schedule(Math.min(POLL_MS * 2 ** failures, MAX_BACKOFF_MS));
+        schedule(Math.min(pollMs * 2 ** failures, MAX_BACKOFF_MS));
       }
     }
   }
 
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") poll();
-    else clearTimeout(pollTimer);
+    else clearTimeout(timer);
   });
 
   // An avatar that fails to load (or is blocked) gives way to the initials.
@@ -243,14 +181,8 @@
     else avatar.addEventListener("error", fallBack);
   }
 
+  localize(root);
   setInterval(tick, 1000);
-  const initial = banner();
-  if (initial) {
-    // Already on the page: only a change from here on is worth announcing.
-    shownKey = `${field(initial, "title").textContent}|${field(initial, "subtitle").textContent}`;
-    localizeTimes(initial);
-    tick();
-  }
-  if (root.dataset.pending === "true") poll();
-  else schedule(POLL_MS);
+  tick();
+  schedule(pollMs);
 })();

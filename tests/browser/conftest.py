@@ -70,8 +70,8 @@ def open_page(browser, live_server, fake, page_problems):
         context.close()
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, full_page: bool = True) -> None:
     """Saves docs/screenshots/{name}.png when NOWWATCHING_SCREENSHOTS is set."""
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=Path(SCREENSHOTS) / f"{name}.png", full_page=True)
+        page.screenshot(path=Path(SCREENSHOTS) / f"{name}.png", full_page=full_page)

@@ -79,11 +79,11 @@ def test_demo_links_are_placeholders_that_say_so(demo_page):
 
 def test_demo_links_stay_placeholders_after_a_live_update(demo_page):
     page = demo_page(clock=True)
-    # The script's own rendering (from /api/watching), not the server's.
+    # The banner swapped in from /live, not the one rendered with the page.
     page.locator("[data-banner-slot]").evaluate("slot => slot.replaceChildren()")
 
-    with page.expect_response("**/api/watching"):
-        page.clock.fast_forward("01:01")
+    with page.expect_response("**/live"):
+        page.clock.fast_forward("00:16")
 
     expect(page.locator(f'{BANNER} [data-slot="title"]')).to_have_text("The Quiet Orbit")
     expect(page.locator(f"{BANNER} [data-link]:visible")).not_to_have_count(0)
