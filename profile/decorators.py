@@ -41,7 +41,8 @@ def json_endpoint(error_fields=None):
             response = view(request, *args, **kwargs)
             if request.method == "HEAD" and response.status_code == 200:
                 # ConditionalGetMiddleware skips HEAD; a HEAD must carry GET's ETag (and 304).
-                set_response_etag(response)
+                if not response.has_header("ETag"):
+                    set_response_etag(response)
                 return get_conditional_response(request, etag=response["ETag"], response=response)
             return response
 
