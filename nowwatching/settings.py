@@ -189,6 +189,9 @@ CACHES = {
     "local": {
         "BACKEND": "nowwatching.cache_backend.ObjectsInMemoryCache",
         "LOCATION": "nowwatching-fresh",
+        # The page's rendered history sections are kept here too (some 90 KB each with a long
+        # history, a new key per mirror version): the least recently read go first.
+        "OPTIONS": {"MAX_ENTRIES": 100},
     },
 }
 
