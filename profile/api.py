@@ -16,9 +16,10 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control, set_response_etag
+from django.utils.cache import patch_cache_control
 
 from nowwatching.cache_backend import shared_cache_status
+from nowwatching.etags import set_etag
 from profile import formatting, services, stats
 from profile.cache import Cached
 from profile.client import TraktProfile, TraktStats, UpstreamError
@@ -74,7 +75,7 @@ def _watching_body(answer: services.WatchingAnswer, now: datetime) -> tuple[byte
     if kept is not None and kept.moment == moment and _same_answer(kept.answer, answer):
         return kept.body, kept.etag
     rendered = JsonResponse(answer.as_json(now))
-    set_response_etag(rendered)
+    set_etag(rendered)
     _rendered_watching = _RenderedWatching(answer, moment, rendered.content, rendered["ETag"])
     return rendered.content, rendered["ETag"]
 
