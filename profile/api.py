@@ -51,7 +51,7 @@ def api_watching(request):
 @dataclass(frozen=True)
 class _RenderedWatching:
     answer: services.WatchingAnswer
-    moment: tuple  # everything else the body depends on: its second, the demo label
+    moment: tuple  # all else the body depends on: the progress's figures, stale, the demo label
     body: bytes
     etag: str
 
@@ -68,9 +68,9 @@ def _watching_body(answer: services.WatchingAnswer, now: datetime) -> tuple[byte
     rendering it afresh gives, kept while the answer and the body's figures stay the same."""
     global _rendered_watching
     watching = answer.watching
-    # The body depends on `now` only through these two figures.
-    second = None if watching is None else watching.progress.moment(now)
-    moment = (second, answer.stale, settings.DEMO_MODE)
+    # The body depends on `now` only through the progress's two figures.
+    figures = None if watching is None else watching.progress.moment(now)
+    moment = (figures, answer.stale, settings.DEMO_MODE)
     kept = _rendered_watching
     if kept is not None and kept.moment == moment and _same_answer(kept.answer, answer):
         return kept.body, kept.etag
