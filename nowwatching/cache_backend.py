@@ -223,6 +223,10 @@ class ObjectsInMemoryCache(LocMemCache):
     no unpickling. Only for values nobody changes once stored (the frozen answers that
     profile/cache.py keeps in each process's "local" cache, read on nearly every request)."""
 
+    def make_and_validate_key(self, key, version=None):
+        # Our own keys, never sent to memcached: its key rules need no checking on every read.
+        return self.make_key(key, version=version)
+
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         key = self.make_and_validate_key(key, version=version)
         with self._lock:

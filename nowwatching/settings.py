@@ -189,6 +189,9 @@ CACHES = {
     "local": {
         "BACKEND": "nowwatching.cache_backend.ObjectsInMemoryCache",
         "LOCATION": "nowwatching-fresh",
+        # The page's rendered history sections are kept here too (some 90 KB each with a long
+        # history, a new key per mirror version): the least recently read go first.
+        "OPTIONS": {"MAX_ENTRIES": 100},
     },
 }
 
@@ -280,7 +283,8 @@ MIDDLEWARE = [
     # Before CommonMiddleware, so its redirects carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.http.ConditionalGetMiddleware",
+    # Django's, with a cheaper hash for the ETag (nowwatching/etags.py).
+    "nowwatching.etags.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
 ]
 

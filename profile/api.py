@@ -6,6 +6,7 @@ answer of the test suite against it, and /api-test lists its endpoints.
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 from nowwatching.cache_backend import shared_cache_status
+from nowwatching.etags import set_etag
 from profile import formatting, services, stats
 from profile.cache import Cached
 from profile.client import TraktProfile, TraktStats, UpstreamError
@@ -30,14 +32,58 @@ OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
 @json_endpoint(error_fields={"isWatching": False})
 def api_watching(request):
     answer = services.get_watching()
-    response = JsonResponse(answer.as_json(), status=answer.http_status)
-    if answer.error is not None and answer.error.retry_after is not None:
-        response["Retry-After"] = str(answer.error.retry_after)
+    if answer.error is not None:
+        response = JsonResponse(answer.as_json(), status=answer.http_status)
+        if answer.error.retry_after is not None:
+            response["Retry-After"] = str(answer.error.retry_after)
+    else:
+        body, etag = _watching_body(answer, datetime.now(UTC))
+        response = HttpResponse(body, content_type="application/json")
+        # The body's own ETag, as ConditionalGetMiddleware would make it (it keeps one it finds).
+        response["ETag"] = etag
     if answer.stale:
         response["Age"] = str(answer.age)
     # Clients may keep it but must revalidate (ETag, 304) before each reuse.
-    patch_cache_control(response, no_cache=True)
+    response["Cache-Control"] = "no-cache"
     return response
+
+
+@dataclass(frozen=True)
+class _RenderedWatching:
+    answer: services.WatchingAnswer
+    moment: tuple  # all else the body depends on: the progress's figures, stale, the demo label
+    body: bytes
+    etag: str
+
+
+# The last body this process rendered. The answer changes every few seconds at most and its
+# body once a second (percentage, remaining_seconds), so nearly every request reuses one: only
+# the first of each second builds the JSON and hashes it. One slot, replaced whole (atomic
+# under the GIL); two threads that both miss at a second's turn both render, harmlessly.
+_rendered_watching: _RenderedWatching | None = None
+
+
+def _watching_body(answer: services.WatchingAnswer, now: datetime) -> tuple[bytes, str]:
+    """The JSON body of a good watching answer at `now`, and its ETag: byte for byte what
+    rendering it afresh gives, kept while the answer and the body's figures stay the same."""
+    global _rendered_watching
+    watching = answer.watching
+    # The body depends on `now` only through the progress's two figures.
+    figures = None if watching is None else watching.progress.moment(now)
+    moment = (figures, answer.stale, settings.DEMO_MODE)
+    kept = _rendered_watching
+    if kept is not None and kept.moment == moment and _same_answer(kept.answer, answer):
+        return kept.body, kept.etag
+    rendered = JsonResponse(answer.as_json(now))
+    set_etag(rendered)
+    _rendered_watching = _RenderedWatching(answer, moment, rendered.content, rendered["ETag"])
+    return rendered.content, rendered["ETag"]
+
+
+def _same_answer(kept: services.WatchingAnswer, answer: services.WatchingAnswer) -> bool:
+    # The process keeps one answer object while it is fresh, so identity nearly always
+    # decides; an equal copy (read from the shared cache) is the same answer too.
+    return kept.watching is answer.watching or kept.watching == answer.watching
 
 
 @json_endpoint()

@@ -4,9 +4,11 @@ from functools import wraps
 
 from django.core.exceptions import TooManyFieldsSent
 from django.http import JsonResponse, QueryDict
-from django.utils.cache import get_conditional_response, set_response_etag
+from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
+
+from nowwatching.etags import set_etag
 
 ALLOWED_METHODS = ("GET", "HEAD")
 
@@ -41,7 +43,8 @@ def json_endpoint(error_fields=None):
             response = view(request, *args, **kwargs)
             if request.method == "HEAD" and response.status_code == 200:
                 # ConditionalGetMiddleware skips HEAD; a HEAD must carry GET's ETag (and 304).
-                set_response_etag(response)
+                if not response.has_header("ETag"):
+                    set_etag(response)
                 return get_conditional_response(request, etag=response["ETag"], response=response)
             return response
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from profile.client import HistoryItem, TmdbImage, TmdbImages, TraktWatching, image_url
@@ -19,11 +20,12 @@ class Progress:
     started_at: str  # exactly as Trakt gave it
     expires_at: str
 
-    @property
+    # Parsed once per object: every request reads them (kept answers are long-lived objects).
+    @cached_property
     def started(self) -> datetime:
         return datetime.fromisoformat(self.started_at)
 
-    @property
+    @cached_property
     def expires(self) -> datetime:
         return datetime.fromisoformat(self.expires_at)
 
@@ -41,6 +43,10 @@ class Progress:
 
     def remaining_seconds(self, now: datetime) -> int:
         return max(0, math.ceil((self.expires - now).total_seconds()))
+
+    def moment(self, now: datetime) -> tuple[int, int]:
+        """What of the progress changes with `now`: (percentage, remaining_seconds)."""
+        return self.percentage(now), self.remaining_seconds(now)
 
     def as_json(self, now: datetime) -> dict[str, Any]:
         return {

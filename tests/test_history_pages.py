@@ -86,11 +86,37 @@ def test_the_activity_heatmap_has_a_cell_a_day_a_legend_and_streaks(client, fake
     activity = section(html, "activity")
     svg = re.search(r"<svg class=\"chart-svg chart-svg--heatmap\".*?</svg>", activity, re.S)[0]
     assert 'role="img"' in svg
-    assert 365 <= svg.count('<rect class="heat heat-') <= 371
+    assert 365 <= svg.count('<use href="#heat-day" class="heat-') <= 371  # a square a day
     assert re.search(r'aria-label="Plays per day from \d+ \w+ \d{4} to \d+ \w+ \d{4}: ', svg)
     assert activity.count('<span class="swatch heat-') == 5
     assert "<dt>Longest streak</dt>" in activity
     assert "<summary>The numbers</summary>" in activity  # the table alternative
+
+
+def test_the_history_sections_are_kept_in_the_processs_memory_until_the_mirror_changes(
+    client, fake, watched, monkeypatch
+):
+    from django.core.cache import caches
+
+    first = client.get("/").content.decode()
+    shared = caches["default"]
+    asked = []
+    read = shared.get
+    monkeypatch.setattr(
+        shared, "get", lambda key, *a, **kw: asked.append(key) or read(key, *a, **kw)
+    )
+
+    again = client.get("/").content.decode()
+    warm_reads = list(asked)
+    film, _ = watched
+    mirror.play(film, "2025-02-01T21:00:00Z")  # a sync moves the mirror's version on
+    changed = client.get("/").content.decode()
+
+    assert section(again, "recent") == section(first, "recent")
+    # Neither the rendered sections nor the figures under them came from the shared cache.
+    assert not [key for key in warm_reads if "history-sections" in key or stats.KEY in key]
+    titles = re.findall(r'<span class="poster-title">([^<]*)</span>', section(changed, "recent"))
+    assert titles == ["Super 8", "Breaking Bad"]
 
 
 def test_when_draws_hours_and_weekdays_in_the_owners_time(client, fake, watched):

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from profile import stats
+from profile import history, stats
 from tests import mirror
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
@@ -314,3 +314,50 @@ def test_a_long_history_keeps_the_figures_whole():
 
     assert stats.streaks(start + timedelta(days=39)).current == 40
     assert sum(d.plays for d in stats.activity(start, start + timedelta(days=60))) == 40
+
+
+# --- In the database ------------------------------------------------------------------------------
+
+
+def queries_of(compute) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        compute()
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def some_plays(year: int, shows: int, films: int) -> None:
+    """Binges of each show and a film a month, spread over the year."""
+    for s in range(shows):
+        series = mirror.show(f"Series {s}", genres=("drama",), runtime=40)
+        for n in range(1, 4):  # three in a row: a binge
+            minute = 40 * n
+            moment = f"{year}-0{1 + s % 9}-1{s % 10}T{20 + minute // 60}:{minute % 60:02d}:00Z"
+            mirror.play(mirror.episode(series, 1, n), moment)
+    for f in range(films):
+        mirror.play(
+            mirror.title(f"Film {f}", genres=("comedy",)), f"{year}-{1 + f % 12:02d}-03T20:00:00Z"
+        )
+
+
+@pytest.mark.parametrize(
+    "figures",
+    [
+        pytest.param(lambda: stats.year_review(2024), id="the year in review"),
+        pytest.param(lambda: history._home_figures(date(2024, 12, 31), "UTC"), id="the page"),
+    ],
+)
+def test_the_figures_are_a_fixed_few_aggregate_queries_however_many_plays(figures):
+    some_plays(2024, shows=1, films=1)
+    few = queries_of(figures)
+    some_plays(2024, shows=6, films=30)
+
+    many = queries_of(figures)
+
+    assert len(many) == len(few)
+    # Every query over the plays reduces them in the database (or reads a row or a few).
+    for sql in many:
+        if '"profile_play"' in sql.split(" WHERE ")[0]:
+            assert "GROUP BY" in sql or "LIMIT" in sql or "COUNT(" in sql or "MIN(" in sql

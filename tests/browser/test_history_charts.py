@@ -1,6 +1,7 @@
 """The history sections and the year in review in a real browser: each chart drawn, light
 and dark, 360 px wide, axe-clean; the screenshots of the README come from here."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -45,8 +46,12 @@ def test_every_chart_is_drawn_with_its_numbers(open_page, mirrored):
     heatmap = page.locator("svg.chart-svg--heatmap")
     expect(heatmap).to_have_attribute("role", "img")
     assert heatmap.get_attribute("aria-label").startswith("Plays per day from ")
-    assert 365 <= heatmap.locator("rect").count() <= 371
-    assert heatmap.locator("rect.heat-4").count() > 0
+    assert 365 <= heatmap.locator("use").count() <= 371  # a square a day
+    assert heatmap.locator("use.heat-4").count() > 0
+    # Each day's square is drawn (the shared square it places) and names its day.
+    newest = heatmap.locator("use").last
+    assert newest.bounding_box()["width"] > 5
+    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}: .+", newest.locator("title").text_content())
     for name in ("hours", "weekdays", "spread", "ratings"):
         chart = page.locator(f'figure[aria-labelledby="{name}-caption"] svg')
         expect(chart).to_be_visible()
@@ -73,7 +78,7 @@ def test_the_charts_read_in_the_dark(open_page, mirrored):
     dark.goto("/")
 
     fill = "el => getComputedStyle(el).fill"
-    cell = "svg.chart-svg--heatmap rect.heat-4 >> nth=0"
+    cell = "svg.chart-svg--heatmap use.heat-4 >> nth=0"
     assert light.locator(cell).evaluate(fill) == "rgb(143, 10, 32)"
     assert dark.locator(cell).evaluate(fill) == "rgb(255, 138, 155)"
     text = dark.locator('figure[aria-labelledby="hours-caption"] svg text >> nth=0')
@@ -93,7 +98,7 @@ def test_a_phone_gets_the_history_without_sideways_scrolling(open_page, mirrored
     scroller = page.locator("#activity .chart-scroll")
     assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")
     expect(scroller).to_have_attribute("tabindex", "0")
-    newest = page.locator("svg.chart-svg--heatmap rect").last
+    newest = page.locator("svg.chart-svg--heatmap use").last
     box, frame = newest.bounding_box(), scroller.bounding_box()
     assert frame["x"] <= box["x"] <= frame["x"] + frame["width"]
     scroll_through(page)

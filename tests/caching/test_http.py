@@ -1,12 +1,15 @@
-"""HTTP caching of /api/watching: clients revalidate with the ETag and get 304s."""
+"""HTTP caching: clients revalidate with the ETag and get 304s (/api/watching above all)."""
 
+import re
 from datetime import timedelta
 
+import pytest
 import responses
 import time_machine
 
+from nowwatching.etags import etag_of
 from tests.test_api_watching import MOVIE_HALFWAY
-from tests.upstream import WATCHING_URL, add_tmdb, at, fixture
+from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, at, fixture
 
 
 def watching_at(client, moment, **headers):
@@ -92,3 +95,39 @@ def test_an_error_answer_is_never_304(client, mock):
 
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "unavailable"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/watching", "/api/profile", "/api/stats", "/api/watching.svg", "/api/openapi.json",
+     "/healthz"],
+)  # fmt: skip
+def test_every_etag_is_its_bodys_fingerprint_and_head_carries_the_same(client, mock, path):
+    mock.get(WATCHING_URL, json=fixture("trakt_watching_movie.json"))
+    mock.get(
+        re.compile(rf"{TRAKT}/users/sean(\?.*)?$"),
+        json=fixture("trakt_user_profile_extended_full.json"),
+    )
+    mock.get(f"{TRAKT}/users/sean/stats", json=fixture("trakt_user_stats.json"))
+    add_tmdb(mock)
+
+    with at(MOVIE_HALFWAY):
+        get = client.get(path)
+        head = client.head(path)
+        revalidated = client.head(path, headers={"if-none-match": get["ETag"]})
+
+    assert get.status_code == 200
+    assert get["ETag"] == etag_of(get.content)
+    assert head["ETag"] == get["ETag"] and head.content == b""
+    assert revalidated.status_code == 304
+
+
+def test_the_pages_etag_is_its_bodys_fingerprint(client, mock):
+    mock.get(WATCHING_URL, status=204)
+
+    with at(MOVIE_HALFWAY):
+        page = client.get("/")
+        again = client.get("/", headers={"if-none-match": page["ETag"]})
+
+    assert page["ETag"] == etag_of(page.content)
+    assert again.status_code == 304
