@@ -306,18 +306,21 @@ def last_watched_line(
     """The line shown when nothing plays: what was watched last. What just ended is named
     at once, until the history has it; the mirror's poster row below says the rest, so then
     nothing; without plays mirrored, Trakt's last history entry."""
-    newest = None
-    if mirror.has_plays and mirror.recent:
-        newest = mirror.recent[0].item.watched_at
-    elif kept is not None:
-        newest = datetime.fromisoformat(kept.watched_at)
-    if ended is not None and (newest is None or newest < ended.started_at):
-        title = f"{ended.title} {ended.subtitle}" if ended.subtitle else ended.title
-        return {
-            "title": title,
-            "when": formatting.ago(ended.ended_at, now),
-            "at": ended.ended_at.isoformat(),
-        }
+    if ended is not None:
+        # Read the mirror's newest play only then: the page's sections are cached in memory,
+        # and this read would otherwise ask the shared cache on every view.
+        newest = None
+        if mirror.has_plays and mirror.recent:
+            newest = mirror.recent[0].item.watched_at
+        elif kept is not None:
+            newest = datetime.fromisoformat(kept.watched_at)
+        if newest is None or newest < ended.started_at:
+            title = f"{ended.title} {ended.subtitle}" if ended.subtitle else ended.title
+            return {
+                "title": title,
+                "when": formatting.ago(ended.ended_at, now),
+                "at": ended.ended_at.isoformat(),
+            }
     if mirror.has_plays:
         return None
     return last_watched(kept, now)
