@@ -17,14 +17,13 @@ import json
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from profile.client import ERROR_HTTP_STATUS
 from tests import fake_upstream
 from tests.fake_upstream import FakeUpstream
+from tests.load import answer, run_clients
 from tests.servers import gunicorn, redis_process
 
 CLIENTS = 8
@@ -53,14 +52,6 @@ class Phase:
         )
 
 
-def answer(url: str) -> tuple[int, bytes, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read(), response.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers.get("Content-Type", "")
-
-
 def check(phase: Phase, lock, path: str, status: int, body: bytes, content_type: str, took):
     problem = None
     if status >= 500:
@@ -82,21 +73,6 @@ def check(phase: Phase, lock, path: str, status: int, body: bytes, content_type:
         phase.documented_5xx += status >= 500 and problem is None
         if problem:
             phase.problems.append(problem)
-
-
-def load(base: str, phase: Phase, stop_at: float, offset: int, lock) -> None:
-    turn = offset
-    while time.monotonic() < stop_at:
-        path = PATHS[turn % len(PATHS)]
-        turn += 1
-        started = time.monotonic()
-        try:
-            status, body, content_type = answer(base + path)
-        except OSError as error:  # reset, refused, timed out: never acceptable
-            with lock:
-                phase.problems.append(f"{path}: {error!r}")
-            continue
-        check(phase, lock, path, status, body, content_type, time.monotonic() - started)
 
 
 class SlowClients:
@@ -142,16 +118,24 @@ def run_phase(site, phase: Phase, before=None, after=None) -> Phase:
     lock = threading.Lock()
     if before:
         before()
-    stop_at = time.monotonic() + PHASE_SECONDS
-    threads = [
-        threading.Thread(target=load, args=(site.url, phase, stop_at, n, lock), daemon=True)
-        for n in range(CLIENTS)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=PHASE_SECONDS + 30)
-    assert not any(thread.is_alive() for thread in threads), f"{phase.name}: clients hung"
+
+    def record(path, status, body, content_type, took):
+        check(phase, lock, path, status, body, content_type, took)
+
+    def dropped(path, error):  # reset, refused, timed out: never acceptable
+        with lock:
+            phase.problems.append(f"{path}: {error!r}")
+
+    finished = run_clients(
+        site.url,
+        PATHS,
+        clients=CLIENTS,
+        seconds=PHASE_SECONDS,
+        record=record,
+        dropped=dropped,
+        join_by=time.monotonic() + PHASE_SECONDS + 30,
+    )
+    assert finished, f"{phase.name}: clients hung"
     if after:
         after()
     return phase

@@ -175,6 +175,7 @@ def test_a_change_is_a_200_with_a_new_etag(client, fake, clock):
 
 
 def test_head_answers_like_get_and_other_methods_are_refused(client, fake, clock):
+    opened(client)  # the answers kept: /live's body stays the same from here on
     get = client.get("/live")
     head = client.head("/live")
     post = client.post("/live")

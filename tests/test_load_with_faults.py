@@ -29,6 +29,7 @@ from django.urls import NoReverseMatch, reverse
 from profile.client import ERROR_HTTP_STATUS
 from tests import fake_upstream
 from tests.fake_upstream import FakeUpstream
+from tests.load import run_clients
 from tests.servers import gunicorn, redis_server
 
 CLIENTS = 16
@@ -132,6 +133,10 @@ class Results:
         self.stale = 0
         self.seconds: list[float] = []  # how long each answer took, for the summary line
 
+    def drop(self, path: str, error: OSError) -> None:  # reset, refused, timed out
+        with self.lock:
+            self.dropped.append(f"{path}: {error!r}")
+
     def record(self, path: str, status: int, body: bytes, content_type: str, took: float):
         problem = None
         stale = False
@@ -150,26 +155,6 @@ class Results:
             self.stale += stale
             if problem:
                 self.invalid.append(problem)
-
-
-def client_loop(base: str, paths: list[str], stop_at: float, results: Results, offset: int):
-    turn = offset
-    while time.monotonic() < stop_at:
-        path = paths[turn % len(paths)]
-        turn += 1
-        sent = time.monotonic()
-        try:
-            with urllib.request.urlopen(base + path, timeout=20) as response:
-                status, body = response.status, response.read()
-                content_type = response.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as error:
-            status, body = error.code, error.read()
-            content_type = error.headers.get("Content-Type", "")
-        except (OSError, urllib.error.URLError) as error:  # reset, refused, timed out
-            with results.lock:
-                results.dropped.append(f"{path}: {error!r}")
-            continue
-        results.record(path, status, body, content_type, time.monotonic() - sent)
 
 
 def prime(url: str, fake: FakeUpstream, scenario: str) -> None:
@@ -208,18 +193,17 @@ def test_load_with_flipping_upstream_faults():
         for scenario in ("idle", "movie"):
             prime(site.url, fake, scenario)
             fake.set(flip=FLIP)
-            stop_at = time.monotonic() + PHASE_SECONDS
-            threads = [
-                threading.Thread(
-                    target=client_loop, args=(site.url, paths, stop_at, results, n), daemon=True
-                )
-                for n in range(CLIENTS)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=max(0.1, started + BOUND_SECONDS - time.monotonic()))
-            assert not any(t.is_alive() for t in threads), "clients still waiting at the bound"
+            finished = run_clients(
+                site.url,
+                paths,
+                clients=CLIENTS,
+                seconds=PHASE_SECONDS,
+                record=results.record,
+                dropped=results.drop,
+                join_by=started + BOUND_SECONDS,
+                timeout=20,
+            )
+            assert finished, "clients still waiting at the bound"
             print(f"phase {scenario} over at {time.monotonic() - started:.1f} s")
         log = site.log_text()
         upstream_calls = fake.calls()

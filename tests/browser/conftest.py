@@ -1,6 +1,7 @@
 """Browser tests: Debian's chromium (see tests/conftest.py) against pytest-django's live
 server, which is pointed at a loopback fake Trakt and TMDB."""
 
+import base64
 import os
 import time
 from pathlib import Path
@@ -75,3 +76,42 @@ def screenshot(page, name: str, full_page: bool = True) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=Path(SCREENSHOTS) / f"{name}.png", full_page=full_page)
+
+
+# Colour measured in the page, by WCAG 2: relative luminance and contrast ratio.
+_LINEAR = "const lin = c => (c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;"
+_PIXELS = f"""async b64 => {{
+    const img = new Image();
+    img.src = "data:image/png;base64," + b64;
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = img.width; canvas.height = img.height;
+    const g = canvas.getContext("2d");
+    g.drawImage(img, 0, 0);
+    const px = g.getImageData(0, 0, img.width, img.height).data;
+    {_LINEAR}
+    const out = [];
+    for (let i = 0; i < px.length; i += 4) {{
+        out.push(0.2126 * lin(px[i]) + 0.7152 * lin(px[i + 1]) + 0.0722 * lin(px[i + 2]));
+    }}
+    return out;
+}}"""
+_COLOUR = f"""(el, property) => {{
+    const [r, g, b] = getComputedStyle(el)[property].match(/\\d+/g).map(Number);
+    {_LINEAR}
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}}"""
+
+
+def pixel_luminance(page, png: bytes) -> list[float]:
+    """The relative luminance of each pixel of a PNG (a screenshot), row by row."""
+    return page.evaluate(_PIXELS, base64.b64encode(png).decode())
+
+
+def colour_luminance(locator, property: str = "color") -> float:
+    """The relative luminance of an element's computed colour `property`."""
+    return locator.evaluate(_COLOUR, property)
+
+
+def contrast(a: float, b: float) -> float:
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)

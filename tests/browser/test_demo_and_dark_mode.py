@@ -1,48 +1,19 @@
 """The demo is honest about its links, and the dark scheme keeps the demo strip and the
 banner's edge readable."""
 
-import base64
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import colour_luminance, contrast, pixel_luminance, screenshot
 
 BANNER = "[data-banner-slot] [data-banner]"
 OFF_SITE = re.compile(r"trakt\.tv/(movies|shows|users)|themoviedb\.org/(movie|tv)|imdb\.com/title")
 
-# The relative luminance (WCAG 2) of each pixel of a one-pixel-high PNG, read in the page.
-ROW_LUMINANCE = """async b64 => {
-    const img = new Image();
-    img.src = "data:image/png;base64," + b64;
-    await img.decode();
-    const canvas = document.createElement("canvas");
-    canvas.width = img.width; canvas.height = img.height;
-    const g = canvas.getContext("2d");
-    g.drawImage(img, 0, 0);
-    const px = g.getImageData(0, 0, img.width, 1).data;
-    const lin = c => (c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-    const out = [];
-    for (let i = 0; i < px.length; i += 4) {
-        out.push(0.2126 * lin(px[i]) + 0.7152 * lin(px[i + 1]) + 0.0722 * lin(px[i + 2]));
-    }
-    return out;
-}"""
-
-COLOUR_LUMINANCE = """([el, property]) => {
-    const [r, g, b] = getComputedStyle(el)[property].match(/\\d+/g).map(Number);
-    const lin = c => (c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-}"""
-
-
-def contrast(a: float, b: float) -> float:
-    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
-
 
 def luminance(page, selector: str, property: str) -> float:
-    return page.evaluate(COLOUR_LUMINANCE, [page.locator(selector).element_handle(), property])
+    return colour_luminance(page.locator(selector), property)
 
 
 @pytest.fixture
@@ -135,7 +106,7 @@ def test_the_banner_has_a_visible_edge_in_the_dark_scheme(open_page, fake, backd
         clip={"x": box["x"] - 8, "y": box["y"] + box["height"] / 2, "width": 16, "height": 1},
         animations="disabled",
     )
-    row = page.evaluate(ROW_LUMINANCE, base64.b64encode(shot).decode())
+    row = pixel_luminance(page, shot)
     outside, edge, inside = row[:4], row[6:10], row[12:]
 
     assert max(contrast(e, max(outside)) for e in edge) >= 1.5, row
