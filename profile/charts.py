@@ -254,8 +254,9 @@ def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
 
 
 def months_chart(months: Sequence[Month]) -> Chart:
-    """Hours watched per month, movies and episodes stacked."""
-    step, height = 28, 90
+    """Hours watched per month, movies and episodes stacked. As wide as the year page's card
+    (46rem), so its labels are drawn near their CSS size rather than doubled."""
+    step, height = 56, 150
     width = COL_LEFT * 2 + 12 * step
     top = max((m.minutes for m in months), default=0) or 1
     body = [
