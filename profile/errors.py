@@ -22,6 +22,8 @@ ERRORS = {
     500: ("server_error", "Something went wrong on our side. Please try again later."),
 }
 API_PREFIX = "/api/"
+# The URL name of the catch-all under /api/ (profile/urls.py): not an endpoint.
+API_NOT_FOUND = "api-not-found"
 # Our own refusals that are not one of the error pages above: code, status.
 API_ERRORS = {"method_not_allowed": 405, "history_unavailable": 503}
 

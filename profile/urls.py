@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from profile import api, card, views
+from profile import api, card, errors, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,4 +17,7 @@ urlpatterns = [
     path("api-test", api.api_test, name="api-test"),
     path("healthz", api.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
+    # Any other address under /api/ is a JSON 404 with DEBUG on too (`make run`), where Django
+    # would answer its HTML debug page rather than handler404. Not an endpoint: last, unlisted.
+    re_path(r"^api/", errors.page_not_found, name=errors.API_NOT_FOUND),
 ]

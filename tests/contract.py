@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from profile import errors
 from profile.api import openapi_document
 
 DOCUMENT_URI = "urn:nowwatching:openapi"
@@ -126,6 +127,6 @@ def urlconf_paths(patterns=None, prefix: str = "/") -> set[str]:
         route = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", prefix + str(pattern.pattern))
         if isinstance(pattern, URLResolver):
             found |= urlconf_paths(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern):
+        elif isinstance(pattern, URLPattern) and pattern.name != errors.API_NOT_FOUND:
             found.add(route)
     return found

@@ -74,11 +74,16 @@ def test_the_error_code_table_is_exactly_every_code_and_status_the_server_answer
     assert pairs == every_error_pair()
 
 
-def test_an_unknown_api_address_answers_not_found_as_the_table_says(client):
+@pytest.mark.parametrize("debug", [False, True], ids=["served", "make-run"])
+def test_an_unknown_api_address_answers_not_found_as_the_table_says(client, settings, debug):
+    settings.DEBUG = debug  # with DEBUG on, Django would answer its HTML debug page
+
     response = client.get("/api/no-such-endpoint")
+    watching = client.get("/api/watching/")
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+    assert watching.status_code == 404 and watching.json()["isWatching"] is False
 
 
 def test_the_typescript_error_codes_are_the_enum():
