@@ -199,10 +199,10 @@ def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
     else:
         thumb_alt = f"Poster of {content['title']}"
     return {
-        # Which play it is: the script swaps a banner for another play whole, and only the
-        # parts that changed of the same play's.
-        "play": f"{content['type']}:{content['ids']['trakt']}:{content.get('subtitle') or ''}"
-        f":{progress['started_at']}",
+        # Which title plays: the script swaps a banner for another title whole (and announces
+        # it), and only the parts that changed of the same title's. Not its start time: a
+        # pause and resume moves Trakt's started_at, and that is no news.
+        "play": f"{content['type']}:{content['ids']['trakt']}:{content.get('subtitle') or ''}",
         # Past its end time while Trakt still reports it (the script also says so the moment
         # the end time passes on the page, before asking).
         "finishing": now >= expires,

@@ -121,6 +121,25 @@ def test_when_the_film_ends_last_watched_and_the_title_change_without_a_reload(c
     assert page.evaluate("window.__samePage") is True
 
 
+def test_a_resume_that_moves_trakts_start_time_updates_the_banner_in_place_unannounced(
+    clocks, fake
+):
+    live = clocks()
+    film_ending_in(fake, live.now, seconds=3600)
+    live.open()
+    page = live.page
+    expect(slot(page, "title")).to_have_text("Super 8")
+    page.locator(BANNER).evaluate("el => el.__kept = true")
+    ends_before = page.locator(BANNER).get_attribute("data-expires-at")
+
+    film_ending_in(fake, live.now, seconds=3600 + 300)  # paused five minutes, then resumed
+    live.step(20)
+
+    expect(page.locator(BANNER)).not_to_have_attribute("data-expires-at", ends_before)
+    assert page.locator(BANNER).evaluate("el => el.__kept === true")  # not swapped whole
+    expect(page.locator("[data-announce]")).to_have_text("")
+
+
 def test_past_its_end_a_play_trakt_still_reports_is_finishing_and_checked_every_10_s(clocks, fake):
     live = clocks()
     film_ending_in(fake, live.now, seconds=30)
