@@ -7,6 +7,7 @@ file, or (with --postgres) a fresh database on the throwaway PostgreSQL server.
 import fcntl
 import os
 import pty
+import signal
 import struct
 import subprocess
 import sys
@@ -65,7 +66,15 @@ def start(*args, env: dict) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C works as at a terminal even when the suite runs in the background: there the
+        # shell starts it with SIGINT ignored, which its children inherit (Python then keeps
+        # ignoring it rather than raising KeyboardInterrupt).
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_it_prints_its_progress_and_a_last_line_that_says_what_happened(database_url):
@@ -131,7 +140,7 @@ def test_an_interrupted_backfill_says_where_the_next_run_continues(database_url)
         for line in run.stdout:
             output.append(line)
             if "waiting 3600 s" in line:
-                run.send_signal(2)  # SIGINT
+                run.send_signal(signal.SIGINT)
                 break
         _, err = run.communicate(timeout=60)
         fake.set(history_429_page=None)
