@@ -53,7 +53,9 @@ class Clocks:
         )
 
     def open(self, path: str = "/") -> None:
-        self.page.clock.install(time=self.now)
+        # Installed a minute early: its time runs from install until it is paused, and on a
+        # busy machine pausing at the install's own time would be a step into the past.
+        self.page.clock.install(time=self.now - timedelta(minutes=1))
         self.page.clock.pause_at(self.now)
         self.page.goto(path)
         self.settle()

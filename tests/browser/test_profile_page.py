@@ -203,7 +203,8 @@ def test_the_bar_moves_every_second_and_the_words_are_the_servers(open_page, fak
     page.clock.install()
     page.goto("/")
     expect(slot(page, "title")).to_have_text("Super 8")
-    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 1)  # seconds
+    # A moment ahead (pause_at cannot go back, and a busy machine takes its time): in seconds.
+    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 3)
     texts = {name: slot(page, name).inner_text() for name in ("elapsed", "percent", "left")}
     style = "el => el.style.width"
     width = page.locator(f"{BANNER} .progress-fill").evaluate(style)
