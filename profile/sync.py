@@ -327,8 +327,7 @@ class _Run:
                     "ratings": list(activities.ratings_mark()),
                 }
             )
-        if refresh_runs(self.lease.renew):
-            SyncState.objects.filter(pk=STATE_PK).update(**_changed(1))
+        refresh_runs(self.lease.renew)
         outcome.calls = self.calls
         outcome.plays = Play.objects.count()
         SyncState.objects.filter(pk=STATE_PK).update(
@@ -545,9 +544,13 @@ class _Run:
         self.upsert_episodes(
             {i.episode.ids.trakt: (i.show, i.episode) for i in unique.values() if i.episode}
         )
-        existing = set(
-            Play.objects.filter(history_id__in=unique).values_list("history_id", flat=True)
-        )
+        # What each play kept so far says of its run: its time and length.
+        existing = {
+            history_id: (minute, runtime)
+            for history_id, minute, runtime in Play.objects.filter(
+                history_id__in=unique
+            ).values_list("history_id", "epoch_minute", "runtime")
+        }
         plays = [self.play(item, generation) for item in unique.values()]
         Play.objects.bulk_create(
             plays,
@@ -564,10 +567,19 @@ class _Run:
                 "local_hour",
                 "local_weekday",
                 "epoch_minute",
-                "run_start",
                 "seen",
             ],
         )
+        # A play seen again keeps its run (a --full walk sees every play again); one whose time
+        # or length changed on Trakt has its show's runs worked out again (refresh_runs).
+        moved = [
+            play.history_id
+            for play in plays
+            if play.history_id in existing
+            and existing[play.history_id] != (play.epoch_minute, play.runtime)
+        ]
+        if moved:
+            Play.objects.filter(history_id__in=moved).update(run_start=None)
         return len(unique) - len(existing)
 
     def play(self, item: HistoryPlay, generation: int) -> Play:
@@ -858,6 +870,8 @@ def refresh_runs(renew: Callable[[], None] = lambda: None) -> int:
             previous_end = minute
         with transaction.atomic():
             Play.objects.bulk_update(updates, ["run_start"], batch_size=1000)
+            # The binges drawn from them change: so does the mirror's version.
+            SyncState.objects.filter(pk=STATE_PK).update(**_changed(len(updates)))
             renew()
         changed += len(updates)
     return changed

@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from profile import stats, sync
 from profile.client import trakt
@@ -541,3 +543,31 @@ def test_runs_of_episodes_are_kept_up_to_date_for_the_longest_binge(fake):
 
     assert len(set(Play.objects.values_list("run_start", flat=True))) == 2
     assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)) is None
+
+
+def test_a_full_walk_of_an_unchanged_history_keeps_every_run_and_the_mirrors_version(fake):
+    fake.set(history=[episode_play(n, f"2024-05-01T{18 + n}:10:00.000Z", n) for n in (1, 2, 3)])
+    run()
+    starts = sorted(Play.objects.values_list("history_id", "run_start"))
+
+    with CaptureQueriesContext(connection) as queries:
+        run(full=True)
+
+    assert sorted(Play.objects.values_list("history_id", "run_start")) == starts
+    # Not one run cleared and worked out again (the daily reconcile rewrote them all): the
+    # longest binge stays right while the walk is under way.
+    assert not [q["sql"] for q in queries if '"run_start" =' in q["sql"]]
+
+
+def test_a_play_moved_on_trakt_has_its_run_worked_out_again(fake):
+    plays = [episode_play(n, f"2024-05-01T{18 + n}:10:00.000Z", n, runtime=60) for n in (1, 2, 3)]
+    fake.set(history=plays)
+    run()
+    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 3
+
+    plays[2] = episode_play(3, "2024-05-02T21:10:00.000Z", 3, runtime=60)  # a day later
+    fake.set(history=plays)
+    run(full=True)
+
+    assert len(set(Play.objects.values_list("run_start", flat=True))) == 2
+    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 2
