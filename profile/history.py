@@ -116,6 +116,11 @@ class HomeHistory:
         return self.state is not None and self.state.plays
 
     @property
+    def newest(self) -> datetime | None:
+        """When the mirror's newest play was watched (read with its state, not its rows)."""
+        return self.state.newest if self.state is not None else None
+
+    @property
     def empty(self) -> bool:
         return self.figures is None
 

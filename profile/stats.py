@@ -53,7 +53,12 @@ class Mirror:
     backfilled: bool
     syncing: bool  # a walk is under way
     last_success_at: datetime | None
-    plays: bool = False  # whether it holds any play
+    newest: datetime | None = None  # when its newest play was watched (None: it holds none)
+
+    @property
+    def plays(self) -> bool:
+        """Whether it holds any play."""
+        return self.newest is not None
 
 
 MIRROR_SECONDS = 2  # how long a process reuses what it read of SyncState
@@ -88,7 +93,7 @@ def _read_mirror() -> Mirror:
         row["backfilled_at"] is not None,
         row["walk_next_page"] is not None,
         row["last_success_at"],
-        Play.objects.exists(),
+        Play.objects.aggregate(newest=Max("watched_at"))["newest"],  # the index's last entry
     )
 
 

@@ -307,12 +307,8 @@ def last_watched_line(
     at once, until the history has it; the mirror's poster row below says the rest, so then
     nothing; without plays mirrored, Trakt's last history entry."""
     if ended is not None:
-        # Read the mirror's newest play only then: the page's sections are cached in memory,
-        # and this read would otherwise ask the shared cache on every view.
-        newest = None
-        if mirror.has_plays and mirror.recent:
-            newest = mirror.recent[0].item.watched_at
-        elif kept is not None:
+        newest = mirror.newest
+        if newest is None and kept is not None:
             newest = datetime.fromisoformat(kept.watched_at)
         if newest is None or newest < ended.started_at:
             title = f"{ended.title} {ended.subtitle}" if ended.subtitle else ended.title

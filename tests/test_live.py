@@ -10,9 +10,10 @@ from html import unescape
 
 import pytest
 import time_machine
+from django.core.cache import caches
 from django.test import Client
 
-from profile import services, sync
+from profile import services, stats, sync
 from profile.cache import wait_for_refreshes
 from tests import mirror
 
@@ -322,6 +323,32 @@ def test_the_poster_row_takes_over_once_the_mirror_has_what_ended(client, fake, 
     assert last_watched(answer) == ""
     recent = answer["fragments"]["recent"]
     assert recent.index("Super 8") < recent.index("Arrival")
+
+
+def test_while_something_just_ended_the_page_reads_no_mirror_rows_from_the_shared_cache(
+    client, fake, clock, monkeypatch
+):
+    mirror.play(mirror.title("Arrival", trakt_id=7), START - timedelta(hours=5))
+    ends = film_ending_in(fake, 10)
+    opened(client)
+    fake.set(watching="idle")
+    clock.move_to(ends + timedelta(seconds=20))
+    settled(client)
+    client.get("/")  # its sections rendered and kept in this process
+    shared = caches["default"]
+    asked = []
+    read = shared.get
+    monkeypatch.setattr(
+        shared, "get", lambda key, *a, **kw: asked.append(key) or read(key, *a, **kw)
+    )
+
+    answer = live(client)
+    page = client.get("/").content.decode()
+
+    assert last_watched(answer) == "Last watched: Super 8 · just now"
+    assert "<strong>Super 8</strong>" in page
+    # The mirror's newest play comes with its state, not from the recent posters' rows.
+    assert not [key for key in asked if key.startswith(stats.KEY)], asked
 
 
 def test_a_binge_names_the_episode_before_as_last_watched_only_when_idle(client, fake, clock):
