@@ -144,6 +144,11 @@ class FallbackRedisCache(RedisCache):
         except ConnectionInterrupted as interrupted:
             self.breaker.failed(interrupted.__cause__)
             return getattr(self.memory, name)(*args, **kwargs)
+        except Exception:
+            # Redis answered (a value that cannot be read, say): the connection is fine, and
+            # a probe must not leave the breaker waiting for an outcome forever.
+            self.breaker.succeeded()
+            raise
         self.breaker.succeeded()
         if name in _WRITES:
             getattr(self.memory, name)(*args, **kwargs)
@@ -170,6 +175,9 @@ class FallbackRedisCache(RedisCache):
         except ConnectionInterrupted as interrupted:
             self.breaker.failed(interrupted.__cause__)
             return self.memory.add(key, value, **args)
+        except Exception:
+            self.breaker.succeeded()  # as in _call: Redis answered
+            raise
         self.breaker.succeeded()
         if added:
             # Memory may still hold an old copy (a lock from an outage): ours now.

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from redis.exceptions import ResponseError
 
 from nowwatching import cache_backend
 from nowwatching import settings as project_settings
@@ -162,3 +163,17 @@ def test_a_redis_that_comes_back_empty_is_filled_again(redis, fake, quick_retrie
     assert not breaker().is_open
     assert refilled is not None and refilled.value.title == "Super 8"
     assert fake.calls("trakt:") == 2
+
+
+def test_a_probe_that_redis_answers_with_an_error_closes_the_breaker(redis, quick_retries):
+    redis.kill()
+    assert cache.get("anything") is None and breaker().is_open
+    redis.start()
+    cache.client.set("counter", "not a number")  # straight to Redis, past the breaker
+    time.sleep(cache_backend.RETRY_SECONDS + 0.1)  # waiting out the breaker, not an event
+
+    with pytest.raises((ResponseError, TypeError)):  # as django-redis reports it
+        cache.incr("counter")  # the probe: Redis answers, with an error
+
+    assert not breaker().is_open
+    assert cache.get("counter") == "not a number"  # from Redis, not this process's memory
