@@ -115,7 +115,10 @@ def through_cache(
     local = caches["local"].get(key)
     if _fresh(local, fresh_for):
         return local
-    entry = _newer(cache.get(key), local)
+    shared = cache.get(key)
+    if shared is None and local is not None and _forgotten_since(key, local):
+        local = None  # forgotten (another process signed in or out): not served any more
+    entry = _newer(shared, local)
     if _fresh(entry, fresh_for):
         return _keep_locally(key, entry)
     recent_error = cache.get(keys.error)
@@ -220,10 +223,23 @@ def _stale_or_raise(kept: Cached | None, error: UpstreamError, stale_ok) -> Cach
 def forget(*names: str) -> None:
     """Drop the kept answers (and remembered failures) of these `through_cache` names, when
     the credentials they were made with change. Another process's own copy of a fresh answer
-    still lives out its freshness (`fresh_for`)."""
+    still lives out its freshness (`fresh_for`); after that it is never served again, not
+    even while refreshing or marked stale (`_forgotten_since`)."""
     keys = [KEY + name + suffix for name in names for suffix in ("", ":error")]
     cache.delete_many(keys)
     caches["local"].delete_many(keys)
+    now = time.time()
+    cache.set_many({KEY + name + FORGOTTEN: now for name in names}, KEEP_LOCALLY_SECONDS)
+
+
+FORGOTTEN = ":forgotten"
+
+
+def _forgotten_since(key: str, local: Cached) -> bool:
+    """Whether `forget()` dropped this answer after this process's copy was stored: read only
+    when the shared cache has no answer (one more round trip, on a miss)."""
+    mark = cache.get(key + FORGOTTEN)
+    return mark is not None and local.stored_at <= mark
 
 
 # --- Background refreshes ---------------------------------------------------------------------

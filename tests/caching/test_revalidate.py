@@ -10,6 +10,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import responses
 import time_machine
 from django.core.cache import cache, caches
@@ -18,6 +19,7 @@ from django.test import Client
 from profile import cache as reuse
 from profile import services
 from profile.cache import wait_for_refreshes
+from profile.client import UpstreamError
 from tests.servers import gunicorn
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, at, fixture
@@ -175,3 +177,28 @@ def test_profile_and_stats_are_refreshed_in_the_background_too(mock):
 
     assert served.value == first.value and not served.stale
     assert refreshed.value.name == "Sean R."
+
+
+def test_an_answer_another_process_forgot_is_not_served_from_this_ones_copy():
+    """trakt_logout (a process of its own) forgets the signed-in profile: a web process that
+    still holds its own copy must not serve it once that copy is no longer fresh, neither
+    while refreshing nor marked stale when the refresh fails."""
+    answers = iter(["private profile"])
+
+    def fetch():
+        try:
+            return next(answers)
+        except StopIteration:
+            raise UpstreamError("private_profile", "signed out") from None
+
+    def ask():
+        return reuse.through_cache("profile", fetch, fresh_for=15, keep_for=lambda _: 3600)
+
+    assert ask().value == "private profile"
+    mine = caches["local"].get(reuse.KEY + "profile")
+    reuse.forget("profile")  # as another process does it: this process's copy stays
+    caches["local"].set(reuse.KEY + "profile", mine)
+
+    with later(20):
+        with pytest.raises(UpstreamError):
+            ask()
