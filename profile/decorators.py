@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from nowwatching.etags import set_etag
+from profile.errors import API_ERRORS
 
 ALLOWED_METHODS = ("GET", "HEAD")
 
@@ -32,12 +33,13 @@ def json_endpoint(error_fields=None):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method not in ALLOWED_METHODS:
+                code = "method_not_allowed"
                 body = dict(error_fields or {})
                 body["error"] = {
-                    "code": "method_not_allowed",
+                    "code": code,
                     "message": f"{request.method} is not allowed here; use GET or HEAD.",
                 }
-                response = JsonResponse(body, status=405)
+                response = JsonResponse(body, status=API_ERRORS[code])
                 response["Allow"] = ", ".join(ALLOWED_METHODS)
                 return response
             response = view(request, *args, **kwargs)
@@ -45,7 +47,10 @@ def json_endpoint(error_fields=None):
                 # ConditionalGetMiddleware skips HEAD; a HEAD must carry GET's ETag (and 304).
                 if not response.has_header("ETag"):
                     set_etag(response)
-                return get_conditional_response(request, etag=response["ETag"], response=response)
+                # An empty body has no ETag (as for GET): nothing to compare then.
+                return get_conditional_response(
+                    request, etag=response.get("ETag"), response=response
+                )
             return response
 
         return wrapper
