@@ -62,13 +62,6 @@ LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
 
 
-def _drop_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    try:
-        return handler(value)
-    except ValidationError:
-        return None
-
-
 def or_default(default: Any) -> WrapValidator:
     """A field validator that puts `default` in place of a value that fails its type."""
 
@@ -79,6 +72,10 @@ def or_default(default: Any) -> WrapValidator:
             return default
 
     return WrapValidator(validate)
+
+
+# An optional field whose value fails its type is left out (None), not the whole answer.
+DROP_IF_INVALID = or_default(None)
 
 
 def _valid_items(value: Any, handler: ValidatorFunctionWrapHandler) -> list:
@@ -139,20 +136,20 @@ _imdb = matching(r"(tt|nm)\d{1,12}", "an IMDb id")
 T = TypeVar("T")
 
 Text = Annotated[str, AfterValidator(_clean_text)]
-OptText = Annotated[Text | None, WrapValidator(_drop_if_invalid)]
+OptText = Annotated[Text | None, DROP_IF_INVALID]
 Time = Annotated[str, Field(max_length=64), AfterValidator(checked_time)]
-OptTime = Annotated[Time | None, WrapValidator(_drop_if_invalid)]
+OptTime = Annotated[Time | None, DROP_IF_INVALID]
 Id = Annotated[int, Field(ge=0, le=MAX_INT)]
-OptId = Annotated[Id | None, WrapValidator(_drop_if_invalid)]
+OptId = Annotated[Id | None, DROP_IF_INVALID]
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
-OptCount = Annotated[Count | None, WrapValidator(_drop_if_invalid)]
+OptCount = Annotated[Count | None, DROP_IF_INVALID]
 Number = Annotated[int, Field(ge=0, le=100_000)]  # a season, an episode, a runtime in minutes
-OptNumber = Annotated[Number | None, WrapValidator(_drop_if_invalid)]
-OptYear = Annotated[Annotated[int, Field(ge=1800, le=2200)] | None, WrapValidator(_drop_if_invalid)]
-OptSlug = Annotated[Annotated[str, _slug] | None, WrapValidator(_drop_if_invalid)]
-OptImdb = Annotated[Annotated[str, _imdb] | None, WrapValidator(_drop_if_invalid)]
+OptNumber = Annotated[Number | None, DROP_IF_INVALID]
+OptYear = Annotated[Annotated[int, Field(ge=1800, le=2200)] | None, DROP_IF_INVALID]
+OptSlug = Annotated[Annotated[str, _slug] | None, DROP_IF_INVALID]
+OptImdb = Annotated[Annotated[str, _imdb] | None, DROP_IF_INVALID]
 Score = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]  # a rating, 0-10
-OptScore = Annotated[Score | None, WrapValidator(_drop_if_invalid)]
+OptScore = Annotated[Score | None, DROP_IF_INVALID]
 ValidItems = Annotated[list[T], WrapValidator(_valid_items)]
 
 MAX_GENRES = 20
@@ -380,9 +377,7 @@ class TmdbImage(Body):
     file_path: Annotated[str, Field(max_length=200)]
     width: Annotated[Count, or_default(0)] = 0
     height: Annotated[Count, or_default(0)] = 0
-    iso_639_1: Annotated[
-        Annotated[str, Field(max_length=8)] | None, WrapValidator(_drop_if_invalid)
-    ] = None
+    iso_639_1: Annotated[Annotated[str, Field(max_length=8)] | None, DROP_IF_INVALID] = None
     vote_average: Annotated[Score, or_default(0.0)] = 0.0
     vote_count: Annotated[Count, or_default(0)] = 0
 
@@ -425,9 +420,7 @@ class DeviceCode(Body):
     ]
     expires_in: Annotated[int, Field(ge=1, le=24 * 3600)]
     # Trakt says 5; a missing or odd value must not make the poll spin or stall.
-    interval: Annotated[
-        Annotated[int, Field(ge=1, le=600)] | None, WrapValidator(_drop_if_invalid)
-    ] = None
+    interval: Annotated[Annotated[int, Field(ge=1, le=600)] | None, DROP_IF_INVALID] = None
 
 
 class TokenPair(Body):
@@ -459,7 +452,7 @@ class RateLimitHeader(Body):
     """Trakt's informational `X-Ratelimit` header, sent with every answer."""
 
     name: Annotated[str, Field(max_length=64), AfterValidator(_clean_text)] = ""
-    period: Annotated[Seconds | None, WrapValidator(_drop_if_invalid)] = None
+    period: Annotated[Seconds | None, DROP_IF_INVALID] = None
     limit: Count
     remaining: Count
     until: OptTime = None
