@@ -127,17 +127,15 @@ class HomeHistory:
     def cache_key(self, *others: object) -> str:
         """What the cached sections depend on: the mirror, the day, whether a walk is under
         way, and `others` (what else is drawn among them)."""
-        if self.state is None:
-            return "unreadable"
-        parts = (
-            self.state.version,
-            self.state.time_zone,
-            self.today,
-            self.state.syncing,
-            self.state.backfilled,
-            settings.HISTORY_SYNC_MINUTES == 0,
-            *others,
-        )
+        mirror = None  # the database could not be read: what else is drawn still counts
+        if self.state is not None:
+            mirror = (
+                self.state.version,
+                self.state.time_zone,
+                self.state.syncing,
+                self.state.backfilled,
+            )
+        parts = (mirror, self.today, settings.HISTORY_SYNC_MINUTES == 0, *others)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
     @property

@@ -6,7 +6,7 @@ from html import unescape
 import pytest
 from django.db import DatabaseError
 
-from profile import stats
+from profile import history, stats
 from tests import mirror
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +220,11 @@ def test_an_unreadable_database_gives_the_year_a_quiet_503(client, fake, monkeyp
 
     assert response.status_code == 503
     assert "The watch history is unavailable right now" in response.content.decode()
+
+
+def test_with_the_database_unreadable_the_cached_sections_still_follow_what_else_they_draw():
+    # The overview among them draws Trakt's stats and says why Trakt cannot be asked.
+    unreadable = history.HomeHistory(None)
+
+    assert unreadable.cache_key("stats A", "") != unreadable.cache_key("stats B", "")
+    assert unreadable.cache_key("stats A", "") != unreadable.cache_key("stats A", "Trakt is down")
