@@ -189,7 +189,7 @@ def _note_ended(playing: NowWatching | None) -> None:
     key = CACHE_KEY + "watching"
     kept = cache.get(key) or caches["local"].get(key)
     before = kept.value if kept is not None else None
-    if before is None or (playing is not None and _same_title(before, playing)):
+    if before is None or (playing is not None and before.play == playing.play):
         return
     # Seen at 80 % or more when last asked: it went on to be watched (or it is a check-in,
     # which Trakt marks watched at its end). Seen short of that, it may have been stopped.
@@ -198,11 +198,6 @@ def _note_ended(playing: NowWatching | None) -> None:
     progress = before.progress
     ended = Ended(before.title, before.subtitle, progress.started, min(_now(), progress.expires))
     cache.set(ENDED_KEY, ended, timeout=ENDED_SECONDS)
-
-
-def _same_title(a: NowWatching, b: NowWatching) -> bool:
-    """The same film or episode (a pause and a resume may move Trakt's started_at)."""
-    return (a.type, a.ids.trakt, a.subtitle) == (b.type, b.ids.trakt, b.subtitle)
 
 
 def just_ended() -> Ended | None:

@@ -133,7 +133,11 @@ def live_parts(
     content = None
     if watching is not None and watching.watching is not None:
         content = watching.watching.as_json(now)
-    shown = banner(content, now) if content else None
+    shown = None
+    if content:
+        # The script swaps a banner for another title's whole (and announces it), and only
+        # the parts that changed of the same title's.
+        shown = banner(content, now) | {"play": watching.watching.play}
     line = None
     if watching is not None and shown is None:
         line = last_watched_line(mirror, last_watched_item, ended, now)
@@ -199,10 +203,6 @@ def banner(content: dict[str, Any], now: datetime) -> dict[str, Any]:
     else:
         thumb_alt = f"Poster of {content['title']}"
     return {
-        # Which title plays: the script swaps a banner for another title whole (and announces
-        # it), and only the parts that changed of the same title's. Not its start time: a
-        # pause and resume moves Trakt's started_at, and that is no news.
-        "play": f"{content['type']}:{content['ids']['trakt']}:{content.get('subtitle') or ''}",
         # Past its end time while Trakt still reports it (the script also says so the moment
         # the end time passes on the page, before asking).
         "finishing": now >= expires,

@@ -94,6 +94,12 @@ class NowWatching:
     episode: EpisodeInfo | None = None
 
     @property
+    def play(self) -> str:
+        """Which title plays: the same film or episode through a pause and resume, which
+        may move Trakt's started_at (the page swaps and announces only a new one)."""
+        return f"{self.type}:{self.ids.trakt}:{self.subtitle or ''}"
+
+    @property
     def is_checkin(self) -> bool:
         return self.action == "checkin"
 
