@@ -9,7 +9,8 @@ from datetime import datetime
 
 from django.conf import settings
 
-from profile import stats, sync
+from profile.mirror import state as mirror_state
+from profile.mirror.sync import upkeep, writer
 from profile.models import Episode, Genre, Play, Rating, SyncState, Title
 
 _ids = itertools.count(1)
@@ -78,9 +79,9 @@ def play(
         episode=of if is_episode else None,
         runtime=of.runtime if runtime is None else runtime,
     )
-    sync.localize(row, zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    writer.localize(row, zoneinfo.ZoneInfo(settings.TIME_ZONE))
     row.save()
-    sync.refresh_runs()
+    upkeep.refresh_runs()
     changed()
     return row
 
@@ -101,8 +102,8 @@ def rate(of: Title | Episode, rating: int, rated_at: str = "2024-06-01T12:00:00Z
 
 def changed() -> None:
     """What the sync does with every change: the cached figures are recomputed."""
-    state = sync.state()
+    state = mirror_state.state()
     SyncState.objects.filter(pk=state.pk).update(
         version=state.version + 1, time_zone=settings.TIME_ZONE
     )
-    stats.forget_mirror()
+    mirror_state.forget_mirror()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from django.db import connection
 
-from profile import auth
 from profile.client.schemas import TokenPair
 from profile.models import TraktToken
+from profile.signin import storage
 from tests.fake_upstream import FakeUpstream
 
 DAY = timedelta(days=1)
@@ -19,7 +19,7 @@ DAY = timedelta(days=1)
 def sign_in(fake: FakeUpstream, issued_ago: timedelta = timedelta(0)) -> dict:
     """Store a pair the fake issued (as `trakt_login` would), `issued_ago` old; the pair."""
     pair = fake.tokens.issue(issued_ago.total_seconds())
-    auth.store_sign_in(TokenPair.model_validate(pair))
+    storage.store_sign_in(TokenPair.model_validate(pair))
     # Signed in that long ago too, or a 401 would find the token too fresh to renew.
     TraktToken.objects.filter(pk=1).update(
         user_slug="sean",

@@ -15,8 +15,8 @@ import pytest
 import requests
 import time_machine
 
-from profile.api import openapi_document
-from profile.cache import wait_for_refreshes
+from profile.api.openapi import openapi_document
+from profile.live.cache import wait_for_refreshes
 from tests.contract import Answer, assert_matches_openapi, urlconf_paths, validator_for
 from tests.upstream import TRAKT, TRAKT_FAILURES, WATCHING_URL, add_tmdb, fixture, watching
 
@@ -342,7 +342,7 @@ def test_the_checker_refuses_what_the_document_does_not_allow(path, reply, compl
 
 
 def test_the_documentation_names_every_endpoint_field_and_error_code():
-    from profile.api import OPENAPI_PATH
+    from profile.api.openapi import OPENAPI_PATH
 
     text = (OPENAPI_PATH.parent.parent / "API_DOCUMENTATION.md").read_text()
     document = openapi_document()
@@ -358,7 +358,7 @@ def test_the_documentation_names_every_endpoint_field_and_error_code():
 
 
 def test_every_json_example_in_the_documentation_is_a_possible_answer():
-    from profile.api import OPENAPI_PATH
+    from profile.api.openapi import OPENAPI_PATH
 
     text = (OPENAPI_PATH.parent.parent / "API_DOCUMENTATION.md").read_text()
     blocks = re.findall(r"```json\n(.*?)```", text, re.S)

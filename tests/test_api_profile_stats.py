@@ -6,7 +6,7 @@ import pytest
 import requests
 import time_machine
 
-from profile.cache import wait_for_refreshes
+from profile.live.cache import wait_for_refreshes
 from tests.upstream import TRAKT, TRAKT_FAILURES, fixture
 
 PROFILE_URL = f"{TRAKT}/users/sean"

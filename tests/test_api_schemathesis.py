@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from profile.api import OPENAPI_PATH
+from profile.api.openapi import OPENAPI_PATH
 from tests.fake_upstream import FakeUpstream
 from tests.servers import BIN, gunicorn
 

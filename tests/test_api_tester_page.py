@@ -6,7 +6,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from profile.api import api_endpoints
+from profile.api.openapi import api_endpoints
 
 
 @pytest.fixture

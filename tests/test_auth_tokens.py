@@ -17,9 +17,9 @@ from django.core.cache import caches
 from django.db import connections
 from django.utils import timezone
 
-from profile import auth
 from profile.client.oauth import App
 from profile.models import TraktToken
+from profile.signin import credentials, renewal, sealing
 from tests.contract import assert_matches_openapi
 from tests.fake_upstream import TRAKT_SECRET
 from tests.signin import DAY, raw_database_text, sign_in, stored
@@ -61,10 +61,10 @@ def test_a_stored_sign_in_is_used_for_the_owners_me_paths(client, fake):
 
 def test_the_stored_sign_in_comes_before_trakt_access_token_and_the_public_profile(fake, settings):
     settings.TRAKT_ACCESS_TOKEN = "environment-token-0123456789"
-    assert auth.credentials().source == "environment"
+    assert credentials.credentials().source == "environment"
 
     pair = sign_in(fake)
-    used = auth.credentials()
+    used = credentials.credentials()
 
     assert (used.source, used.user, used.auth.access_token) == (
         "signed_in",
@@ -73,7 +73,7 @@ def test_the_stored_sign_in_comes_before_trakt_access_token_and_the_public_profi
     )
     settings.TRAKT_ACCESS_TOKEN = ""
     TraktToken.objects.all().delete()
-    assert (auth.credentials().source, auth.credentials().user) == ("public", "sean")
+    assert (credentials.credentials().source, credentials.credentials().user) == ("public", "sean")
 
 
 def test_without_a_username_or_a_token_it_is_not_configured(client, fake, settings):
@@ -88,7 +88,7 @@ def test_without_a_username_or_a_token_it_is_not_configured(client, fake, settin
 def test_credentials_never_show_their_token_in_a_repr(fake):
     pair = sign_in(fake)
 
-    used = auth.credentials()
+    used = credentials.credentials()
     shown = repr(used) + repr(used.auth) + repr(App("id", TRAKT_SECRET))
 
     assert pair["access_token"] not in shown
@@ -109,7 +109,7 @@ def test_the_tokens_are_encrypted_at_rest_and_the_client_secret_is_never_stored(
     assert "profile_trakttoken" in raw or "sean" in raw  # we did read the real storage
     for secret in (*_tokens_of(first), *fake.tokens.secrets_issued(), TRAKT_SECRET):
         assert secret not in raw
-    assert auth.unseal(row.refresh_token_encrypted) in fake.tokens.refresh_live
+    assert sealing.unseal(row.refresh_token_encrypted) in fake.tokens.refresh_live
 
 
 def test_a_changed_secret_key_signs_out_with_a_clear_message_once(client, fake, settings, caplog):
@@ -134,7 +134,7 @@ def test_an_old_secret_key_in_the_fallbacks_still_decrypts(fake, settings):
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "the-rotated-secret-key-0123456789"
 
-    assert auth.credentials().auth.access_token == pair["access_token"]
+    assert credentials.credentials().auth.access_token == pair["access_token"]
 
 
 # --- Renewal before expiry ----------------------------------------------------------------------
@@ -151,7 +151,7 @@ def test_a_token_with_less_than_a_day_left_is_renewed_before_it_is_used(client, 
     row = stored()
     assert row.generation == 2
     assert row.renewed_at is not None
-    new_access = auth.unseal(row.access_token_encrypted)
+    new_access = sealing.unseal(row.access_token_encrypted)
     assert new_access != old["access_token"]
     # From the answer's created_at + expires_in (the fake's 7 days), not a fixed period.
     assert abs((row.expires_at - timezone.now()) - timedelta(days=7)) < timedelta(minutes=1)
@@ -174,7 +174,7 @@ def test_a_24_hour_token_is_renewed_at_three_quarters_of_its_life(fake, age_hour
     fake.set(expires_in=24 * 3600)
     sign_in(fake, issued_ago=timedelta(hours=age_hours))
 
-    auth.credentials()
+    credentials.credentials()
 
     assert refreshes(fake) == (1 if renewed else 0)
 
@@ -268,7 +268,7 @@ def test_a_refused_renewal_signs_out_logs_once_and_stops_calling_trakt_with_the_
 
 
 def test_the_signed_out_example_in_the_document_is_the_real_answer(client, fake):
-    from profile.api import openapi_document
+    from profile.api.openapi import openapi_document
 
     sign_in(fake, issued_ago=8 * DAY)
     fake.set(refresh_fault="invalid_grant")
@@ -387,7 +387,7 @@ def test_sixty_threads_that_need_a_renewal_make_one(fake, issued_ago):
     def caller(_):
         start.wait(timeout=10)
         try:
-            return auth.credentials().auth.access_token
+            return credentials.credentials().auth.access_token
         finally:
             connections.close_all()
 
@@ -398,7 +398,7 @@ def test_sixty_threads_that_need_a_renewal_make_one(fake, issued_ago):
 
     assert refreshes(fake) == 1
     assert fake.tokens.reused_refresh_tokens() == []
-    new = auth.unseal(stored().access_token_encrypted)
+    new = sealing.unseal(stored().access_token_encrypted)
     if issued_ago > 7 * DAY:
         assert set(tokens) == {new}  # nobody went on with the expired one
     else:
@@ -410,25 +410,25 @@ def test_sixty_threads_that_need_a_renewal_make_one(fake, issued_ago):
 def test_a_renewer_that_died_holds_others_up_two_seconds_at_most(client, fake):
     old = sign_in(fake, issued_ago=6.5 * DAY)
     # A renewer took the lease and died: the lease is live for another minute.
-    TraktToken.objects.filter(pk=1).update(renewing_until=timezone.now() + auth.LEASE)
+    TraktToken.objects.filter(pk=1).update(renewing_until=timezone.now() + renewal.LEASE)
 
     began = time.monotonic()
-    used = auth.credentials()
+    used = credentials.credentials()
     waited = time.monotonic() - began
 
     assert used.auth.access_token == old["access_token"]  # still valid: used meanwhile
-    assert auth.WAIT_SECONDS - 0.2 <= waited < auth.WAIT_SECONDS + 1.5
+    assert renewal.WAIT_SECONDS - 0.2 <= waited < renewal.WAIT_SECONDS + 1.5
     assert refreshes(fake) == 0
 
 
 def test_with_an_expired_token_and_a_dead_renewer_the_answer_is_a_quick_clear_error(client, fake):
     sign_in(fake, issued_ago=8 * DAY)
-    TraktToken.objects.filter(pk=1).update(renewing_until=timezone.now() + auth.LEASE)
+    TraktToken.objects.filter(pk=1).update(renewing_until=timezone.now() + renewal.LEASE)
 
     began = time.monotonic()
     response = client.get("/api/watching")
 
-    assert time.monotonic() - began < auth.WAIT_SECONDS + 1.5
+    assert time.monotonic() - began < renewal.WAIT_SECONDS + 1.5
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "unavailable"
     assert response["Retry-After"] == "5"
@@ -436,10 +436,10 @@ def test_with_an_expired_token_and_a_dead_renewer_the_answer_is_a_quick_clear_er
 
 def test_after_a_dead_renewers_lease_runs_out_the_next_caller_renews(fake):
     sign_in(fake, issued_ago=8 * DAY)
-    TraktToken.objects.filter(pk=1).update(renewing_until=timezone.now() + auth.LEASE)
+    TraktToken.objects.filter(pk=1).update(renewing_until=timezone.now() + renewal.LEASE)
 
-    with time_machine.travel(timezone.now() + auth.LEASE + timedelta(seconds=1), tick=False):
-        assert auth.credentials().source == "signed_in"
+    with time_machine.travel(timezone.now() + renewal.LEASE + timedelta(seconds=1), tick=False):
+        assert credentials.credentials().source == "signed_in"
 
     assert refreshes(fake) == 1
     assert stored().generation == 2
@@ -469,11 +469,13 @@ def test_a_renewer_that_died_after_trakt_swapped_the_pair_leaves_the_site_signed
 def test_a_sign_out_while_renewing_revokes_the_new_pair(fake):
     sign_in(fake, issued_ago=8 * DAY)
     row = stored()
-    lease = timezone.now() + auth.LEASE
+    lease = timezone.now() + renewal.LEASE
     TraktToken.objects.filter(pk=1).update(renewing_until=lease)
     TraktToken.objects.all().delete()  # `trakt_logout` meanwhile
 
-    assert auth._renew(row, App(fake.env()["TRAKT_API_KEY"], TRAKT_SECRET), lease, False) is None
+    assert (
+        renewal._exchange(row, App(fake.env()["TRAKT_API_KEY"], TRAKT_SECRET), lease, False) is None
+    )
 
     assert refreshes(fake) == 1
     assert fake.calls("auth:/oauth/revoke") == 1

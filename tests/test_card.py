@@ -9,7 +9,8 @@ import pytest
 import requests
 import time_machine
 
-from profile import card, formatting
+from profile import formatting
+from profile.live import card
 from tests.conftest import SECRETS
 from tests.upstream import FIXTURES, TMDB, TRAKT, WATCHING_URL, add_tmdb, fixture, watching
 

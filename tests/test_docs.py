@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from profile import card
-from profile.api import api_endpoints, openapi_document
+from profile.api.openapi import api_endpoints, openapi_document
 from profile.client import ERROR_HTTP_STATUS
 from profile.errors import API_ERRORS, ERRORS
+from profile.live import card
 from tests import mirror
 from tests.contract import urlconf_paths
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, fixture

@@ -6,7 +6,8 @@ import pytest
 import time_machine
 from django.db import DatabaseError
 
-from profile import stats
+from profile.api import views as api_views
+from profile.mirror import queries
 from tests import mirror
 from tests.contract import assert_matches_openapi
 
@@ -236,8 +237,8 @@ def test_an_unreadable_database_is_a_503_not_a_500(client, monkeypatch, path, te
     def broken(*args, **kwargs):
         raise DatabaseError("database is locked")
 
-    monkeypatch.setattr(stats, "mirror", broken)
-    monkeypatch.setattr(stats, "history", broken)
+    monkeypatch.setattr(api_views, "mirror", broken)
+    monkeypatch.setattr(queries, "plays_page", broken)
 
     response = get(client, path, template)
 

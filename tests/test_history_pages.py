@@ -6,7 +6,8 @@ from html import unescape
 import pytest
 from django.db import DatabaseError
 
-from profile import history, stats
+from profile.mirror import state as mirror_state
+from profile.pages import figures
 from tests import mirror
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def test_the_history_sections_are_kept_in_the_processs_memory_until_the_mirror_c
 
     assert section(again, "recent") == section(first, "recent")
     # Neither the rendered sections nor the figures under them came from the shared cache.
-    assert not [key for key in warm_reads if "history-sections" in key or stats.KEY in key]
+    assert not [key for key in warm_reads if "history-sections" in key or mirror_state.KEY in key]
     titles = re.findall(r'<span class="poster-title">([^<]*)</span>', section(changed, "recent"))
     assert titles == ["Super 8", "Breaking Bad"]
 
@@ -171,7 +172,7 @@ def test_an_unreadable_database_still_gives_the_page(client, fake, monkeypatch):
     def broken():
         raise DatabaseError("no such table: profile_syncstate")
 
-    monkeypatch.setattr(stats, "mirror", broken)
+    monkeypatch.setattr(figures, "mirror", broken)
 
     response = client.get("/")
 
@@ -214,7 +215,7 @@ def test_an_unreadable_database_gives_the_year_a_quiet_503(client, fake, monkeyp
     def broken():
         raise DatabaseError("database is locked")
 
-    monkeypatch.setattr(stats, "mirror", broken)
+    monkeypatch.setattr(figures, "mirror", broken)
 
     response = client.get("/year/2024")
 
@@ -224,7 +225,7 @@ def test_an_unreadable_database_gives_the_year_a_quiet_503(client, fake, monkeyp
 
 def test_with_the_database_unreadable_the_cached_sections_still_follow_what_else_they_draw():
     # The overview among them draws Trakt's stats and says why Trakt cannot be asked.
-    unreadable = history.HomeHistory(None)
+    unreadable = figures.HomeHistory(None)
 
     assert unreadable.cache_key("stats A", "") != unreadable.cache_key("stats B", "")
     assert unreadable.cache_key("stats A", "") != unreadable.cache_key("stats A", "Trakt is down")

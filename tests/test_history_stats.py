@@ -4,7 +4,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from profile import history, stats
+from profile.api import serialize
+from profile.mirror import queries
+from profile.mirror import review as reviews
+from profile.mirror import state as mirror_state
+from profile.pages import figures
 from tests import mirror
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
@@ -19,7 +23,7 @@ def test_activity_has_every_day_of_the_range_zeros_included():
     mirror.play(film, "2024-05-02T22:00:00Z")
     mirror.play(film, "2024-05-04T20:00:00Z", runtime=30)
 
-    days = stats.activity(date(2024, 5, 1), date(2024, 5, 5))
+    days = queries.activity(date(2024, 5, 1), date(2024, 5, 5))
 
     assert [(d.date.day, d.plays, d.minutes) for d in days] == [
         (1, 0, 0),
@@ -59,15 +63,15 @@ def test_plays_at_2330_and_0030_around_dst_changes_are_counted_on_their_local_da
     for moment in moments:
         mirror.play(film, moment)
 
-    days = stats.activity(date(2024, 1, 1), date(2024, 12, 31))
-    hours, _ = stats.when()
+    days = queries.activity(date(2024, 1, 1), date(2024, 12, 31))
+    hours, _ = queries.when()
 
     assert {d.date: d.plays for d in days if d.plays} == expected
     assert {h.label: h.plays for h in hours if h.plays} == {"23": 2, "00": 2}
 
 
 def test_the_heatmap_range_is_53_weeks_from_a_monday_to_today():
-    start, end = stats.heatmap_range(date(2024, 5, 15))  # a Wednesday
+    start, end = queries.heatmap_range(date(2024, 5, 15))  # a Wednesday
 
     assert start.weekday() == 0
     assert end == date(2024, 5, 15)
@@ -79,9 +83,9 @@ def test_streaks_count_days_in_a_row_up_to_today_or_yesterday():
     for day in (1, 2, 3, 4, 10, 11, 12):  # a 4-day streak, then a 3-day one to the 12th
         mirror.play(film, f"2024-05-{day:02d}T20:00:00Z")
 
-    assert stats.streaks(date(2024, 5, 12)) == stats.Streaks(3, 4, date(2024, 5, 4), 7)
-    assert stats.streaks(date(2024, 5, 13)).current == 3  # today is not over yet
-    assert stats.streaks(date(2024, 5, 14)).current == 0
+    assert queries.streaks(date(2024, 5, 12)) == queries.Streaks(3, 4, date(2024, 5, 4), 7)
+    assert queries.streaks(date(2024, 5, 13)).current == 3  # today is not over yet
+    assert queries.streaks(date(2024, 5, 14)).current == 0
 
 
 # --- When and taste -----------------------------------------------------------------------------
@@ -93,7 +97,7 @@ def test_plays_by_hour_and_weekday_are_in_the_owners_time(settings):
     mirror.play(film, "2024-05-06T13:00:00Z")  # Monday 22:00 in Tokyo
     mirror.play(film, "2024-05-06T15:30:00Z")  # Tuesday 00:30
 
-    hours, weekdays = stats.when()
+    hours, weekdays = queries.when()
 
     assert [(h.label, h.plays, h.minutes) for h in hours if h.plays] == [
         ("00", 1, 60),
@@ -110,7 +114,7 @@ def test_genres_are_ranked_by_time_and_a_title_counts_for_each_of_its_genres():
     mirror.play(drama, "2024-05-02T20:00:00Z")
     mirror.play(drama, "2024-05-03T20:00:00Z")
 
-    genres = stats.top_genres(stats.title_totals())
+    genres = queries.top_genres(queries.title_totals())
 
     assert [(g.slug, g.name, g.minutes, g.plays) for g in genres] == [
         ("drama", "Drama", 200, 3),
@@ -127,10 +131,10 @@ def test_most_watched_shows_and_most_rewatched_movies():
     mirror.play(twice, "2024-05-01T18:00:00Z")
     mirror.play(twice, "2024-06-01T18:00:00Z")
     mirror.play(once, "2024-05-01T16:00:00Z")
-    totals = stats.title_totals()
+    totals = queries.title_totals()
 
-    shows = stats.top_titles(totals, "episode")
-    rewatched = stats.top_titles(totals, "movie", at_least=2)
+    shows = queries.top_titles(totals, "episode")
+    rewatched = queries.top_titles(totals, "movie", at_least=2)
 
     assert [(s.title.title, s.plays) for s in shows] == [("Big", 3), ("Small", 1)]
     assert [(m.title.title, m.plays) for m in rewatched] == [("Twice", 2)]
@@ -149,7 +153,7 @@ def test_ratings_are_compared_with_the_communitys():
     mirror.rate(obscure, 10)
     mirror.rate(pilot, 9)
 
-    comparison = stats.rating_comparison(limit=3)
+    comparison = queries.rating_comparison(limit=3)
 
     assert comparison.count == 4
     assert comparison.mean == pytest.approx((4.8 - 6.9 - 0.4 + 3.0) / 4)
@@ -165,7 +169,7 @@ def test_ratings_are_compared_with_the_communitys():
 
 
 def test_no_ratings_no_comparison():
-    assert stats.rating_comparison() is None
+    assert queries.rating_comparison() is None
 
 
 # --- Years --------------------------------------------------------------------------------------
@@ -177,11 +181,11 @@ def test_years_are_every_year_with_plays_newest_first(settings):
     mirror.play(film, "2022-06-01T20:00:00Z")
     mirror.play(film, "2023-12-31T23:30:00Z")  # already 2024 in Berlin
 
-    assert [(y.year, y.plays, y.minutes) for y in stats.years()] == [
+    assert [(y.year, y.plays, y.minutes) for y in reviews.year_totals()] == [
         (2024, 1, 100),
         (2022, 1, 100),
     ]
-    assert stats.year_list() == [2024, 2022]
+    assert reviews.year_list() == [2024, 2022]
 
 
 def test_the_year_in_review_has_its_totals_months_tops_first_and_last():
@@ -192,9 +196,9 @@ def test_the_year_in_review_has_its_totals_months_tops_first_and_last():
     mirror.play(other, "2023-12-31T20:00:00Z")  # another year
     mirror.play(mirror.episode(series, 1, 1, runtime=30), "2024-12-30T20:00:00Z")
 
-    review = stats.year_review(2024)
+    review = reviews.year_review(2024)
 
-    assert review.totals == stats.Totals(3, 230, 2, 200, 1, 30, 3, 2)
+    assert review.totals == reviews.Totals(3, 230, 2, 200, 1, 30, 3, 2)
     assert [(m.name, m.plays, m.minutes) for m in review.months if m.plays] == [
         ("Jan", 1, 100),
         ("Mar", 1, 100),
@@ -211,8 +215,8 @@ def test_the_year_in_review_has_its_totals_months_tops_first_and_last():
 def test_a_year_without_plays_has_no_review():
     mirror.play(mirror.title(), "2024-01-05T20:00:00Z")
 
-    assert stats.year_review(2023) is None
-    assert stats.year_review(99999) is None
+    assert reviews.year_review(2023) is None
+    assert reviews.year_review(99999) is None
 
 
 def test_the_longest_binge_is_one_show_with_gaps_under_an_hour():
@@ -228,7 +232,7 @@ def test_the_longest_binge_is_one_show_with_gaps_under_an_hour():
     for day in (3, 4, 5):
         mirror.play(mirror.episode(other, 1, day), f"2024-02-0{day}T20:00:00Z")
 
-    binge = stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31))
+    binge = reviews.longest_binge(date(2024, 1, 1), date(2024, 12, 31))
 
     assert (binge.title.title, binge.episodes, binge.minutes) == ("Series", 3, 120)
     assert binge.started.isoformat().startswith("2024-02-01T19:20")
@@ -239,7 +243,7 @@ def test_no_binge_without_two_episodes_in_a_row():
     series = mirror.show("Series")
     mirror.play(mirror.episode(series), "2024-02-01T20:00:00Z")
 
-    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)) is None
+    assert reviews.longest_binge(date(2024, 1, 1), date(2024, 12, 31)) is None
 
 
 # --- Lists --------------------------------------------------------------------------------------
@@ -251,7 +255,7 @@ def test_recently_watched_is_each_title_once_with_its_latest_play():
     mirror.play(film, "2024-05-01T22:00:00Z")
     mirror.play(mirror.episode(series, 1, 2), "2024-05-02T20:00:00Z")
 
-    recent = stats.recent()
+    recent = queries.recent()
 
     assert [(r.title.title, r.episode.code if r.episode else None) for r in recent] == [
         ("Series", "S1E2"),
@@ -265,10 +269,10 @@ def test_the_history_is_paged_newest_first_and_filtered_by_type():
         mirror.play(film, f"2024-05-0{n + 1}T20:00:00Z", history_id=100 + n)
     mirror.play(mirror.episode(series), "2024-05-09T20:00:00Z", history_id=200)
 
-    first, total = stats.history(1, 4, None)
-    second, _ = stats.history(2, 4, None)
-    episodes, episode_total = stats.history(1, 10, "episode")
-    beyond, _ = stats.history(9, 4, None)
+    first, total = queries.plays_page(1, 4, None)
+    second, _ = queries.plays_page(2, 4, None)
+    episodes, episode_total = queries.plays_page(1, 10, "episode")
+    beyond, _ = queries.plays_page(9, 4, None)
 
     assert total == 6 and episode_total == 1
     assert [p.history_id for p in first] == [200, 104, 103, 102]
@@ -280,11 +284,11 @@ def test_the_history_is_paged_newest_first_and_filtered_by_type():
 def test_cached_figures_are_recomputed_when_the_mirror_changes():
     film = mirror.title()
     mirror.play(film, "2024-05-01T20:00:00Z")
-    first = stats.cached(stats.mirror(), "count", lambda: len(stats.days()))
+    first = mirror_state.cached(mirror_state.mirror(), "count", lambda: len(queries.days()))
 
     mirror.play(film, "2024-05-02T20:00:00Z")
-    second = stats.cached(stats.mirror(), "count", lambda: len(stats.days()))
-    again = stats.cached(stats.mirror(), "count", lambda: 999)
+    second = mirror_state.cached(mirror_state.mirror(), "count", lambda: len(queries.days()))
+    again = mirror_state.cached(mirror_state.mirror(), "count", lambda: 999)
 
     assert (first, second, again) == (1, 2, 2)
 
@@ -294,7 +298,7 @@ def test_a_play_item_reads_like_the_api_says():
     pilot = mirror.episode(series, 0, 2, title="Wedding Day", imdb_id="")
     mirror.play(pilot, "2024-05-01T20:00:00.123Z", history_id=42)
 
-    body = stats.recent()[0].as_json()
+    body = serialize.play_json(queries.recent()[0])
 
     assert body["id"] == 42
     assert body["watched_at"] == "2024-05-01T20:00:00.123Z"
@@ -312,8 +316,8 @@ def test_a_long_history_keeps_the_figures_whole():
     for n in range(40):
         mirror.play(film, f"{start + timedelta(days=n)}T12:00:00+00:00")
 
-    assert stats.streaks(start + timedelta(days=39)).current == 40
-    assert sum(d.plays for d in stats.activity(start, start + timedelta(days=60))) == 40
+    assert queries.streaks(start + timedelta(days=39)).current == 40
+    assert sum(d.plays for d in queries.activity(start, start + timedelta(days=60))) == 40
 
 
 # --- In the database ------------------------------------------------------------------------------
@@ -345,8 +349,8 @@ def some_plays(year: int, shows: int, films: int) -> None:
 @pytest.mark.parametrize(
     "figures",
     [
-        pytest.param(lambda: stats.year_review(2024), id="the year in review"),
-        pytest.param(lambda: history._home_figures(date(2024, 12, 31), "UTC"), id="the page"),
+        pytest.param(lambda: reviews.year_review(2024), id="the year in review"),
+        pytest.param(lambda: figures._home_figures(date(2024, 12, 31), "UTC"), id="the page"),
     ],
 )
 def test_the_figures_are_a_fixed_few_aggregate_queries_however_many_plays(figures):

@@ -6,7 +6,7 @@ from html import unescape
 
 import pytest
 
-from profile import services
+from profile.live import answers as live_answers
 
 
 def meta(html: str, name: str) -> str | None:
@@ -115,8 +115,8 @@ def test_trakt_down_still_gives_a_page_with_quiet_notes(client, fake):
 def test_trakt_down_shows_the_last_good_stats(client, fake, monkeypatch):
     client.get("/")
     # Nothing is fresh any more, so the next page asks Trakt, which now fails.
-    monkeypatch.setattr(services, "PROFILE_SECONDS", 0)
-    monkeypatch.setattr(services, "STATS_SECONDS", 0)
+    monkeypatch.setattr(live_answers, "PROFILE_SECONDS", 0)
+    monkeypatch.setattr(live_answers, "STATS_SECONDS", 0)
     fake.set(trakt_fault="500")
 
     html = client.get("/").content.decode()
@@ -140,7 +140,7 @@ def test_a_slow_watching_answer_does_not_hold_the_page(client, fake):
     assert 'data-poll-seconds="2"' in html  # the script asks again soon
     assert "Sean Rudford" in html
     # Let the late answer land now, not in the next test's cache.
-    services.get_watching()
+    live_answers.get_watching()
 
 
 def notes(html: str) -> list[str]:

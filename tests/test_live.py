@@ -13,8 +13,10 @@ import time_machine
 from django.core.cache import caches
 from django.test import Client
 
-from profile import services, stats, sync
-from profile.cache import wait_for_refreshes
+from profile.live import ended
+from profile.live.cache import wait_for_refreshes
+from profile.mirror import state as mirror_state
+from profile.mirror import sync
 from tests import mirror
 
 START = datetime(2026, 3, 6, 20, 0, tzinfo=UTC)
@@ -348,7 +350,7 @@ def test_while_something_just_ended_the_page_reads_no_mirror_rows_from_the_share
     assert last_watched(answer) == "Last watched: Super 8 · just now"
     assert "<strong>Super 8</strong>" in page
     # The mirror's newest play comes with its state, not from the recent posters' rows.
-    assert not [key for key in asked if key.startswith(stats.KEY)], asked
+    assert not [key for key in asked if key.startswith(mirror_state.KEY)], asked
 
 
 def test_a_binge_names_the_episode_before_as_last_watched_only_when_idle(client, fake, clock):
@@ -361,7 +363,7 @@ def test_a_binge_names_the_episode_before_as_last_watched_only_when_idle(client,
 
     assert "Breaking Bad" in answer["fragments"]["banner"]
     assert last_watched(answer) == ""  # hidden while something plays
-    assert services.just_ended().title == "Super 8"
+    assert ended.just_ended().title == "Super 8"
 
 
 # --- Many viewers, no more Trakt calls -----------------------------------------------------------------

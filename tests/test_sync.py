@@ -7,8 +7,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profile import stats, sync
 from profile.client import trakt
+from profile.mirror import review as reviews
+from profile.mirror import state as mirror_state
+from profile.mirror import sync
+from profile.mirror.sync import lease as sync_lease
+from profile.mirror.sync import pacing
 from profile.models import Episode, Play, Rating, SyncState, Title
 from tests.fake_upstream import generated_movie, generated_show
 from tests.signin import sign_in
@@ -57,7 +61,7 @@ def test_a_first_run_backfills_every_page_at_trakts_cap(fake):
     assert fake.calls(HISTORY) == 3
     assert outcome.calls == 6
     assert outcome.summary() == "600 plays, 600 new, 0 removed, 6 Trakt calls"
-    state = sync.state()
+    state = mirror_state.state()
     assert state.backfilled_at is not None and state.walk_next_page is None
 
 
@@ -77,7 +81,7 @@ def test_an_empty_history_is_a_finished_backfill(fake):
 
     assert (outcome.plays, outcome.new) == (0, 0)
     assert fake.calls(HISTORY) == 1
-    assert sync.state().backfilled_at is not None
+    assert mirror_state.state().backfilled_at is not None
 
 
 def test_every_play_is_linked_to_its_title_episode_and_runtime(fake):
@@ -168,7 +172,7 @@ def test_an_interrupted_backfill_continues_where_it_stopped(fake):
         run(progress=StopAfter(2))
 
     assert len(history_ids()) == 500
-    state = sync.state()
+    state = mirror_state.state()
     assert (state.walk_kind, state.walk_next_page) == ("backfill", 3)
     assert state.lease_owner == ""  # released
     assert state.last_error == "Interrupted."
@@ -180,7 +184,7 @@ def test_an_interrupted_backfill_continues_where_it_stopped(fake):
     # Page 3 of the walk, then one incremental page for what came meanwhile.
     assert fake.calls(HISTORY) - before == 2
     assert outcome.kind == "backfill" and outcome.new == 100
-    assert sync.state().walk_next_page is None
+    assert mirror_state.state().walk_next_page is None
 
 
 def test_a_page_written_twice_leaves_no_duplicates(fake):
@@ -288,14 +292,14 @@ def test_a_429_in_the_middle_of_a_backfill_is_waited_out(fake):
 
 def test_the_pace_allows_a_burst_then_keeps_to_100_calls_per_5_minutes():
     waits = []
-    pacer = sync.Pacer(True, None, None, waits.append)
+    pacer = pacing.Pacer(True, None, None, waits.append)
 
-    for _ in range(sync.PACE_BURST):
+    for _ in range(pacing.PACE_BURST):
         pacer.take()
     assert waits == []
     pacer.take()
 
-    assert waits == [pytest.approx(sync.PACE_SECONDS / sync.PACE_CALLS, rel=0.05)]
+    assert waits == [pytest.approx(pacing.PACE_SECONDS / pacing.PACE_CALLS, rel=0.05)]
     assert pacer.seconds_for(100) == pytest.approx(300, rel=0.05)
 
 
@@ -313,7 +317,7 @@ def test_a_backfill_says_how_long_it_will_take_at_the_pace(fake):
     kind, pages, seconds = told[0]
     assert (kind, pages) == ("backfill", 80)
     # 79 pages after the first, less what is left of the burst, at 3 s a call.
-    assert 3 * (79 - sync.PACE_BURST) <= seconds <= 3 * 79
+    assert 3 * (79 - pacing.PACE_BURST) <= seconds <= 3 * 79
 
 
 # --- Ratings and last activities ----------------------------------------------------------------
@@ -411,7 +415,7 @@ def test_a_new_time_zone_rebuckets_every_play(fake, settings):
 
     play = Play.objects.get()
     assert (play.local_date, play.local_hour, play.local_weekday) == (date(2024, 5, 2), 7, 3)
-    assert sync.state().time_zone == "Asia/Tokyo"
+    assert mirror_state.state().time_zone == "Asia/Tokyo"
 
 
 # Each pair: 23:30 and 00:30 local time, the evening before and the night of the change.
@@ -454,7 +458,7 @@ def test_trakt_refusing_the_key_fails_with_the_reason_and_releases_the_lease(fak
         run()
 
     assert failure.value.code == "forbidden"
-    state = sync.state()
+    state = mirror_state.state()
     assert state.lease_owner == "" and "Trakt refused" in state.last_error
 
 
@@ -472,7 +476,7 @@ def test_episodes_keep_their_show(fake):
 
 def test_a_held_lease_turns_a_second_sync_away(fake):
     fake.set(history=10)
-    holder = sync.Lease()
+    holder = sync_lease.Lease()
     holder.take()
 
     with pytest.raises(sync.SyncBusy) as busy:
@@ -486,7 +490,7 @@ def test_a_held_lease_turns_a_second_sync_away(fake):
 
 def test_a_lease_left_by_a_dead_process_expires(fake):
     fake.set(history=10)
-    sync.Lease().take()
+    sync_lease.Lease().take()
     SyncState.objects.filter(pk=1).update(lease_until=datetime.now(UTC) - timedelta(seconds=1))
 
     assert run().plays == 10
@@ -536,13 +540,13 @@ def test_runs_of_episodes_are_kept_up_to_date_for_the_longest_binge(fake):
     run()
     starts = set(Play.objects.values_list("run_start", flat=True))
     assert len(starts) == 1 and None not in starts
-    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 3
+    assert reviews.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 3
 
     fake.set(history_removed=[2])
     run(full=True)
 
     assert len(set(Play.objects.values_list("run_start", flat=True))) == 2
-    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)) is None
+    assert reviews.longest_binge(date(2024, 1, 1), date(2024, 12, 31)) is None
 
 
 def test_a_full_walk_of_an_unchanged_history_keeps_every_run_and_the_mirrors_version(fake):
@@ -563,11 +567,11 @@ def test_a_play_moved_on_trakt_has_its_run_worked_out_again(fake):
     plays = [episode_play(n, f"2024-05-01T{18 + n}:10:00.000Z", n, runtime=60) for n in (1, 2, 3)]
     fake.set(history=plays)
     run()
-    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 3
+    assert reviews.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 3
 
     plays[2] = episode_play(3, "2024-05-02T21:10:00.000Z", 3, runtime=60)  # a day later
     fake.set(history=plays)
     run(full=True)
 
     assert len(set(Play.objects.values_list("run_start", flat=True))) == 2
-    assert stats.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 2
+    assert reviews.longest_binge(date(2024, 1, 1), date(2024, 12, 31)).episodes == 2

@@ -13,9 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError
 
-from profile import auth, sync
 from profile.management.commands import trakt_login, trakt_status
+from profile.mirror import sync
 from profile.models import TraktRateLimit, TraktToken
+from profile.signin import credentials, rate_limit
 from tests.fake_upstream import TRAKT_SECRET
 from tests.servers import free_port
 from tests.signin import DAY, sign_in, stored
@@ -93,7 +94,7 @@ def test_login_shows_the_code_polls_at_the_interval_slows_down_and_signs_in(fake
     row = stored()
     assert (row.user_slug, row.user_name) == ("sean", "Sean Rudford")
     assert fake.calls("trakt:/users/me") == 1
-    assert auth.credentials().source == "signed_in"
+    assert credentials.credentials().source == "signed_in"
 
 
 def test_login_without_a_terminal_prints_plain_lines_and_no_qr_code(fake, clock):
@@ -374,7 +375,7 @@ def test_status_when_signed_out_says_so_and_exits_non_zero(client, fake):
 def test_status_shows_the_rate_limit_headroom_written_down_at_most_once_a_minute(
     client, fake, monkeypatch
 ):
-    monkeypatch.setattr(auth, "_next_note", 0.0)
+    monkeypatch.setattr(rate_limit, "_next_note", 0.0)
     TraktRateLimit.objects.all().delete()
     fake.set(rate_limit={"remaining": 480, "limit": 500}, private_user=False)
 
@@ -382,7 +383,7 @@ def test_status_shows_the_rate_limit_headroom_written_down_at_most_once_a_minute
     seen = _written_down()
     fake.set(rate_limit={"remaining": 479, "limit": 500})
     client.get("/api/profile")
-    auth._notes.submit(lambda: None).result(timeout=10)  # anything queued is written by now
+    rate_limit._notes.submit(lambda: None).result(timeout=10)  # anything queued is written by now
 
     assert (seen.remaining, seen.limit, seen.period) == (480, 500, 300)
     assert TraktRateLimit.objects.get().remaining == 480  # not again within the minute

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from profile.client.errors import UpstreamError, bad_response, where
 from profile.client.http import Reply, decode_json, parse, retry_after_seconds, send
-from profile.client.schemas import TmdbImages
+from profile.client.schemas import TmdbImage, TmdbImages
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +144,13 @@ def image(url: str) -> ImageBytes:
         )
         raise
     return ImageBytes(content_type, reply.body)
+
+
+def best_image(candidates: list[TmdbImage]) -> TmdbImage | None:
+    """No language first (no baked-in text), then English, then votes, then width."""
+
+    def rank(image: TmdbImage):
+        language = 0 if image.iso_639_1 is None else 1 if image.iso_639_1 == "en" else 2
+        return (language, -image.vote_average, -image.width)
+
+    return min(candidates, key=rank, default=None)

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_KEY = "nowwatching:v1:trakt:blocked-until"
 # Sent with the `RateLimitHeader` of every answer that has a sound X-Ratelimit (`sender` is
-# None): `profile.auth` keeps the latest for `manage.py trakt_status`.
+# None): `profile.signin.rate_limit` keeps the latest for `manage.py trakt_status`.
 rate_limit_seen = Signal()
 
 # Trakt's cap on a page of a paginated list (larger `limit`s are cut to it without a word).
@@ -256,7 +256,7 @@ def last_watched(auth: TraktAuth, user: str) -> HistoryItem | None:
     return parse(HistoryItem, data[0])
 
 
-# --- The history mirror's calls (profile/sync.py) ----------------------------------------------
+# --- The history mirror's calls (profile/mirror/sync/) -------------------------------------------
 
 
 @dataclass(frozen=True)

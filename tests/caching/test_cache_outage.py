@@ -17,9 +17,9 @@ from redis.exceptions import ResponseError
 
 from nowwatching import cache_backend
 from nowwatching import settings as project_settings
-from profile import cache as reuse
-from profile import services
-from profile.cache import wait_for_refreshes
+from profile.live import answers as live_answers
+from profile.live import cache as reuse
+from profile.live.cache import wait_for_refreshes
 from tests.caching.test_revalidate import later
 from tests.servers import redis_process
 
@@ -87,13 +87,13 @@ def test_a_dead_or_frozen_redis_costs_one_short_timeout_every_few_seconds(
 
 def test_what_this_process_stored_is_still_served_when_redis_dies(redis, fake):
     fake.set(watching_delay=0.3)
-    first = services.get_watching()
+    first = live_answers.get_watching()
     redis.kill()
     from django.core.cache import caches
 
     caches["local"].clear()  # not even this process's fresh copy: only the fallback memory
 
-    again = services.get_watching()
+    again = live_answers.get_watching()
 
     assert again.watching == first.watching and again.error is None
     assert fake.calls("trakt:") == 1  # written through to memory: no new Trakt call
@@ -104,7 +104,7 @@ def test_single_flight_holds_per_process_while_redis_is_down(redis, fake):
     fake.set(watching_delay=0.3)  # all callers arrive while the first fetch is under way
 
     with ThreadPoolExecutor(CALLERS) as pool:
-        answers = list(pool.map(lambda _: services.get_watching(), range(CALLERS)))
+        answers = list(pool.map(lambda _: live_answers.get_watching(), range(CALLERS)))
 
     assert {answer.error for answer in answers} == {None}
     assert {answer.watching.title for answer in answers} == {"Super 8"}
@@ -148,14 +148,14 @@ def test_healthz_does_not_ask_redis_on_every_request(redis, client, monkeypatch)
 
 
 def test_a_redis_that_comes_back_empty_is_filled_again(redis, fake, quick_retries):
-    services.get_watching()
+    live_answers.get_watching()
     redis.kill()
     assert cache.get("anything") is None and breaker().is_open
     redis.start()  # the same port, nothing in it
     time.sleep(cache_backend.RETRY_SECONDS + 0.1)  # waiting out the breaker, not an event
 
     with later(20):  # past the reuse window: this process's copy is served while refreshing
-        answer = services.get_watching()
+        answer = live_answers.get_watching()
         assert wait_for_refreshes(timeout=30)
         refilled = cache.get(reuse.KEY + "watching")
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import responses
 
-from profile import services
+from profile.live import answers as live_answers
 from tests.test_api_watching import EPISODE_HALFWAY, MOVIE_HALFWAY
 from tests.upstream import TMDB, TRAKT, WATCHING_URL, add_tmdb, at, fixture, watching
 
@@ -102,9 +102,9 @@ def test_tmdb_images_are_kept_per_kind_id_season_and_episode(client, mock):
 @pytest.mark.parametrize(
     ("get", "path", "body", "minutes"),
     [
-        (services.get_profile, "/users/sean", "trakt_user_profile_extended_full.json", 15),
-        (services.get_stats, "/users/sean/stats", "trakt_user_stats.json", 15),
-        (services.get_last_watched, "/users/sean/history", None, 5),
+        (live_answers.get_profile, "/users/sean", "trakt_user_profile_extended_full.json", 15),
+        (live_answers.get_stats, "/users/sean/stats", "trakt_user_stats.json", 15),
+        (live_answers.get_last_watched, "/users/sean/history", None, 5),
     ],
     ids=["profile", "stats", "last-watched"],
 )

@@ -7,8 +7,8 @@ import responses
 import time_machine
 from django.core.cache import caches
 
-from profile import cache as reuse
-from profile import services
+from profile.live import answers as live_answers
+from profile.live import cache as reuse
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, at, fixture
 
@@ -24,9 +24,9 @@ def test_the_watching_answer_and_its_artwork_come_back_from_redis(
     mock.get(WATCHING_URL, json=fixture(name))
     add_tmdb(mock)
 
-    first = services.get_watching()
+    first = live_answers.get_watching()
     caches["local"].clear()  # this process's copy; the next answer comes from Redis
-    again = services.get_watching()
+    again = live_answers.get_watching()
 
     assert again.watching == first.watching and again.watching is not None
     assert trakt_calls(mock) == 1
@@ -36,10 +36,10 @@ def test_the_watching_answer_and_its_artwork_come_back_from_redis(
 @pytest.mark.parametrize(
     ("get", "path", "body"),
     [
-        (services.get_profile, "/users/sean", fixture("trakt_user_profile_extended_full.json")),
-        (services.get_stats, "/users/sean/stats", fixture("trakt_user_stats.json")),
+        (live_answers.get_profile, "/users/sean", fixture("trakt_user_profile_extended_full.json")),
+        (live_answers.get_stats, "/users/sean/stats", fixture("trakt_user_stats.json")),
         (
-            services.get_last_watched,
+            live_answers.get_last_watched,
             "/users/sean/history",
             [fixture("trakt_watching_movie.json") | {"watched_at": "2014-10-23T05:00:00Z"}],
         ),
@@ -60,7 +60,7 @@ def test_profile_stats_and_history_come_back_from_redis(redis_cache, mock, get, 
 def test_an_upstream_error_shared_through_redis_keeps_its_code_and_retry_after(redis_cache, mock):
     mock.get(WATCHING_URL, status=429, headers={"Retry-After": "30"})
 
-    services.get_watching()
+    live_answers.get_watching()
     shared = redis_cache.get(reuse.KEY + "watching:error")
 
     assert (shared.code, shared.retry_after, shared.http_status) == ("rate_limited", 30, 503)
@@ -77,7 +77,7 @@ def test_a_process_uses_its_own_copy_only_while_fresh_then_the_shared_answer(red
     add_tmdb(mock)
     key = reuse.KEY + "watching"
     with time_machine.travel(MOVIE_HALFWAY, tick=False):
-        services.get_watching()
+        live_answers.get_watching()
         own_copy = caches["local"].get(key)
 
     # Another process refreshes the shared answer after the window; Trakt has a new title.
@@ -86,11 +86,11 @@ def test_a_process_uses_its_own_copy_only_while_fresh_then_the_shared_answer(red
     mock.replace(responses.GET, WATCHING_URL, json=changed)
     with at(MOVIE_HALFWAY + timedelta(seconds=16)):
         caches["local"].clear()
-        services.get_watching()  # served the kept answer, refreshed in the background
+        live_answers.get_watching()  # served the kept answer, refreshed in the background
 
     with time_machine.travel(MOVIE_HALFWAY + timedelta(seconds=17), tick=False):
         caches["local"].set(key, own_copy)  # this process still holds the first answer
-        answer = services.get_watching()
+        answer = live_answers.get_watching()
         kept_now = caches["local"].get(key)
 
     assert own_copy.value.title == "Super 8"

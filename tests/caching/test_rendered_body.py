@@ -10,8 +10,9 @@ import pytest
 import time_machine
 from django.core.cache import cache, caches
 
-from profile import api, services
-from profile.cache import KEY, Cached
+from profile.api import views as api_views
+from profile.live import answers as live_answers
+from profile.live.cache import KEY, Cached
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, at, fixture, watching
 
@@ -23,7 +24,7 @@ def get(client, moment, method="get", **headers):
 
 def rendered_afresh(client, moment, monkeypatch, method="get"):
     """The answer at `moment` with no kept body: what the kept one must equal."""
-    monkeypatch.setattr(api, "_rendered_watching", None)
+    monkeypatch.setattr(api_views, "_rendered_watching", None)
     return get(client, moment, method)
 
 
@@ -92,11 +93,11 @@ def test_a_new_answer_in_the_same_second_gets_its_own_body(client, playing):
 def test_an_equal_copy_of_the_answer_reuses_the_body(client, playing, monkeypatch):
     first = get(client, MOVIE_HALFWAY)
     keep(copy.deepcopy(kept()))
-    rendered = api._rendered_watching
+    rendered = api_views._rendered_watching
 
     again = get(client, MOVIE_HALFWAY)
 
-    assert api._rendered_watching is rendered  # not rendered again
+    assert api_views._rendered_watching is rendered  # not rendered again
     assert again.content == first.content and again["ETag"] == first["ETag"]
 
 
@@ -120,15 +121,15 @@ def test_a_stale_answer_and_a_fresh_one_never_share_a_body(
 
     def answer(stale):
         def get_watching():
-            return services.WatchingAnswer(value, stale=stale, age=40 if stale else 0)
+            return live_answers.WatchingAnswer(value, stale=stale, age=40 if stale else 0)
 
         return get_watching
 
     get(client, MOVIE_HALFWAY)
     value = kept().value
-    monkeypatch.setattr(services, "get_watching", answer(stale_first))
+    monkeypatch.setattr(api_views, "get_watching", answer(stale_first))
     first = get(client, MOVIE_HALFWAY)
-    monkeypatch.setattr(services, "get_watching", answer(not stale_first))
+    monkeypatch.setattr(api_views, "get_watching", answer(not stale_first))
     second = get(client, MOVIE_HALFWAY)
 
     stale, fresh = (first, second) if stale_first else (second, first)
@@ -173,7 +174,7 @@ def test_last_seconds_etag_gets_the_new_body_not_a_304(client, playing):
 
 def test_an_error_answer_is_never_kept(client, mock, monkeypatch):
     mock.get(WATCHING_URL, status=500)
-    monkeypatch.setattr(api, "_rendered_watching", None)
+    monkeypatch.setattr(api_views, "_rendered_watching", None)
 
     with time_machine.travel(MOVIE_HALFWAY, tick=False):
         first = client.get("/api/watching")
@@ -181,4 +182,4 @@ def test_an_error_answer_is_never_kept(client, mock, monkeypatch):
 
     assert first.status_code == second.status_code == 502
     assert first.content == second.content and first["Cache-Control"] == "no-cache"
-    assert api._rendered_watching is None
+    assert api_views._rendered_watching is None

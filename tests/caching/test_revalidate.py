@@ -16,10 +16,10 @@ import time_machine
 from django.core.cache import cache, caches
 from django.test import Client
 
-from profile import cache as reuse
-from profile import services
-from profile.cache import wait_for_refreshes
 from profile.client import UpstreamError
+from profile.live import answers as live_answers
+from profile.live import cache as reuse
+from profile.live.cache import wait_for_refreshes
 from tests.servers import gunicorn
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, at, fixture
@@ -166,14 +166,14 @@ def test_profile_and_stats_are_refreshed_in_the_background_too(mock):
 
     mock.get(f"{TRAKT}/users/sean", json=fixture("trakt_user_profile_extended_full.json"))
     with at(MOVIE_HALFWAY):
-        first = services.get_profile()
+        first = live_answers.get_profile()
     changed = fixture("trakt_user_profile_extended_full.json") | {"name": "Sean R."}
     mock.replace(responses.GET, f"{TRAKT}/users/sean", json=changed)
 
     with at(MOVIE_HALFWAY + timedelta(minutes=20)):
-        served = services.get_profile()
+        served = live_answers.get_profile()
     with at(MOVIE_HALFWAY + timedelta(minutes=20)):
-        refreshed = services.get_profile()
+        refreshed = live_answers.get_profile()
 
     assert served.value == first.value and not served.stale
     assert refreshed.value.name == "Sean R."

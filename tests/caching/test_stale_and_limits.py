@@ -14,9 +14,9 @@ from datetime import timedelta
 
 import responses
 
-from profile import cache as reuse
-from profile import services
 from profile.client import TraktAuth, trakt
+from profile.live import answers as live_answers
+from profile.live import cache as reuse
 from tests.servers import ROOT, gunicorn, site_env
 from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, at, fixture
@@ -233,8 +233,8 @@ def test_a_lock_holder_killed_mid_fetch_frees_the_lock_when_it_times_out(
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from profile import cache, services; "
-            "cache.LOCK_SECONDS = 2; services.get_watching()",
+            "import django; django.setup(); from profile.live import answers, cache; "
+            "cache.LOCK_SECONDS = 2; answers.get_watching()",
         ],
         cwd=ROOT,
         env=site_env(
@@ -253,7 +253,7 @@ def test_a_lock_holder_killed_mid_fetch_frees_the_lock_when_it_times_out(
     monkeypatch.setattr(reuse, "WAIT_SECONDS", 0.5)
 
     # Nothing kept to fall back on: a clear error after a bounded wait, and no Trakt call.
-    waiting = services.get_watching()
+    waiting = live_answers.get_watching()
     assert waiting.error is not None and waiting.error.code == "timeout"
     assert waiting.http_status == 504
     assert fake.calls("trakt:") == 1
@@ -262,6 +262,6 @@ def test_a_lock_holder_killed_mid_fetch_frees_the_lock_when_it_times_out(
     while redis_cache.get(reuse.KEY + "watching:lock") is not None:
         assert time.monotonic() < deadline, "the dead holder's lock never timed out"
         time.sleep(0.1)
-    answer = services.get_watching()
+    answer = live_answers.get_watching()
     assert answer.error is None and answer.watching.title == "Super 8"
     assert fake.calls("trakt:") == 2

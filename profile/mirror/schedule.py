@@ -2,43 +2,42 @@
 
 Each web process runs one daemon thread (started by nowwatching/wsgi.py and asgi.py, which
 every server imports and no management command or test does). Every TICK_SECONDS it asks
-`due()` whether a sync is due and runs `profile.sync.sync()` (the same function as
+`due()` whether a sync is due and runs `profile.mirror.sync.sync()` (the same function as
 `manage.py sync_trakt`):
 
 - an incremental sync at most every HISTORY_SYNC_MINUTES;
 - a full reconcile (`--full`) once a day, which also continues an interrupted walk;
-- an incremental within a minute after the watching answer changed (services notes it with
-  `note_watching()`), so what just finished shows up as recently watched.
+- an incremental within a minute after the watching answer changed (the live answer notes it
+  with `note_watching()`), so what just finished shows up as recently watched.
 
 Processes and machines share the SyncState lease, so only one sync ever runs; the others
 find it taken and wait for their next tick. Nothing here runs inside a visitor's request.
 Errors cost one log line and a try at the next due time. After a sync the thread looks up
-TMDB posters for the titles the pages show, a few at a time.
+TMDB posters for the mirror's titles, a few at a time (`posters.py`).
 
 HISTORY_SYNC_MINUTES=0 starts no thread: the mirror then changes only by `sync_trakt`.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection
-from django.db.models import F, Q
 from django.utils import timezone
 
-from profile import history, stats, sync
-from profile.cache import kept_a_day
-from profile.client import UpstreamError, tmdb
-from profile.models import SyncState, Title
-from profile.watching import best_image
+from profile.client import UpstreamError
+from profile.mirror import sync
+from profile.mirror.posters import fill_posters
+from profile.mirror.state import state
+from profile.models import SyncState
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +45,9 @@ TICK_SECONDS = 30
 FULL_EVERY = timedelta(days=1)
 WATCHING_KEY = "nowwatching:v1:history:watching"
 WATCHING_CHANGED_KEY = "nowwatching:v1:history:watching-changed-at"
-# Posters: a few per tick, a pause between TMDB calls; a title without one is asked again
-# after a week, one with one after two months (TMDB's best poster can change).
-POSTER_BATCH = 20
-POSTER_PAUSE_SECONDS = 0.5
-POSTER_RETRY = timedelta(days=7)
-POSTER_REFRESH = timedelta(days=60)
 
 
-# --- What plays, noted by services.get_watching() -----------------------------------------------
+# --- What plays, noted by the live answer ---------------------------------------------------------
 
 
 def note_watching(what: str) -> None:
@@ -67,7 +60,7 @@ def note_watching(what: str) -> None:
         log.warning("history job: could not note the watching change")
 
 
-# --- The plan -----------------------------------------------------------------------------------
+# --- The plan -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -99,78 +92,7 @@ def due(now: datetime, state: SyncState, watching_changed_at: float | None) -> P
     return Plan(False, "what plays changed" if changed else f"every {minutes} minutes")
 
 
-# --- Posters ------------------------------------------------------------------------------------
-
-
-def titles_on_show() -> list[int]:
-    """The titles the pages show: recently watched, the profile's lists, the years' tops."""
-    now = timezone.now()
-    page = history.home(now)
-    ids: list[int] = [entry.item.title.id for entry in page.recent]
-    if page.figures is not None:
-        for row in (*page.figures.shows, *page.figures.rewatched):
-            ids.append(row.title.id)
-        if page.figures.comparison:
-            ids += [d.title.id for d in page.figures.comparison.disagreements]
-        for total in page.figures.years:
-            year = history.year(total.year)
-            if year is not None:
-                ids += [row.title.id for row in (*year.shows, *year.movies)]
-                if year.review.binge:
-                    ids.append(year.review.binge.title.id)
-    return list(dict.fromkeys(ids))
-
-
-def fill_posters(
-    limit: int = POSTER_BATCH,
-    pause: float = POSTER_PAUSE_SECONDS,
-    sleep: Callable[[float], object] = time.sleep,
-    should_stop: Callable[[], bool] = lambda: False,
-) -> int:
-    """Looks up TMDB posters for up to `limit` titles on show that need one; how many it
-    looked up. TMDB failing leaves the title for the next time."""
-    now = timezone.now()
-    wanted = titles_on_show()
-    stale = (
-        Q(poster_checked_at__isnull=True)
-        | Q(poster_path="", poster_checked_at__lt=now - POSTER_RETRY)
-        | Q(poster_checked_at__lt=now - POSTER_REFRESH)
-    )
-    candidates = {t.pk: t for t in Title.objects.filter(stale, pk__in=wanted)}
-    if not candidates:
-        return 0
-    from profile import services  # services imports this module
-
-    auth = services.tmdb_auth()
-    done = 0
-    for pk in wanted:
-        title = candidates.get(pk)
-        if title is None:
-            continue
-        if done >= limit or should_stop():
-            break
-        path = ""
-        if title.tmdb_id is not None:
-            kind = "movie" if title.kind == Title.MOVIE else "tv"
-            images = kept_a_day(
-                f"tmdb:{kind}:{title.tmdb_id}",
-                lambda kind=kind, tmdb_id=title.tmdb_id: tmdb.images(auth, kind, tmdb_id),
-                None,  # a failure is not kept: the title is asked again next time
-            )
-            if images is None:
-                break  # TMDB is failing: leave the rest for later
-            poster = best_image(images.posters)
-            path = poster.file_path if poster else ""
-            sleep(pause)
-        Title.objects.filter(pk=pk).update(poster_path=path, poster_checked_at=now)
-        done += 1
-    if done:
-        SyncState.objects.filter(pk=sync.STATE_PK).update(version=F("version") + 1)
-        stats.forget_mirror()
-    return done
-
-
-# --- The thread ---------------------------------------------------------------------------------
+# --- The thread -----------------------------------------------------------------------------------
 
 
 class HistoryJob(threading.Thread):
@@ -192,7 +114,7 @@ class HistoryJob(threading.Thread):
 
     def tick(self) -> None:
         try:
-            plan = due(timezone.now(), sync.state(), cache.get(WATCHING_CHANGED_KEY))
+            plan = due(timezone.now(), state(), cache.get(WATCHING_CHANGED_KEY))
             if plan is not None:
                 outcome = sync.sync(
                     full=plan.full, sleep=self.stopping.wait, should_stop=self.stopping.is_set
@@ -216,6 +138,8 @@ class HistoryJob(threading.Thread):
 
 
 _job: HistoryJob | None = None
+
+
 _lock = threading.Lock()
 
 
@@ -228,7 +152,5 @@ def start() -> HistoryJob | None:
         if _job is None or not _job.is_alive():
             _job = HistoryJob()
             _job.start()
-            import atexit
-
             atexit.register(_job.stop)
     return _job

@@ -1,8 +1,9 @@
-"""The history as the pages show it: figures from stats.py, drawn by charts.py.
+"""The mirror's figures as the pages show them: from `profile.mirror` (its queries and the
+years' review), drawn by charts.py.
 
 What depends only on the mirror is computed once per mirror version (and local day) and
 cached; what depends on the moment ("2 h ago") is added per request. Reading the mirror
-never calls Trakt: the sync (profile/sync.py) fills it in the background.
+never calls Trakt: the sync (profile/mirror/sync/) fills it in the background.
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ from functools import cached_property
 from django.conf import settings
 from django.db import DatabaseError
 
-from profile import charts, formatting, stats
+from profile import formatting
 from profile.client import TraktStats
+from profile.mirror import queries
+from profile.mirror.queries import Bucket, GenreShare, RatingComparison, Streaks, TitleCount
+from profile.mirror.review import YearReview, YearTotal, year_list, year_review, year_totals
+from profile.mirror.state import Mirror, cached, mirror
+from profile.mirror.titles import PlayItem, TitleInfo
+from profile.pages import charts
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Recent:
-    item: stats.PlayItem
+    item: PlayItem
     ago: str
 
 
@@ -36,7 +43,7 @@ class Ranked:
     name: str
     figure: str
     meter: str
-    title: stats.TitleInfo | None = None
+    title: TitleInfo | None = None
     note: str = ""
 
 
@@ -48,7 +55,7 @@ class HomeFigures:
     minutes: int
     heatmap: charts.Chart
     legend: list[charts.LegendStep]
-    streaks: stats.Streaks
+    streaks: Streaks
     last_year_plays: int
     last_year_minutes: int
     hours: charts.Chart
@@ -56,9 +63,9 @@ class HomeFigures:
     genres: list[Ranked]
     shows: list[Ranked]
     rewatched: list[Ranked]
-    comparison: stats.RatingComparison | None
+    comparison: RatingComparison | None
     spread: charts.Chart | None
-    years: list[stats.YearTotal]
+    years: list[YearTotal]
     busiest_hour: str
     busiest_weekday: str
     time_zone: str
@@ -66,7 +73,7 @@ class HomeFigures:
     @property
     def last_year_plays_text(self) -> str:
         n = self.last_year_plays
-        return f"{formatting.grouped(n)} play{'' if n == 1 else 's'}"
+        return formatting.counted(n, "play")
 
     @property
     def last_year_time(self) -> str:
@@ -95,7 +102,7 @@ class HomeHistory:
     a page whose sections are cached (`cache_key`) never unpickles them."""
 
     def __init__(self, state, recent=(), figures=None, today: date | None = None, trouble=""):
-        self.state: stats.Mirror | None = state  # None: the database could not be read
+        self.state: Mirror | None = state  # None: the database could not be read
         # Why Trakt cannot be asked right now ("" if it can): an empty mirror says so rather
         # than that it is being fetched.
         self.trouble = trouble
@@ -160,7 +167,7 @@ class HomeHistory:
 def home(now: datetime, trouble: str = "") -> HomeHistory:
     """The mirror's part of the profile page; `trouble`: why Trakt cannot be asked now."""
     try:
-        state = stats.mirror()
+        state = mirror()
     except DatabaseError:
         log.warning("history: the database could not be read")
         return HomeHistory(None, trouble=trouble)
@@ -169,7 +176,7 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
     # Read only when the page's cached sections are rendered again.
     def recent() -> list[Recent]:
         try:
-            items = stats.cached(state, "recent", stats.recent)
+            items = cached(state, "recent", queries.recent)
         except DatabaseError:
             log.warning("history: the database could not be read")
             return []
@@ -177,9 +184,7 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
 
     def figures() -> HomeFigures | None:
         try:
-            return stats.cached(
-                state, f"home:{today}", lambda: _home_figures(today, state.time_zone)
-            )
+            return cached(state, f"home:{today}", lambda: _home_figures(today, state.time_zone))
         except DatabaseError:
             log.warning("history: the database could not be read")
             return None
@@ -188,23 +193,23 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
 
 
 def _home_figures(today: date, time_zone: str) -> HomeFigures | None:
-    known = stats.days()
+    known = queries.days()
     if not known:
         return None
-    start, end = stats.heatmap_range(today)
-    last_year = stats.activity(start, end, known)
-    hours, weekdays = stats.when()
-    per_title = stats.title_totals()
-    comparison = stats.rating_comparison()
-    genres = stats.top_genres(per_title, 8)
-    shows = stats.top_titles(per_title, "episode", 8)
-    rewatched = stats.top_titles(per_title, "movie", 8, at_least=2)
+    start, end = queries.heatmap_range(today)
+    last_year = queries.activity(start, end, known)
+    hours, weekdays = queries.when()
+    per_title = queries.title_totals()
+    comparison = queries.rating_comparison()
+    genres = queries.top_genres(per_title, 8)
+    shows = queries.top_titles(per_title, "episode", 8)
+    rewatched = queries.top_titles(per_title, "movie", 8, at_least=2)
     return HomeFigures(
         plays=sum(day.plays for day in known),
         minutes=sum(day.minutes for day in known),
         heatmap=charts.heatmap(last_year, end),
         legend=charts.heat_legend(last_year),
-        streaks=stats.streaks(today, known),
+        streaks=queries.streaks(today, known),
         last_year_plays=sum(day.plays for day in last_year),
         last_year_minutes=sum(day.minutes for day in last_year),
         hours=charts.hours_chart(hours),
@@ -214,24 +219,24 @@ def _home_figures(today: date, time_zone: str) -> HomeFigures | None:
         rewatched=ranked_titles(rewatched, "movie"),
         comparison=comparison,
         spread=charts.spread_chart(comparison.spread) if comparison else None,
-        years=stats.years(known),
+        years=year_totals(known),
         busiest_hour=_busiest(hours),
         busiest_weekday=_busiest_weekday(weekdays),
         time_zone=time_zone,
     )
 
 
-def _busiest(buckets: list[stats.Bucket]) -> str:
+def _busiest(buckets: list[Bucket]) -> str:
     best = max(buckets, key=lambda bucket: bucket.plays)
     return best.label if best.plays else ""
 
 
-def _busiest_weekday(weekdays: list[stats.Bucket]) -> str:
+def _busiest_weekday(weekdays: list[Bucket]) -> str:
     best = max(range(7), key=lambda day: weekdays[day].plays)
     return calendar.day_name[best] if weekdays[best].plays else ""
 
 
-def ranked_genres(genres: list[stats.GenreShare]) -> list[Ranked]:
+def ranked_genres(genres: list[GenreShare]) -> list[Ranked]:
     top = max((genre.minutes for genre in genres), default=0)
     return [
         Ranked(genre.name, formatting.watch_time(genre.minutes), charts.meter(genre.minutes, top))
@@ -239,13 +244,13 @@ def ranked_genres(genres: list[stats.GenreShare]) -> list[Ranked]:
     ]
 
 
-def ranked_titles(titles: list[stats.TitleCount], kind: str) -> list[Ranked]:
+def ranked_titles(titles: list[TitleCount], kind: str) -> list[Ranked]:
     top = max((title.plays for title in titles), default=0)
     noun = "episode" if kind == "episode" else "play"
     return [
         Ranked(
             entry.title.title,
-            f"{formatting.grouped(entry.plays)} {noun}{'' if entry.plays == 1 else 's'}",
+            formatting.counted(entry.plays, noun),
             charts.meter(entry.plays, top),
             entry.title,
             formatting.watch_time(entry.minutes),
@@ -266,7 +271,7 @@ def ratings_distribution(trakt_stats: TraktStats | None) -> charts.Chart | None:
 
 @dataclass(frozen=True)
 class YearPage:
-    review: stats.YearReview
+    review: YearReview
     months: charts.Chart
     genres: list[Ranked]
     shows: list[Ranked]
@@ -280,7 +285,7 @@ class YearPage:
     @property
     def plays_text(self) -> str:
         n = self.review.totals.plays
-        return f"{formatting.grouped(n)} play{'' if n == 1 else 's'}"
+        return formatting.counted(n, "play")
 
     @property
     def movie_plays(self) -> str:
@@ -314,7 +319,7 @@ class YearPage:
         )
 
     @property
-    def bookends(self) -> list[tuple[str, stats.PlayItem]]:
+    def bookends(self) -> list[tuple[str, PlayItem]]:
         return [("First of the year", self.review.first), ("Last of the year", self.review.last)]
 
     @property
@@ -330,12 +335,12 @@ class YearPage:
 
 def year(number: int) -> YearPage | None:
     """The year in review; None for a year without plays."""
-    state = stats.mirror()
-    return stats.cached(state, f"year:{number}", lambda: _year_page(number))
+    state = mirror()
+    return cached(state, f"year:{number}", lambda: _year_page(number))
 
 
 def _year_page(number: int) -> YearPage | None:
-    review = stats.year_review(number)
+    review = year_review(number)
     if review is None:
         return None
     return YearPage(
@@ -344,9 +349,9 @@ def _year_page(number: int) -> YearPage | None:
         genres=ranked_genres(review.genres),
         shows=ranked_titles(review.shows, "episode"),
         movies=ranked_titles(review.movies, "movie"),
-        years=stats.year_list(),
+        years=year_list(),
     )
 
 
 def years() -> list[int]:
-    return stats.cached(stats.mirror(), "years", stats.year_list)
+    return cached(mirror(), "years", year_list)

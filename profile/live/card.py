@@ -1,4 +1,4 @@
-"""The embeddable SVG card: GET /api/watching.svg, for README files and other sites.
+"""The embeddable SVG card (GET /api/watching.svg), for README files and other sites.
 
 It reads the same cached answers as /api/watching (and, when idle, the cached last
 watched item), so an embedded card costs no extra Trakt call. Image proxies such as
@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.http import HttpResponse
 from django.template.loader import render_to_string
-from django.utils.cache import patch_cache_control
 
-from profile import formatting, services
+from profile import formatting
 from profile.client import HistoryItem, UpstreamError
-from profile.decorators import json_endpoint, query_options
-from profile.watching import NowWatching, history_lines
+from profile.live.answers import get_last_watched, get_watching
+from profile.live.poll import get_image_bytes
+from profile.live.watching import NowWatching, history_lines
 
 HEIGHT = 150
 DEFAULT_WIDTH = 480
@@ -66,7 +65,7 @@ class Card:
 def watching_card(now: datetime | None = None) -> Card:
     """The card for what plays now, else the last watched item, else a plain idle card."""
     now = now or datetime.now(UTC)
-    answer = services.get_watching()
+    answer = get_watching()
     if answer.watching is not None:
         return _playing_card(answer.watching, now)
     if answer.error is not None:
@@ -77,7 +76,7 @@ def watching_card(now: datetime | None = None) -> Card:
             alert=True,
         )
     try:
-        last = services.get_last_watched().value
+        last = get_last_watched().value
     except UpstreamError:
         last = None
     if last is None:
@@ -112,7 +111,7 @@ def _inline_image(images: dict[str, str]) -> tuple[str | None, bool]:
     the poster; no image when fetching it failed."""
     for name in ("backdrop_small", "still", "poster"):
         if url := images.get(name):
-            image = services.get_image_bytes(url)
+            image = get_image_bytes(url)
             if image is None:
                 return None, False
             encoded = base64.b64encode(image.data).decode("ascii")
@@ -198,16 +197,3 @@ def render(card: Card, *, theme: str = DEFAULT_THEME, width: int = DEFAULT_WIDTH
             "filled": None if card.percentage is None else round(track * card.percentage / 100),
         },
     )
-
-
-@json_endpoint()
-def watching_svg(request):
-    theme, width = card_options(query_options(request))
-    response = HttpResponse(
-        render(watching_card(), theme=theme, width=width), content_type="image/svg+xml"
-    )
-    # Image proxies (GitHub's camo) may keep it but must revalidate: the ETag comes from
-    # ConditionalGetMiddleware, which also answers 304.
-    patch_cache_control(response, no_cache=True, max_age=0)
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    return response

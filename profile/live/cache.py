@@ -78,7 +78,8 @@ class NotKept(LookupError):
     """Nothing usable is kept and the caller said it would not wait (`wait=False`)."""
 
 
-def _always(value) -> bool:
+def always(value) -> bool:
+    """Any kept value will do."""
     return True
 
 
@@ -88,8 +89,8 @@ def through_cache(
     *,
     fresh_for: float,
     keep_for: Callable[[T], float],
-    stale_ok: Callable[[T], bool] = _always,
-    revalidate_ok: Callable[[T], bool] = _always,
+    stale_ok: Callable[[T], bool] = always,
+    revalidate_ok: Callable[[T], bool] = always,
     wait: bool = True,
 ) -> Cached[T]:
     """The kept answer, refreshed in the background once older than `fresh_for`.

@@ -1,7 +1,7 @@
-"""What is playing now, as one typed value, and its public JSON form.
+"""What is playing now, as one typed value: what the banner, the card and /api/watching show.
 
-The JSON keeps the seed's contract (isWatching, content.type/title/subtitle/year/progress/
-images/ids) and only ever adds fields: API_DOCUMENTATION.md is the promise.
+Its public JSON form is `profile.api.serialize.watching_json()`, used by /api/watching alone;
+the pages and the card read the typed value.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from profile.client import HistoryItem, TmdbImage, TmdbImages, TraktWatching, image_url
+from profile.client import HistoryItem, TmdbImages, TraktWatching, image_url
+from profile.client.tmdb import best_image
+from profile.formatting import UNTITLED, episode_subtitle
 
 
 @dataclass(frozen=True)
@@ -48,15 +50,6 @@ class Progress:
         """What of the progress changes with `now`: (percentage, remaining_seconds)."""
         return self.percentage(now), self.remaining_seconds(now)
 
-    def as_json(self, now: datetime) -> dict[str, Any]:
-        return {
-            "started_at": self.started_at,
-            "expires_at": self.expires_at,
-            "percentage": self.percentage(now),
-            "remaining_seconds": self.remaining_seconds(now),
-            "duration_seconds": self.duration_seconds,
-        }
-
 
 @dataclass(frozen=True)
 class Ids:
@@ -73,7 +66,7 @@ class Links:
 
 
 @dataclass(frozen=True)
-class EpisodeInfo:
+class PlayingEpisode:
     season: int
     number: int
     title: str | None
@@ -91,7 +84,7 @@ class NowWatching:
     ids: Ids
     links: Links
     images: dict[str, str] = field(default_factory=dict)
-    episode: EpisodeInfo | None = None
+    episode: PlayingEpisode | None = None
 
     @property
     def play(self) -> str:
@@ -103,40 +96,6 @@ class NowWatching:
     def is_checkin(self) -> bool:
         return self.action == "checkin"
 
-    def as_json(self, now: datetime) -> dict[str, Any]:
-        content: dict[str, Any] = {"type": self.type, "title": self.title}
-        if self.subtitle is not None:
-            content["subtitle"] = self.subtitle
-        content |= {
-            "year": self.year,
-            "progress": self.progress.as_json(now),
-            "images": dict(self.images),
-            "ids": {"trakt": self.ids.trakt, "tmdb": self.ids.tmdb, "imdb": self.ids.imdb},
-            "action": self.action,
-            "links": {"trakt": self.links.trakt, "imdb": self.links.imdb, "tmdb": self.links.tmdb},
-        }
-        if self.episode is not None:
-            content["episode"] = {
-                "season": self.episode.season,
-                "number": self.episode.number,
-                "title": self.episode.title,
-                "ids": dict(self.episode.ids),
-            }
-        return content
-
-
-UNTITLED = "Untitled"
-
-
-def episode_code(season: int, number: int) -> str:
-    return f"S{season}E{number}"
-
-
-def episode_subtitle(season: int, number: int, title: str | None) -> str:
-    """The episode line: "S1E2 - Title", or only the code when it has no title."""
-    code = episode_code(season, number)
-    return f"{code} - {title}" if title else code
-
 
 def history_lines(item: HistoryItem) -> tuple[str, str | None, int | None]:
     """A history entry's title, episode line and year (the show's, for an episode)."""
@@ -147,7 +106,7 @@ def history_lines(item: HistoryItem) -> tuple[str, str | None, int | None]:
     return item.show.title or UNTITLED, subtitle, item.show.year
 
 
-def now_watching_from_trakt(watching: TraktWatching, images: dict[str, str]) -> NowWatching:
+def from_trakt(watching: TraktWatching, images: dict[str, str]) -> NowWatching:
     progress = Progress(started_at=watching.started_at, expires_at=watching.expires_at)
     if watching.type == "movie":
         movie = watching.movie
@@ -186,7 +145,7 @@ def now_watching_from_trakt(watching: TraktWatching, images: dict[str, str]) -> 
             tmdb=_tmdb_link(f"tv/{show.ids.tmdb}/{place}", show.ids.tmdb),
         ),
         images=images,
-        episode=EpisodeInfo(
+        episode=PlayingEpisode(
             season=episode.season,
             number=episode.number,
             title=episode.title,
@@ -208,17 +167,7 @@ def _tmdb_link(path: str, tmdb_id: int | None) -> str | None:
     return f"https://www.themoviedb.org/{path}" if tmdb_id else None
 
 
-# --- Images -----------------------------------------------------------------------------------
-
-
-def best_image(candidates: list[TmdbImage]) -> TmdbImage | None:
-    """No language first (no baked-in text), then English, then votes, then width."""
-
-    def rank(image: TmdbImage):
-        language = 0 if image.iso_639_1 is None else 1 if image.iso_639_1 == "en" else 2
-        return (language, -image.vote_average, -image.width)
-
-    return min(candidates, key=rank, default=None)
+# --- Images ---------------------------------------------------------------------------------------
 
 
 def image_set(artwork: TmdbImages, stills: TmdbImages | None = None) -> dict[str, str]:

@@ -17,7 +17,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from profile import formatting
-from profile.stats import Bucket, Day, Month
+from profile.mirror.queries import Bucket, Day
+from profile.mirror.review import Month
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _text(x: float, y: float, text: str, css: str = "axis", anchor: str = "middl
 
 
 def _plays(n: int) -> str:
-    return f"{formatting.grouped(n)} play{'' if n == 1 else 's'}"
+    return formatting.counted(n, "play")
 
 
 # --- The heatmap: 53 weeks, one cell a day ------------------------------------------------------
@@ -70,7 +71,7 @@ def level(day: Day, levels: tuple[int, int, int]) -> int:
 
 
 def heatmap(days: Sequence[Day], end: date) -> Chart:
-    """`days`: every day of the range, which starts on a Monday (stats.heatmap_range)."""
+    """`days`: every day of the range, which starts on a Monday (queries.heatmap_range)."""
     levels = heat_levels(days)
     start = days[0].date if days else end
     weeks = (end - start).days // 7 + 1
@@ -89,7 +90,9 @@ def heatmap(days: Sequence[Day], end: date) -> Chart:
             body.append(_text(x, 11, calendar.month_abbr[day.date.month], "axis", "start"))
             labelled_month = day.date.month
         tip = f"{day.date:%a} {day.date.day} {day.date:%b %Y}: " + (
-            f"{_plays(day.plays)}, {formatting.watch_time(day.minutes)}" if day.plays else "nothing"
+            f"{formatting.counted(day.plays, 'play')}, {formatting.watch_time(day.minutes)}"
+            if day.plays
+            else "nothing"
         )
         body.append(
             f'<use href="#{HEAT_DAY}" class="heat-{level(day, levels)}" x="{x}" y="{y}">'
@@ -99,13 +102,13 @@ def heatmap(days: Sequence[Day], end: date) -> Chart:
     plays = sum(day.plays for day in days)
     minutes = sum(day.minutes for day in days)
     label = (
-        f"Plays per day from {start:%-d %B %Y} to {end:%-d %B %Y}: {_plays(plays)} on "
+        f"Plays per day from {start:%-d %B %Y} to {end:%-d %B %Y}: {formatting.counted(plays, 'play')} on "
         f"{formatting.grouped(len(active))} days, {formatting.watch_time(minutes)} in all"
     )
     if active:
         busiest = max(active, key=lambda day: (day.minutes, day.plays))
         label += (
-            f"; the busiest day was {busiest.date:%-d %B %Y} ({_plays(busiest.plays)}, "
+            f"; the busiest day was {busiest.date:%-d %B %Y} ({formatting.counted(busiest.plays, 'play')}, "
             f"{formatting.watch_time(busiest.minutes)})"
         )
     rows = _by_month(days)
@@ -271,7 +274,7 @@ def months_chart(months: Sequence[Month]) -> Chart:
         base = COL_TOP + height
         tip = (
             f"{calendar.month_name[month.month]}: {formatting.watch_time(month.minutes)} "
-            f"({_plays(month.plays)}; movies {formatting.watch_time(month.movie_minutes)}, "
+            f"({formatting.counted(month.plays, 'play')}; movies {formatting.watch_time(month.movie_minutes)}, "
             f"episodes {formatting.watch_time(month.episode_minutes)})"
         )
         body.append(f"<g><title>{escape(tip)}</title>")
