@@ -3,6 +3,7 @@ shapes of `serialize.py` (the public contract)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,7 @@ from profile.client import UpstreamError
 from profile.decorators import html_page, json_endpoint, query_options
 from profile.live import card
 from profile.live.answers import WatchingAnswer, get_profile, get_stats, get_watching
+from profile.live.cache import Cached
 from profile.mirror import queries
 from profile.mirror.review import year_list, year_review
 from profile.mirror.state import cached, mirror
@@ -95,20 +97,21 @@ def _same_answer(kept: WatchingAnswer, answer: WatchingAnswer) -> bool:
 
 @json_endpoint()
 def api_profile(request):
-    try:
-        cached = get_profile()
-    except UpstreamError as error:
-        return error_answer(error)
-    return cached_answer({"profile": serialize.profile_json(cached.value)}, cached)
+    return _trakt_answer("profile", get_profile, serialize.profile_json)
 
 
 @json_endpoint()
 def api_stats(request):
+    return _trakt_answer("stats", get_stats, serialize.stats_json)
+
+
+def _trakt_answer(name: str, get: Callable[[], Cached], as_json: Callable) -> JsonResponse:
+    """A kept Trakt answer under `name`, marked stale while Trakt fails; else its error."""
     try:
-        cached = get_stats()
+        cached = get()
     except UpstreamError as error:
         return error_answer(error)
-    return cached_answer({"stats": serialize.stats_json(cached.value)}, cached)
+    return cached_answer({name: as_json(cached.value)}, cached)
 
 
 # --- The history mirror ------------------------------------------------------------------------

@@ -102,24 +102,12 @@ def _keep_watching_for(value: NowWatching | None) -> float:
 
 def get_profile(*, wait: bool = True) -> Cached[TraktProfile]:
     """The Trakt profile, 15 min fresh; the last good one while Trakt fails."""
-    return through_cache(
-        "profile",
-        _from_trakt(trakt.profile),
-        fresh_for=PROFILE_SECONDS,
-        keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
-        wait=wait,
-    )
+    return _kept_a_week("profile", trakt.profile, PROFILE_SECONDS, wait)
 
 
 def get_stats(*, wait: bool = True) -> Cached[TraktStats]:
     """The Trakt stats, 15 min fresh; the last good ones while Trakt fails."""
-    return through_cache(
-        "stats",
-        _from_trakt(trakt.stats),
-        fresh_for=STATS_SECONDS,
-        keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
-        wait=wait,
-    )
+    return _kept_a_week("stats", trakt.stats, STATS_SECONDS, wait)
 
 
 def peek_profile() -> TraktProfile | None:
@@ -130,10 +118,17 @@ def peek_profile() -> TraktProfile | None:
 
 def get_last_watched(*, wait: bool = True) -> Cached[HistoryItem | None]:
     """The latest history entry, 5 min fresh."""
+    return _kept_a_week("last-watched", trakt.last_watched, LAST_WATCHED_SECONDS, wait)
+
+
+def _kept_a_week(
+    name: str, call: Callable[[TraktAuth, str], T], fresh_for: float, wait: bool
+) -> Cached[T]:
+    """A Trakt answer reused `fresh_for`, and the last good one kept to show while Trakt fails."""
     return through_cache(
-        "last-watched",
-        _from_trakt(trakt.last_watched),
-        fresh_for=LAST_WATCHED_SECONDS,
+        name,
+        _from_trakt(call),
+        fresh_for=fresh_for,
         keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
         wait=wait,
     )

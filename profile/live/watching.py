@@ -108,54 +108,44 @@ def history_lines(item: HistoryItem) -> tuple[str, str | None, int | None]:
 
 def from_trakt(watching: TraktWatching, images: dict[str, str]) -> NowWatching:
     progress = Progress(started_at=watching.started_at, expires_at=watching.expires_at)
+    # The contract's ids are the movie's or the show's; an episode's own are under `episode`.
+    title = watching.movie if watching.type == "movie" else watching.show
+    slug = title.ids.slug or str(title.ids.trakt)
+    episode = None
     if watching.type == "movie":
-        movie = watching.movie
-        slug = movie.ids.slug or str(movie.ids.trakt)
-        return NowWatching(
-            type="movie",
-            action=watching.action,
-            title=movie.title or UNTITLED,
-            subtitle=None,
-            year=movie.year,
-            progress=progress,
-            ids=Ids(trakt=movie.ids.trakt, tmdb=movie.ids.tmdb, imdb=movie.ids.imdb),
-            links=Links(
-                trakt=f"https://trakt.tv/movies/{slug}",
-                imdb=_imdb_link(movie.ids.imdb),
-                tmdb=_tmdb_link(f"movie/{movie.ids.tmdb}", movie.ids.tmdb),
-            ),
-            images=images,
+        links = Links(
+            trakt=f"https://trakt.tv/movies/{slug}",
+            imdb=_imdb_link(title.ids.imdb),
+            tmdb=_tmdb_link(f"movie/{title.ids.tmdb}", title.ids.tmdb),
         )
-
-    show, episode = watching.show, watching.episode
-    slug = show.ids.slug or str(show.ids.trakt)
-    place = f"season/{episode.season}/episode/{episode.number}"
+    else:
+        body = watching.episode
+        place = f"season/{body.season}/episode/{body.number}"
+        links = Links(
+            trakt=f"https://trakt.tv/shows/{slug}/seasons/{body.season}/episodes/{body.number}",
+            imdb=_imdb_link(body.ids.imdb),
+            tmdb=_tmdb_link(f"tv/{title.ids.tmdb}/{place}", title.ids.tmdb),
+        )
+        ids = body.ids
+        episode = PlayingEpisode(
+            season=body.season,
+            number=body.number,
+            title=body.title,
+            ids={"trakt": ids.trakt, "tvdb": ids.tvdb, "imdb": ids.imdb, "tmdb": ids.tmdb},
+        )
     return NowWatching(
-        type="episode",
+        type="movie" if watching.type == "movie" else "episode",
         action=watching.action,
-        title=show.title or UNTITLED,
-        subtitle=episode_subtitle(episode.season, episode.number, episode.title),
-        year=show.year,
+        title=title.title or UNTITLED,
+        subtitle=None
+        if episode is None
+        else episode_subtitle(episode.season, episode.number, episode.title),
+        year=title.year,
         progress=progress,
-        # The contract's ids are the show's; the episode's own are under `episode`.
-        ids=Ids(trakt=show.ids.trakt, tmdb=show.ids.tmdb, imdb=show.ids.imdb),
-        links=Links(
-            trakt=f"https://trakt.tv/shows/{slug}/seasons/{episode.season}/episodes/{episode.number}",
-            imdb=_imdb_link(episode.ids.imdb),
-            tmdb=_tmdb_link(f"tv/{show.ids.tmdb}/{place}", show.ids.tmdb),
-        ),
+        ids=Ids(trakt=title.ids.trakt, tmdb=title.ids.tmdb, imdb=title.ids.imdb),
+        links=links,
         images=images,
-        episode=PlayingEpisode(
-            season=episode.season,
-            number=episode.number,
-            title=episode.title,
-            ids={
-                "trakt": episode.ids.trakt,
-                "tvdb": episode.ids.tvdb,
-                "imdb": episode.ids.imdb,
-                "tmdb": episode.ids.tmdb,
-            },
-        ),
+        episode=episode,
     )
 
 

@@ -20,8 +20,8 @@ from profile.client import UpstreamError
 from profile.live import answers as live_answers
 from profile.live import cache as reuse
 from profile.live.cache import wait_for_refreshes
+from tests.api.test_watching import MOVIE_HALFWAY
 from tests.servers import gunicorn
-from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, at, fixture
 
 CALLERS = 60

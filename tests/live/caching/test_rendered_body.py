@@ -13,7 +13,7 @@ from django.core.cache import cache, caches
 from profile.api import views as api_views
 from profile.live import answers as live_answers
 from profile.live.cache import KEY, Cached
-from tests.test_api_watching import MOVIE_HALFWAY
+from tests.api.test_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, at, fixture, watching
 
 

@@ -9,7 +9,7 @@ from django.core.cache import caches
 
 from profile.live import answers as live_answers
 from profile.live import cache as reuse
-from tests.test_api_watching import MOVIE_HALFWAY
+from tests.api.test_watching import MOVIE_HALFWAY
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, at, fixture
 
 

@@ -14,7 +14,7 @@ from profile.api.openapi import OPENAPI_PATH
 from tests.fake_upstream import FakeUpstream
 from tests.servers import BIN, gunicorn
 
-CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"
+CONFIG = Path(__file__).resolve().parent.parent / "schemathesis.toml"
 
 # A handful of upstream states, so the error answers are fuzzed as well as the good ones.
 # When Trakt fails, 502/503 is the documented answer: only that one check is left out.

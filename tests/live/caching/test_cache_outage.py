@@ -20,7 +20,7 @@ from nowwatching import settings as project_settings
 from profile.live import answers as live_answers
 from profile.live import cache as reuse
 from profile.live.cache import wait_for_refreshes
-from tests.caching.test_revalidate import later
+from tests.live.caching.test_revalidate import later
 from tests.servers import redis_process
 
 CALLERS = 30

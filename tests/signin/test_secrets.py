@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from profile.management.commands import trakt_login
 from tests.fake_upstream import TRAKT_SECRET
 from tests.signin import DAY, raw_database_text, sign_in
+from tests.signin.test_commands import FakeClock
 from tests.test_security_secrets import endpoints
-from tests.test_trakt_commands import FakeClock
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db(transaction=True)]
 

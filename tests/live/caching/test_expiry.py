@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from profile.live import answers as live_answers
-from tests.test_api_watching import EPISODE_HALFWAY, MOVIE_HALFWAY
+from tests.api.test_watching import EPISODE_HALFWAY, MOVIE_HALFWAY
 from tests.upstream import TMDB, TRAKT, WATCHING_URL, add_tmdb, at, fixture, watching
 
 

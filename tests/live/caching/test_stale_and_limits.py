@@ -17,8 +17,8 @@ import responses
 from profile.client import TraktAuth, trakt
 from profile.live import answers as live_answers
 from profile.live import cache as reuse
+from tests.api.test_watching import MOVIE_HALFWAY
 from tests.servers import ROOT, gunicorn, site_env
-from tests.test_api_watching import MOVIE_HALFWAY
 from tests.upstream import WATCHING_URL, add_tmdb, at, fixture
 
 MOVIE_ENDS = MOVIE_HALFWAY + timedelta(minutes=56)

@@ -8,7 +8,7 @@ import responses
 import time_machine
 
 from nowwatching.etags import etag_of
-from tests.test_api_watching import MOVIE_HALFWAY
+from tests.api.test_watching import MOVIE_HALFWAY
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, at, fixture
 
 

@@ -2,7 +2,7 @@
 bodies and odd fields. Whatever Trakt and TMDB send, every endpoint answers with a documented
 status (never a 500) in bounded time, and the page renders.
 
-The fake's switchable behaviours are in tests/fake_upstream.py (WIRE_FAULTS, FAULTS, HOSTILE).
+The fake's switchable behaviours are in tests/fake_upstream/ (WIRE_FAULTS, FAULTS, HOSTILE).
 """
 
 import json

@@ -19,7 +19,7 @@ HISTORY_URL = f"{TRAKT}/users/sean/history"
 IMAGES = "https://image.tmdb.org/t/p"
 PNG = (FIXTURES / "backdrop.png").read_bytes()
 MARKUP = '<img src=x onerror="window.__pwned=1"><script>alert(1)</script>'
-# Halfway through the sample movie and the sample episode (see test_api_watching).
+# Halfway through the sample movie and the sample episode (see tests/api/test_watching.py).
 MOVIE_HALFWAY = datetime(2014, 10, 23, 7, 40, 2, tzinfo=UTC)
 EPISODE_HALFWAY = datetime(2014, 10, 23, 6, 46, 42, tzinfo=UTC)
 
@@ -87,7 +87,7 @@ def test_a_movie_card_shows_title_year_progress_and_the_inlined_backdrop(client,
     assert progress_fill(root) == 50
     assert inline_images(root) == ["data:image/png;base64," + base64.b64encode(PNG).decode()]
     image_calls = [call.request.url for call in mock.calls if call.request.url.startswith(IMAGES)]
-    # The small backdrop, chosen like the JSON's (see test_api_watching).
+    # The small backdrop, chosen like the JSON's (see tests/api/test_watching.py).
     assert image_calls == [f"{IMAGES}/w300/hZkgoQYus5vegHoetLkCJzb17zJ.jpg"]
     assert root.find(f"{SVG}title").text == "Now watching on Trakt: Super 8"
 
