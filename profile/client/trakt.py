@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.dispatch import Signal
 from pydantic import BaseModel, ValidationError
 
-from profile.client.errors import VIP_NOTE, UpstreamError, bad_response, where
+from profile.client.errors import VIP_NOTE, UpstreamError, bad_response, log_failure
 from profile.client.http import (
     MAX_BODY_BYTES,
     Reply,
@@ -142,13 +142,7 @@ def call(
             raise error_for(reply)
         return decode_json("trakt", reply), reply
     except UpstreamError as error:
-        log.warning(
-            "Trakt %s failed: %s (HTTP %s)%s",
-            endpoint,
-            error.code,
-            error.status or "-",
-            where(error, settings.TRAKT_API_URL, "TRAKT_API_URL"),
-        )
+        log_failure(log, f"Trakt {endpoint}", error, settings.TRAKT_API_URL, "TRAKT_API_URL")
         raise
 
 
