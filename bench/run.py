@@ -1,6 +1,6 @@
 """`make bench`: what the caches buy, measured with wrk against gunicorn and a slow fake upstream.
 
-The fake Trakt/TMDB (tests/fake_upstream.py) adds 300 ms to every answer. For each scenario a
+The fake Trakt/TMDB (tests/fake_upstream/) adds 300 ms to every answer. For each scenario a
 fresh gunicorn serves the site as `make serve` does (nowwatching/gunicorn.conf.py: the asgi
 worker, Django in a2wsgi's thread pool), wrk loads one URL, and the fake counts the upstream
 calls the load caused. Prints a Markdown table and whether each target holds; exits 1 if one

@@ -21,7 +21,7 @@ settings_or_exit()
 
 # Requests of one worker that run Django at the same time; the others wait their turn on the
 # event loop, first come first served. Views never wait on Trakt once its answers are kept
-# (profile/cache.py refreshes them in the background), so a few threads keep the core busy;
+# (profile/live/cache.py refreshes them in the background), so a few threads keep the core busy;
 # more would only take turns at the GIL (with the event loop too) and stretch every answer.
 # Four leave room for the rare caller of a cold cache, who may wait on Trakt.
 THREADS = 4
@@ -44,8 +44,9 @@ def without_body_for_head(app):
 
 application = WSGIMiddleware(without_body_for_head(get_wsgi_application()), workers=THREADS)
 
-# Serving the site: keep the history mirror current in the background (profile/jobs.py).
+# Serving the site: keep the history mirror current in the background
+# (profile/mirror/schedule.py).
 # Management commands and tests never import this module, so they never start it.
-from profile import jobs  # noqa: E402
+from profile.mirror import schedule  # noqa: E402
 
-jobs.start()
+schedule.start()

@@ -229,7 +229,7 @@ class FallbackRedisCache(RedisCache):
 class ObjectsInMemoryCache(LocMemCache):
     """LocMemCache that keeps the objects themselves, not pickles of them: reading one costs
     no unpickling. Only for values nobody changes once stored (the frozen answers that
-    profile/cache.py keeps in each process's "local" cache, read on nearly every request)."""
+    profile/live/cache.py keeps in each process's "local" cache, read on nearly every request)."""
 
     def make_and_validate_key(self, key, version=None):
         # Our own keys, never sent to memcached: its key rules need no checking on every read.

@@ -185,7 +185,7 @@ if urlsplit(_cache_url).scheme not in CACHE_SCHEMES:
 CACHES = {
     "default": environ.Env.cache_url_config(_cache_url),
     # Each process's own copy of the answers that are still fresh, so reusing one costs no
-    # round trip to a shared cache, nor unpickling (profile/cache.py).
+    # round trip to a shared cache, nor unpickling (profile/live/cache.py).
     "local": {
         "BACKEND": "nowwatching.cache_backend.ObjectsInMemoryCache",
         "LOCATION": "nowwatching-fresh",

@@ -7,8 +7,9 @@ from nowwatching.startup import settings_or_exit
 settings_or_exit()
 application = get_wsgi_application()
 
-# Serving the site: keep the history mirror current in the background (profile/jobs.py).
+# Serving the site: keep the history mirror current in the background
+# (profile/mirror/schedule.py).
 # Management commands and tests never import this module, so they never start it.
-from profile import jobs  # noqa: E402
+from profile.mirror import schedule  # noqa: E402
 
-jobs.start()
+schedule.start()

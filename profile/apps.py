@@ -1,13 +1,19 @@
 from django.apps import AppConfig
 
+from profile import demo
+from profile.client import http, trakt
+
 
 class ProfileConfig(AppConfig):
     name = "profile"
     verbose_name = "Trakt profile"
 
     def ready(self):
-        from profile import auth
-        from profile.client import trakt
+        # Imported here, as Django asks of anything that reads models: not before the app
+        # registry is ready.
+        from profile.signin.rate_limit import remember_rate_limit
 
+        # DEMO_MODE answers with the built-in data, at the client's one way out.
+        http.answer_demo_with(demo.reply)
         # Trakt's latest rate-limit headroom, kept for `manage.py trakt_status`.
-        trakt.rate_limit_seen.connect(auth.remember_rate_limit, dispatch_uid="remember-rate-limit")
+        trakt.rate_limit_seen.connect(remember_rate_limit, dispatch_uid="remember-rate-limit")

@@ -19,6 +19,11 @@ def grouped(number: int) -> str:
     return f"{number:,}"
 
 
+def counted(number: int, noun: str, plural: str = "") -> str:
+    """A count with its noun: "1 play", "14,800 plays" (`plural` where adding "s" is wrong)."""
+    return f"{grouped(number)} {noun if number == 1 else plural or noun + 's'}"
+
+
 def watch_time(minutes: int) -> str:
     """A total watch time: "45 min", "5 h 12 min", then whole days and hours ("118 d 22 h")."""
     minutes = max(0, int(minutes))
@@ -80,3 +85,18 @@ def initials(name: str) -> str:
     """Up to two capital letters for an avatar stand-in: "Alex Rivera" -> "AR"."""
     letters = [word[0] for word in name.split() if word[:1].isalnum()]
     return "".join(letters[:1] + letters[1:][-1:]).upper() or "?"
+
+
+# --- Titles -------------------------------------------------------------------------------------
+
+UNTITLED = "Untitled"  # what a title Trakt gave without a name reads as
+
+
+def episode_code(season: int, number: int) -> str:
+    return f"S{season}E{number}"
+
+
+def episode_subtitle(season: int, number: int, title: str | None) -> str:
+    """The episode line: "S1E2 - Title", or only the code when it has no title."""
+    code = episode_code(season, number)
+    return f"{code} - {title}" if title else code

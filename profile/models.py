@@ -1,17 +1,28 @@
 """What the site keeps in its database: the history mirror, and the owner's Trakt sign-in.
 
-The history mirror: the owner's Trakt plays, titles and ratings. `profile/sync.py` writes it
-(and only it); `profile/stats.py` reads it with GROUP BY queries. Each play stores its local
+The history mirror: the owner's Trakt plays, titles and ratings. `profile/mirror/sync/` writes it
+(and only it); `profile/mirror/` reads it with GROUP BY queries. Each play stores its local
 day, hour and weekday in TIME_ZONE, computed in Python when it is written (exact across DST
 changes, and the same on SQLite and PostgreSQL, whose own time-zone functions disagree and
 are slow); `SyncState.time_zone` says which zone they are in.
 
-The sign-in: `TraktToken` and `TraktRateLimit`, written by `profile/auth.py` only.
+The sign-in: `TraktToken` and `TraktRateLimit`, written by `profile/signin/` only.
 """
 
 from __future__ import annotations
 
 from django.db import models
+
+
+class OneRow(models.Manager):
+    """The manager of a table that holds one row at most (id 1)."""
+
+    ID = 1
+
+    def row(self) -> models.QuerySet:
+        """That row as a query: `.first()` reads it, `.update()` writes it (with more filters,
+        conditionally), `.values()` reads some of its fields."""
+        return self.filter(pk=self.ID)
 
 
 class Genre(models.Model):
@@ -120,7 +131,7 @@ class Play(models.Model):
     epoch_minute = models.BigIntegerField()
     # Episodes: when this play's run began (the first play's epoch_minute less its runtime),
     # a run being plays of one show with gaps under an hour. Kept by the sync
-    # (sync.refresh_runs), null until then: the longest binge is then a plain GROUP BY.
+    # (mirror/sync/upkeep.refresh_runs), null until then: the longest binge is then a plain GROUP BY.
     run_start = models.BigIntegerField(null=True, blank=True)
     # The walk (backfill or --full) that saw it last; a walk's sweep removes the others.
     seen = models.BigIntegerField(default=0)
@@ -177,7 +188,7 @@ class SyncState(models.Model):
     # Whose history the mirror holds ("demo", or Trakt's address and the user): another
     # owner means starting afresh.
     owner = models.CharField(max_length=300, blank=True)
-    # The lease: one sync at a time across processes and machines (profile/sync.py).
+    # The lease: one sync at a time across processes and machines (profile/mirror/sync/lease.py).
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     # A walk over the whole history (the first backfill or a --full), page by page; it
@@ -207,17 +218,19 @@ class SyncState(models.Model):
     # Bumped on every change of the mirror: cached aggregates are keyed by it.
     version = models.BigIntegerField(default=0)
 
+    objects = OneRow()
+
     def __str__(self) -> str:
         return f"sync state v{self.version}"
 
 
-# --- The owner's Trakt sign-in (profile/auth.py) -------------------------------------------------
+# --- The owner's Trakt sign-in (profile/signin/) -------------------------------------------------
 
 
 class TraktToken(models.Model):
-    """The owner's Trakt sign-in: at most one row (id 1), written by `profile.auth` only.
+    """The owner's Trakt sign-in: at most one row (id 1), written by `profile.signin` only.
 
-    Both tokens are encrypted with a key derived from SECRET_KEY (`auth.seal`): the database
+    Both tokens are encrypted with a key derived from SECRET_KEY (`signin.sealing.seal`): the database
     alone does not give them away. `generation` grows by one with every new pair, and the
     lease (`renewing_until`) lets exactly one caller renew a given generation.
     """
@@ -245,6 +258,8 @@ class TraktToken(models.Model):
     # longer calls Trakt with them, until the owner signs in again.
     signed_out_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OneRow()
+
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_trakt_token")]
 
@@ -259,7 +274,7 @@ class TraktToken(models.Model):
 class TraktRateLimit(models.Model):
     """The last `X-Ratelimit` Trakt sent, for `manage.py trakt_status` in another process.
 
-    One row (id 1), written at most about once a minute (`auth.remember_rate_limit`).
+    One row (id 1), written at most about once a minute (`signin.rate_limit`).
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
@@ -269,6 +284,8 @@ class TraktRateLimit(models.Model):
     period = models.PositiveIntegerField(null=True, blank=True)
     until = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField()
+
+    objects = OneRow()
 
     class Meta:
         constraints = [

@@ -176,7 +176,7 @@ def fake_server():
 def empty_cache():
     from django.core.cache import caches
 
-    from profile.cache import wait_for_refreshes
+    from profile.live.cache import wait_for_refreshes
 
     for each in caches.all():
         each.clear()

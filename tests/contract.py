@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from profile import errors
-from profile.api import openapi_document
+from profile.api.openapi import openapi_document
 
 DOCUMENT_URI = "urn:nowwatching:openapi"
 

@@ -8,6 +8,8 @@ import pytest
 import time_machine
 
 from profile import demo
+from profile.mirror import sync
+from profile.mirror.posters import fill_posters
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def test_the_demo_history_is_three_years_mirrored_by_the_sync_without_the_networ
 ):
     import requests
 
-    from profile import sync
+    from profile.mirror import sync
     from profile.models import Play, Rating, Title
 
     monkeypatch.setattr(requests.Session, "send", lambda *a, **kw: pytest.fail("network"))
@@ -143,7 +145,6 @@ def test_the_demo_history_is_three_years_mirrored_by_the_sync_without_the_networ
 
 @pytest.mark.django_db
 def test_the_demo_film_joins_the_history_when_it_ends(demo_mode, settings):
-    from profile import sync
     from profile.models import Play
 
     film = demo.MOVIE["title"]
@@ -163,10 +164,8 @@ def test_the_demo_film_joins_the_history_when_it_ends(demo_mode, settings):
 
 @pytest.mark.django_db
 def test_the_demo_page_shows_every_chart(client, demo_mode):
-    from profile import jobs, sync
-
     sync.sync()
-    jobs.fill_posters(pause=0)
+    fill_posters(pause=0)
 
     html = client.get("/").content.decode()
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from profile import card
-from profile.api import api_endpoints, openapi_document
+from profile.api.openapi import api_endpoints, openapi_document
 from profile.client import ERROR_HTTP_STATUS
 from profile.errors import API_ERRORS, ERRORS
+from profile.live import card
 from tests import mirror
 from tests.contract import urlconf_paths
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, fixture
@@ -244,3 +244,38 @@ def test_security_md_names_every_exposed_address():
 def test_security_md_points_at_files_that_exist():
     for path in re.findall(r"`((?:profile|nowwatching|tests)/[\w/]+\.py)`", SECURITY):
         assert (ROOT / path).is_file(), path
+
+
+# --- DEVELOPERS.md --------------------------------------------------------------------------
+
+# Without its fenced code blocks, whose ``` would pair with the inline code spans.
+DEVELOPERS = re.sub(r"```.*?```", "", (ROOT / "DEVELOPERS.md").read_text(), flags=re.S)
+
+
+def test_developers_md_maps_every_room_of_the_app():
+    rooms = section(DEVELOPERS, "## Where the code is going")
+    listed = {
+        name.split("/")[0].removesuffix(".py")
+        for row in table(rooms[rooms.index("| room |") :])
+        for name in code_spans(row[0])
+    }
+    rooms_on_disk = {
+        path.name.removesuffix(".py")
+        for path in (ROOT / "profile").iterdir()
+        if (path / "__init__.py").exists() or path.suffix == ".py"
+    }
+    # The app's own wiring, which holds no feature: named in the text, not the table.
+    wiring = {"__init__", "apps", "urls", "context_processors"}
+
+    assert rooms_on_disk - wiring <= listed, sorted(rooms_on_disk - wiring - listed)
+
+
+def test_developers_md_points_at_files_that_exist():
+    # Paths are written from the repository's root or from profile/.
+    paths = [
+        span for span in code_spans(DEVELOPERS) if re.fullmatch(r"[\w]+/[\w/]*(?:\.py)?", span)
+    ]
+
+    assert len(paths) > 10
+    for path in paths:
+        assert (ROOT / path).exists() or (ROOT / "profile" / path).exists(), path

@@ -183,7 +183,7 @@ def test_the_server_log_holds_no_traceback_after_all_that(site):
     assert "Traceback" not in site.log_text()
 
 
-# --- Hostile upstreams (over real sockets; responses-based cases are in test_api_watching) ---
+# --- Hostile upstreams (over real sockets; responses-based cases are in api/test_watching.py) ---
 
 
 @pytest.fixture

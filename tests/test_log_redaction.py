@@ -97,7 +97,7 @@ def test_a_password_in_cache_url_or_database_url_is_redacted(settings, lines, mo
 
 def test_a_secret_learned_at_run_time_is_redacted_once_registered(lines):
     token = "oauth-token-from-the-database-8c1d"
-    log = logging.getLogger("profile.auth")
+    log = logging.getLogger("profile.signin.renewal")
 
     log.warning("before: %s", token)
     redact_also(token)

@@ -19,7 +19,7 @@ WATCHING_URL = f"{TRAKT}/users/sean/watching"
 def at(moment):
     """Time stands at `moment`; on the way out the background refreshes started meanwhile
     (profile.cache) have ended, at that same moment."""
-    from profile.cache import wait_for_refreshes
+    from profile.live.cache import wait_for_refreshes
 
     with time_machine.travel(moment, tick=False):
         yield

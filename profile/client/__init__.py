@@ -6,7 +6,7 @@
 - `schemas.py`: the pydantic models every body is checked into at the boundary.
 - `trakt.py`, `tmdb.py`: one function per call; credentials and user are arguments.
 - `oauth.py`: Trakt's sign-in host (device flow, renewal, revocation); the app's credentials
-  and the tokens are arguments. `profile.auth` keeps and renews the tokens.
+  and the tokens are arguments. `profile.signin` keeps and renews the tokens.
 """
 
 from profile.client.errors import ERROR_HTTP_STATUS, UpstreamError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -90,3 +91,15 @@ def where(error: UpstreamError, base_url: str, setting: str) -> str:
 
 def bad_response(service: str, what: str = "an answer of an unexpected shape") -> UpstreamError:
     return UpstreamError("bad_response", f"{service_name(service)} sent {what}.", service=service)
+
+
+def log_failure(log: logging.Logger, call: str, error: UpstreamError, base_url: str, setting: str):
+    """The one warning line a failed call leaves: what was asked, the code, the HTTP status,
+    and where (`where()`)."""
+    log.warning(
+        "%s failed: %s (HTTP %s)%s",
+        call,
+        error.code,
+        error.status or "-",
+        where(error, base_url, setting),
+    )

@@ -22,7 +22,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -211,6 +211,20 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
+def _no_demo(service: str, *args) -> Reply:
+    raise UpstreamError("not_configured", "DEMO_MODE is on, but no demo data was installed.")
+
+
+# What answers in DEMO_MODE instead of the network: `profile.demo.reply`, installed by the app
+# at start-up (profile/apps.py), so the demo runs the same parsing and caching as production.
+_demo_reply: Callable[..., Reply] = _no_demo
+
+
+def answer_demo_with(reply: Callable[..., Reply]) -> None:
+    global _demo_reply
+    _demo_reply = reply
+
+
 _session = requests.Session()
 _session.headers["User-Agent"] = USER_AGENT
 _session.mount("http://", DeadlineAdapter())
@@ -230,9 +244,7 @@ def send(
 ) -> Reply:
     """The only function that does network I/O (or asks the demo data instead)."""
     if settings.DEMO_MODE:
-        from profile import demo
-
-        return demo.reply(service, method, path, dict(params or {}), json_body)
+        return _demo_reply(service, method, path, dict(params or {}), json_body)
 
     exchange = _Exchange(TOTAL_DEADLINE[service])
     _watchdog.add(exchange)

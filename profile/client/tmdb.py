@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from django.conf import settings
 
-from profile.client.errors import UpstreamError, bad_response, where
+from profile.client.errors import UpstreamError, bad_response, log_failure
 from profile.client.http import Reply, decode_json, parse, retry_after_seconds, send
-from profile.client.schemas import TmdbImages
+from profile.client.schemas import TmdbImage, TmdbImages
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,7 @@ def _images(auth: TmdbAuth, endpoint: str, path: str) -> TmdbImages:
             raise error_for(reply)
         return parse(TmdbImages, decode_json("tmdb", reply), "tmdb")
     except UpstreamError as error:
-        log.warning(
-            "TMDB %s failed: %s (HTTP %s)%s",
-            endpoint,
-            error.code,
-            error.status or "-",
-            where(error, settings.TMDB_API_URL, "TMDB_API_URL"),
-        )
+        log_failure(log, f"TMDB {endpoint}", error, settings.TMDB_API_URL, "TMDB_API_URL")
         raise
 
 
@@ -136,11 +130,16 @@ def image(url: str) -> ImageBytes:
         if content_type not in IMAGE_TYPES or not reply.body:
             raise bad_response("tmdb", "something that is not an image")
     except UpstreamError as error:
-        log.warning(
-            "TMDB image failed: %s (HTTP %s)%s",
-            error.code,
-            error.status or "-",
-            where(error, base, "TMDB_IMAGE_URL"),
-        )
+        log_failure(log, "TMDB image", error, base, "TMDB_IMAGE_URL")
         raise
     return ImageBytes(content_type, reply.body)
+
+
+def best_image(candidates: list[TmdbImage]) -> TmdbImage | None:
+    """No language first (no baked-in text), then English, then votes, then width."""
+
+    def rank(image: TmdbImage):
+        language = 0 if image.iso_639_1 is None else 1 if image.iso_639_1 == "en" else 2
+        return (language, -image.vote_average, -image.width)
+
+    return min(candidates, key=rank, default=None)

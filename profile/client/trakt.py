@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.dispatch import Signal
 from pydantic import BaseModel, ValidationError
 
-from profile.client.errors import VIP_NOTE, UpstreamError, bad_response, where
+from profile.client.errors import VIP_NOTE, UpstreamError, bad_response, log_failure
 from profile.client.http import (
     MAX_BODY_BYTES,
     Reply,
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_KEY = "nowwatching:v1:trakt:blocked-until"
 # Sent with the `RateLimitHeader` of every answer that has a sound X-Ratelimit (`sender` is
-# None): `profile.auth` keeps the latest for `manage.py trakt_status`.
+# None): `profile.signin.rate_limit` keeps the latest for `manage.py trakt_status`.
 rate_limit_seen = Signal()
 
 # Trakt's cap on a page of a paginated list (larger `limit`s are cut to it without a word).
@@ -142,13 +142,7 @@ def call(
             raise error_for(reply)
         return decode_json("trakt", reply), reply
     except UpstreamError as error:
-        log.warning(
-            "Trakt %s failed: %s (HTTP %s)%s",
-            endpoint,
-            error.code,
-            error.status or "-",
-            where(error, settings.TRAKT_API_URL, "TRAKT_API_URL"),
-        )
+        log_failure(log, f"Trakt {endpoint}", error, settings.TRAKT_API_URL, "TRAKT_API_URL")
         raise
 
 
@@ -256,7 +250,7 @@ def last_watched(auth: TraktAuth, user: str) -> HistoryItem | None:
     return parse(HistoryItem, data[0])
 
 
-# --- The history mirror's calls (profile/sync.py) ----------------------------------------------
+# --- The history mirror's calls (profile/mirror/sync/) -------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from profile import jobs, sync
+from profile.mirror import sync
+from profile.mirror.posters import fill_posters
 from tests.browser.conftest import screenshot
 from tests.browser.test_profile_page import assert_accessible
 
@@ -27,7 +28,7 @@ def mirrored(fake):
         ratings=60,
     )
     sync.sync(pace=False)
-    jobs.fill_posters(pause=0, limit=300)
+    fill_posters(pause=0, limit=300)
     return fake
 
 
@@ -136,7 +137,7 @@ def test_the_empty_mirror_says_the_history_is_on_its_way(open_page, fake):
 def test_the_demo_shows_every_chart_from_its_own_history(open_page, settings):
     settings.DEMO_MODE = True
     sync.sync()
-    jobs.fill_posters(pause=0, limit=300)
+    fill_posters(pause=0, limit=300)
     page = open_page()
     page.goto("/")
 
@@ -153,7 +154,7 @@ def test_the_demo_shows_every_chart_from_its_own_history(open_page, settings):
 def test_the_demo_year_in_review(open_page, settings):
     settings.DEMO_MODE = True
     sync.sync()
-    jobs.fill_posters(pause=0, limit=300)
+    fill_posters(pause=0, limit=300)
     year = datetime.now(UTC).year - 1
     page = open_page()
     page.goto(f"/year/{year}")

@@ -14,8 +14,9 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from profile import jobs, sync
-from profile.cache import wait_for_refreshes
+from profile.live.cache import wait_for_refreshes
+from profile.mirror import sync
+from profile.mirror.posters import fill_posters
 from tests.browser.conftest import screenshot
 
 BANNER = "[data-banner-slot] [data-banner]"
@@ -201,7 +202,7 @@ def test_the_demos_whole_timeline_plays_on_an_open_page(clocks, settings):
     episode_starts = film_ends + timedelta(minutes=8)
     episode_ends = episode_starts + timedelta(minutes=52)
     sync.sync(pace=False)  # the history mirror, as the background job keeps it
-    jobs.fill_posters(pause=0, limit=50)
+    fill_posters(pause=0, limit=50)
     live.open()
     page = live.page
     page.evaluate("window.__samePage = true")

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
-from profile.client.oauth import App
 from profile.models import TraktToken
-
-
-def app_or_none() -> App | None:
-    """The Trakt API app from TRAKT_API_KEY and TRAKT_CLIENT_SECRET, if both are set."""
-    if settings.TRAKT_API_KEY and settings.TRAKT_CLIENT_SECRET:
-        return App(settings.TRAKT_API_KEY, settings.TRAKT_CLIENT_SECRET)
-    return None
 
 
 def require_database() -> None:

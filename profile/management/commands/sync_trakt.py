@@ -1,6 +1,6 @@
 """`manage.py sync_trakt [--full] [--no-pace]`: bring the history mirror up to date.
 
-A thin wrapper over `profile.sync.sync()`: a progress bar on a terminal, plain lines
+A thin wrapper over `profile.mirror.sync.sync()`: a progress bar on a terminal, plain lines
 otherwise, and a last line that says what happened. Then it looks up TMDB posters for the
 titles the pages show (`--no-posters` skips that), as the background job does. Exit codes: 0 done; 1 failed (the
 reason is printed; what was written stays and the next run continues from there);
@@ -14,8 +14,14 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from tqdm import tqdm
 
-from profile import formatting, jobs, sync
+from profile import formatting
+from profile.mirror import sync
+from profile.mirror.posters import fill_posters
+from profile.mirror.state import state
+from profile.mirror.sync.pacing import PACE_CALLS, PACE_SECONDS
+from profile.mirror.sync.walk import PAGE
 
 BUSY_EXIT = 75  # EX_TEMPFAIL: a temporary condition; trying again later will work
 POSTERS = 300  # the titles the pages show, at most
@@ -39,7 +45,7 @@ class Command(BaseCommand):
             "--no-pace",
             action="store_true",
             help=(
-                f"do not keep to {sync.PACE_CALLS} Trakt calls per {sync.PACE_SECONDS // 60} "
+                f"do not keep to {PACE_CALLS} Trakt calls per {PACE_SECONDS // 60} "
                 "minutes (for a fake upstream in tests and benchmarks)"
             ),
         )
@@ -66,16 +72,14 @@ class Command(BaseCommand):
         for note in outcome.notes:
             self.stdout.write(note)
         if not no_posters:
-            posters = jobs.fill_posters(limit=POSTERS, pause=0 if no_pace else 0.25)
+            posters = fill_posters(limit=POSTERS, pause=0 if no_pace else 0.25)
             if posters:
-                self.stdout.write(
-                    f"{posters:,} poster{'s' if posters != 1 else ''} looked up on TMDB."
-                )
+                self.stdout.write(f"{formatting.counted(posters, 'poster')} looked up on TMDB.")
         self.stdout.write(outcome.summary())
 
 
 def _resume_note() -> str:
-    st = sync.state()
+    st = state()
     if st.walk_next_page:
         return f"The next run continues the {st.walk_kind} at page {st.walk_next_page}."
     return ""
@@ -86,10 +90,10 @@ def _walk_line(kind: str, first_page: int, pages: int | None, seconds: float) ->
     if pages is None:
         return f"{what} (Trakt did not say how many pages)."
     left = pages - first_page + 1
-    line = f"{what}: {left:,} page{'s' if left != 1 else ''} of up to {sync.PAGE} plays"
+    line = f"{what}: {formatting.counted(left, 'page')} of up to {PAGE} plays"
     if seconds >= 60:
         line += (
-            f", paced to {sync.PACE_CALLS} Trakt calls per {sync.PACE_SECONDS // 60} minutes: "
+            f", paced to {PACE_CALLS} Trakt calls per {PACE_SECONDS // 60} minutes: "
             f"about {formatting.watch_time(round(seconds / 60))}"
         )
     return line + "."
@@ -127,8 +131,6 @@ class TerminalProgress:
         self.bar = None
 
     def walk(self, kind, first_page, pages, seconds):
-        from tqdm import tqdm
-
         self.out.write(_walk_line(kind, first_page, pages, seconds))
         self.bar = tqdm(
             total=pages, initial=first_page - 1, unit="page", file=self.out._out, leave=False

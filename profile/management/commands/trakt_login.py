@@ -10,12 +10,12 @@ import segno
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from profile import auth
-from profile.cache import forget
 from profile.client import UpstreamError
 from profile.client.schemas import DeviceCode
-from profile.management.commands._trakt import app_or_none, require_database, when
-from profile.services import TRAKT_ANSWERS
+from profile.live.answers import forget_trakt_answers
+from profile.management.commands._trakt import require_database, when
+from profile.signin.device import SignInFailed, sign_in_with_device, whose
+from profile.signin.renewal import trakt_app
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 "DEMO_MODE is on, so the site does not talk to Trakt: set TRAKT_API_KEY and "
                 "DEMO_MODE=false to sign in."
             )
-        app = app_or_none()
+        app = trakt_app()
         if app is None:
             raise CommandError(
                 "Set TRAKT_API_KEY and TRAKT_CLIENT_SECRET (the Client ID and Client Secret of "
@@ -38,19 +38,19 @@ class Command(BaseCommand):
             )
         require_database()
         try:
-            row = auth.sign_in_with_device(
+            row = sign_in_with_device(
                 app, self.show_code, self.say, sleep=time.sleep, clock=time.monotonic
             )
-        except auth.SignInFailed as failure:
+        except SignInFailed as failure:
             raise CommandError(str(failure)) from None
         except UpstreamError as error:
             raise CommandError(f"Trakt could not start the sign-in: {error.message}") from None
         except KeyboardInterrupt:
             raise CommandError("Stopped: nothing was stored.", returncode=130) from None
         # The site's kept answers were made without this sign-in (a private profile's errors).
-        forget(*TRAKT_ANSWERS)
+        forget_trakt_answers()
         try:
-            owner = auth.whose(row)
+            owner = whose(row)
         except UpstreamError as error:
             self.say(
                 f"Signed in, but Trakt did not say whose token it is ({error.message}) The "

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from profile import auth
-from profile.cache import forget
-from profile.management.commands._trakt import app_or_none, require_database
-from profile.services import TRAKT_ANSWERS
+from profile.live.answers import forget_trakt_answers
+from profile.management.commands._trakt import require_database
+from profile.signin.device import sign_out
+from profile.signin.renewal import trakt_app
 
 AUTHORIZED_APPS = "https://trakt.tv/oauth/authorized_applications"
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         require_database()
-        result = auth.sign_out(app_or_none())
+        result = sign_out(trakt_app())
         if settings.TRAKT_ACCESS_TOKEN:
             self.stdout.write(
                 "TRAKT_ACCESS_TOKEN is still set in the environment, and the site uses it: "
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             self.stdout.write("Nobody is signed in here: nothing to do.")
             return
         # Nothing the sign-in showed is kept for visitors after this.
-        forget(*TRAKT_ANSWERS)
+        forget_trakt_answers()
         who = f"@{result.user_slug}" if result.user_slug else "the owner"
         if result.revoke_error:
             raise CommandError(

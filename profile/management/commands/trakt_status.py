@@ -1,6 +1,6 @@
 """manage.py trakt_status: whose Trakt credentials the site uses, and how they are doing.
 
-Each line is one function of `LINES`, taking the `auth.Status` and giving (label, text) or
+Each line is one function of `LINES`, taking the `Status` and giving (label, text) or
 None; a new line (the history mirror's last sync, say) is one more function in the list. It
 never prints a token. Exits 1 when the stored sign-in was ended by Trakt, or the database
 cannot be read.
@@ -12,14 +12,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from profile import auth
 from profile.management.commands._trakt import when
 from profile.models import SyncState
+from profile.signin.status import Status, sign_in_status
 
 Line = tuple[str, str] | None
 
 
-def signed_in(status: auth.Status) -> Line:
+def signed_in(status: Status) -> Line:
     sign_in = status.sign_in
     if sign_in is None:
         return "Signed in", "nobody (sign in with `manage.py trakt_login`)"
@@ -29,7 +29,7 @@ def signed_in(status: auth.Status) -> Line:
     return "Signed in", f"{who}, since {when(sign_in.signed_in_at)}"
 
 
-def signed_out(status: auth.Status) -> Line:
+def signed_out(status: Status) -> Line:
     sign_in = status.sign_in
     if sign_in is None or sign_in.signed_out_at is None:
         return None
@@ -40,7 +40,7 @@ def signed_out(status: auth.Status) -> Line:
     )
 
 
-def calls_use(status: auth.Status) -> Line:
+def calls_use(status: Status) -> Line:
     if settings.DEMO_MODE:
         return "Trakt calls use", "none: the site serves its built-in demo data (DEMO_MODE)"
     text = {
@@ -53,7 +53,7 @@ def calls_use(status: auth.Status) -> Line:
     return "Trakt calls use", text
 
 
-def expires(status: auth.Status) -> Line:
+def expires(status: Status) -> Line:
     sign_in = status.sign_in
     if sign_in is None or sign_in.signed_out_at is not None:
         return None
@@ -69,7 +69,7 @@ def expires(status: auth.Status) -> Line:
     return "Token expires", text
 
 
-def last_renewal(status: auth.Status) -> Line:
+def last_renewal(status: Status) -> Line:
     sign_in = status.sign_in
     if sign_in is None:
         return None
@@ -79,7 +79,7 @@ def last_renewal(status: auth.Status) -> Line:
     return "Last renewal", text
 
 
-def last_error(status: auth.Status) -> Line:
+def last_error(status: Status) -> Line:
     sign_in = status.sign_in
     if sign_in is None:
         return None
@@ -88,13 +88,13 @@ def last_error(status: auth.Status) -> Line:
     return "Last error", f"{sign_in.last_error} ({when(sign_in.last_error_at)})"
 
 
-def environment_token(status: auth.Status) -> Line:
+def environment_token(status: Status) -> Line:
     if not status.environment_token or status.using == "environment":
         return None
     return "TRAKT_ACCESS_TOKEN", "set, but unused while the stored sign-in works"
 
 
-def rate_limit(status: auth.Status) -> Line:
+def rate_limit(status: Status) -> Line:
     seen = status.rate_limit
     if seen is None:
         return "Rate limit", "not seen yet (Trakt sends it with every answer)"
@@ -106,17 +106,17 @@ def rate_limit(status: auth.Status) -> Line:
     )
 
 
-def database(status: auth.Status) -> Line:
+def database(status: Status) -> Line:
     if status.database_error is None:
         return None
     return "DATABASE", f"cannot be read ({status.database_error}): run `manage.py migrate`"
 
 
-def history_mirror(status: auth.Status) -> Line:
-    """The history mirror's last sync (profile/sync.py), read from its own state."""
+def history_mirror(status: Status) -> Line:
+    """The history mirror's last sync (profile/mirror/), read from its own state."""
     if status.database_error is not None:
         return None
-    state = SyncState.objects.filter(pk=1).first()
+    state = SyncState.objects.row().first()
     if state is None or state.last_attempt_at is None:
         return "Last sync", "never (the site syncs by itself, or run `manage.py sync_trakt`)"
     if state.last_success_at is None:
@@ -155,7 +155,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        status = auth.status()
+        status = sign_in_status()
         lines = [line for make in LINES if (line := make(status)) is not None]
         width = max(len(label) for label, _ in lines)
         for label, text in lines:

@@ -1,0 +1,62 @@
+"""The API's query parameters, checked: a bad one is a 400 that names it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from django.http import JsonResponse
+
+from profile.api.answers import no_cache
+
+
+class BadParameter(Exception):
+    """A query parameter that is not what the API takes: a 400 that names it."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+    def answer(self) -> JsonResponse:
+        body = {"error": {"code": "bad_request", "message": self.message}}
+        return no_cache(JsonResponse(body, status=400))
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
+def whole(options, name: str, default: int, low: int, high: int) -> int:
+    raw = options.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,7}", raw) or not low <= int(raw) <= high:
+        raise BadParameter(
+            name, f"{name} must be a whole number from {low:,} to {high:,}, not {_shown(raw)}."
+        )
+    return int(raw)
+
+
+def choice(options, name: str, choices: tuple[str, ...]) -> str | None:
+    raw = options.get(name)
+    if raw is None:
+        return None
+    if raw not in choices:
+        allowed = " or ".join(choices)
+        raise BadParameter(name, f"{name} must be {allowed}, not {_shown(raw)}.")
+    return raw
+
+
+def day(options, name: str) -> date | None:
+    raw = options.get(name)
+    if raw is None:
+        return None
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(
+            name, f"{name} must be a date like 2025-01-31, not {_shown(raw)}."
+        ) from None

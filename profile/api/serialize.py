@@ -1,0 +1,217 @@
+"""The public JSON of every answer: the contract that API_DOCUMENTATION.md and
+profile/openapi.json promise. It only ever grows: a field is added, never renamed or dropped.
+
+Each function turns one typed value into its JSON. The pages never read these (they render
+the typed values), so the HTML and the public contract cannot tie each other down.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from profile.client import TraktProfile, TraktStats
+from profile.live.answers import WatchingAnswer
+from profile.live.watching import NowWatching, Progress
+from profile.mirror.queries import TitleCount
+from profile.mirror.review import YearReview
+from profile.mirror.titles import PlayItem, TitleInfo
+
+# --- /api/watching ------------------------------------------------------------------------------
+
+
+def watching_json(answer: WatchingAnswer, now: datetime) -> dict[str, Any]:
+    """/api/watching's body: the seed's contract (isWatching, content), extended."""
+    body: dict[str, Any] = {"isWatching": answer.watching is not None}
+    if answer.watching is not None:
+        body["content"] = content_json(answer.watching, now)
+    if answer.error is not None:
+        body["error"] = answer.error.as_json()
+    if answer.stale:
+        body["stale"] = True
+    if settings.DEMO_MODE:
+        body["demo"] = True
+    return body
+
+
+def content_json(watching: NowWatching, now: datetime) -> dict[str, Any]:
+    content: dict[str, Any] = {"type": watching.type, "title": watching.title}
+    if watching.subtitle is not None:
+        content["subtitle"] = watching.subtitle
+    ids, links = watching.ids, watching.links
+    content |= {
+        "year": watching.year,
+        "progress": progress_json(watching.progress, now),
+        "images": dict(watching.images),
+        "ids": {"trakt": ids.trakt, "tmdb": ids.tmdb, "imdb": ids.imdb},
+        "action": watching.action,
+        "links": {"trakt": links.trakt, "imdb": links.imdb, "tmdb": links.tmdb},
+    }
+    if watching.episode is not None:
+        content["episode"] = {
+            "season": watching.episode.season,
+            "number": watching.episode.number,
+            "title": watching.episode.title,
+            "ids": dict(watching.episode.ids),
+        }
+    return content
+
+
+def progress_json(progress: Progress, now: datetime) -> dict[str, Any]:
+    return {
+        "started_at": progress.started_at,
+        "expires_at": progress.expires_at,
+        "percentage": progress.percentage(now),
+        "remaining_seconds": progress.remaining_seconds(now),
+        "duration_seconds": progress.duration_seconds,
+    }
+
+
+# --- /api/profile, /api/stats -------------------------------------------------------------------
+
+
+def profile_json(profile: TraktProfile) -> dict:
+    slug = profile.ids.slug
+    return {
+        "username": profile.username,
+        "slug": slug,
+        "name": profile.name or None,
+        "private": profile.private,
+        "vip": bool(profile.vip),
+        "vip_ep": bool(profile.vip_ep),
+        "avatar": profile.avatar_url,
+        "location": profile.location or None,
+        "about": profile.about or None,
+        "joined_at": profile.joined_at,
+        "links": {"trakt": f"https://trakt.tv/users/{quote(slug, safe='')}"},
+    }
+
+
+COUNTS = ("plays", "watched", "minutes", "collected", "ratings", "comments")
+RATINGS = [str(rating) for rating in range(1, 11)]
+
+
+def stats_json(stats: TraktStats) -> dict:
+    body = {
+        kind: {name: getattr(getattr(stats, kind), name) for name in COUNTS}
+        for kind in ("movies", "shows", "seasons", "episodes")
+    }
+    body["network"] = stats.network.model_dump()
+    # Every rating from 1 to 10 is present, so a client can draw the bars without guessing.
+    distribution = stats.ratings.distribution
+    body["ratings"] = {
+        "total": stats.ratings.total,
+        "distribution": {rating: distribution.get(rating, 0) for rating in RATINGS},
+    }
+    body["totals"] = {
+        "plays": stats.movies.plays + stats.episodes.plays,
+        "minutes": stats.movies.minutes + stats.episodes.minutes,
+    }
+    return body
+
+
+# --- The history mirror ---------------------------------------------------------------------------
+
+
+def iso(moment: datetime) -> str:
+    """Trakt's way of writing a moment: UTC with milliseconds."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def ids_json(title: TitleInfo) -> dict[str, Any]:
+    return {"trakt": title.trakt_id, "tmdb": title.tmdb_id, "imdb": title.imdb_id or None}
+
+
+def play_json(item: PlayItem) -> dict[str, Any]:
+    """One play of /api/history (and a year's first and last)."""
+    body: dict[str, Any] = {
+        "id": item.history_id,
+        "watched_at": iso(item.watched_at),
+        "action": item.action,
+        "type": item.kind,
+        "title": item.title.title,
+    }
+    if item.episode is not None:
+        body["subtitle"] = item.episode.subtitle
+    body |= {
+        "year": item.title.year,
+        "runtime": item.runtime,
+        "ids": ids_json(item.title),
+        "links": item.title.links(item.episode),
+        "poster": item.title.poster,
+    }
+    if item.episode is not None:
+        e = item.episode
+        body["episode"] = {
+            "season": e.season,
+            "number": e.number,
+            "title": e.title or None,
+            "ids": {
+                "trakt": e.trakt_id,
+                "tvdb": e.tvdb_id,
+                "imdb": e.imdb_id or None,
+                "tmdb": e.tmdb_id,
+            },
+        }
+    return body
+
+
+def title_json(title: TitleInfo) -> dict:
+    return {
+        "type": title.kind,
+        "title": title.title,
+        "year": title.year,
+        "ids": ids_json(title),
+        "links": title.links(),
+        "poster": title.poster,
+    }
+
+
+def _title_figure(entry: TitleCount) -> dict:
+    return title_json(entry.title) | {"plays": entry.plays, "minutes": entry.minutes}
+
+
+def year_json(review: YearReview, time_zone: str) -> dict:
+    totals = review.totals
+    binge = review.binge
+    return {
+        "year": review.year,
+        "time_zone": time_zone,
+        "plays": totals.plays,
+        "minutes": totals.minutes,
+        "days_active": totals.days,
+        "titles": totals.titles,
+        "movies": {"plays": totals.movie_plays, "minutes": totals.movie_minutes},
+        "episodes": {"plays": totals.episode_plays, "minutes": totals.episode_minutes},
+        "months": [
+            {
+                "month": m.month,
+                "plays": m.plays,
+                "minutes": m.minutes,
+                "movie_minutes": m.movie_minutes,
+                "episode_minutes": m.episode_minutes,
+            }
+            for m in review.months
+        ],
+        "genres": [
+            {"slug": g.slug, "name": g.name, "plays": g.plays, "minutes": g.minutes}
+            for g in review.genres
+        ],
+        "top_shows": [_title_figure(entry) for entry in review.shows],
+        "top_movies": [_title_figure(entry) for entry in review.movies],
+        "longest_binge": None
+        if binge is None
+        else {
+            "show": title_json(binge.title),
+            "episodes": binge.episodes,
+            "minutes": binge.minutes,
+            "started_at": iso(binge.started),
+            "ended_at": iso(binge.ended),
+        },
+        "first": play_json(review.first),
+        "last": play_json(review.last),
+    }

@@ -1,0 +1,134 @@
+"""The answers the site shows live from Trakt: what plays now, the profile, the stats and the
+last watched entry. Every one goes through `profile.live.cache`, so the upstream cost does not
+grow with traffic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+
+from profile.client import HistoryItem, TraktAuth, TraktProfile, TraktStats, UpstreamError, trakt
+from profile.live.cache import KEY as CACHE_KEY
+from profile.live.cache import Cached, always, forget, through_cache
+from profile.live.poll import fetch_watching
+from profile.live.watching import NowWatching
+from profile.signin.credentials import as_owner
+
+T = TypeVar("T")
+
+PROFILE_SECONDS = 15 * 60
+STATS_SECONDS = 15 * 60
+LAST_WATCHED_SECONDS = 5 * 60
+# The last good profile and stats are kept this long to show while Trakt is down.
+KEEP_LAST_GOOD_SECONDS = 7 * 24 * 60 * 60
+# The names of the Trakt answers kept in the cache (forgotten when the sign-in changes).
+TRAKT_ANSWERS = ("watching", "profile", "stats", "last-watched", "ended")
+
+
+def forget_trakt_answers() -> None:
+    """After signing in or out: the kept answers were made with other credentials."""
+    forget(*TRAKT_ANSWERS)
+
+
+def _from_trakt(call: Callable[[TraktAuth, str], T]) -> Callable[[], T]:
+    """A fetch for the cache: `call` with the current credentials (renewed once on a 401)."""
+
+    def fetch() -> T:
+        return as_owner(call)
+
+    return fetch
+
+
+# --- Watching -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchingAnswer:
+    """What /api/watching, the page and the card show: content, or nothing, or an error."""
+
+    watching: NowWatching | None
+    error: UpstreamError | None = None
+    stale: bool = False
+    age: int = 0
+
+    @property
+    def http_status(self) -> int:
+        return self.error.http_status if self.error else 200
+
+
+def get_watching(*, wait: bool = True) -> WatchingAnswer:
+    """The watching answer, reused for WATCHING_CACHE_SECONDS; stale if Trakt fails.
+
+    A caller that waits (/api/watching, the card) gets Trakt's word on a play whose end time
+    has passed: it is not served while refreshing. `wait=False` (the page and its live
+    updates, which never wait on Trakt) gets NotKept on a cold cache, and such a play at once
+    while it is refreshed: the page says "Finishing", which is true (Trakt still reported it
+    when last asked), and looks again in a moment."""
+    not_ended = always if not wait else lambda value: value is None or not _has_ended(value)
+    try:
+        cached = through_cache(
+            "watching",
+            fetch_watching,
+            fresh_for=settings.WATCHING_CACHE_SECONDS,
+            keep_for=_keep_watching_for,
+            stale_ok=lambda value: value is not None and not _has_ended(value),
+            revalidate_ok=not_ended,
+            wait=wait,
+        )
+    except UpstreamError as error:
+        return WatchingAnswer(None, error=error)
+    return WatchingAnswer(cached.value, stale=cached.stale, age=cached.age)
+
+
+def _has_ended(value: NowWatching) -> bool:
+    return value.progress.expires <= datetime.now(UTC)
+
+
+def _keep_watching_for(value: NowWatching | None) -> float:
+    if value is None:
+        return settings.WATCHING_CACHE_SECONDS
+    # Kept until it ends, to serve (marked stale) while Trakt is failing.
+    until_end = (value.progress.expires - datetime.now(UTC)).total_seconds()
+    return max(until_end, settings.WATCHING_CACHE_SECONDS)
+
+
+# --- Profile, stats, last watched -----------------------------------------------------------------
+
+
+def get_profile(*, wait: bool = True) -> Cached[TraktProfile]:
+    """The Trakt profile, 15 min fresh; the last good one while Trakt fails."""
+    return _kept_a_week("profile", trakt.profile, PROFILE_SECONDS, wait)
+
+
+def get_stats(*, wait: bool = True) -> Cached[TraktStats]:
+    """The Trakt stats, 15 min fresh; the last good ones while Trakt fails."""
+    return _kept_a_week("stats", trakt.stats, STATS_SECONDS, wait)
+
+
+def peek_profile() -> TraktProfile | None:
+    """The profile if one is kept, without ever asking Trakt (the year pages' heading)."""
+    kept = cache.get(CACHE_KEY + "profile")
+    return kept.value if kept is not None else None
+
+
+def get_last_watched(*, wait: bool = True) -> Cached[HistoryItem | None]:
+    """The latest history entry, 5 min fresh."""
+    return _kept_a_week("last-watched", trakt.last_watched, LAST_WATCHED_SECONDS, wait)
+
+
+def _kept_a_week(
+    name: str, call: Callable[[TraktAuth, str], T], fresh_for: float, wait: bool
+) -> Cached[T]:
+    """A Trakt answer reused `fresh_for`, and the last good one kept to show while Trakt fails."""
+    return through_cache(
+        name,
+        _from_trakt(call),
+        fresh_for=fresh_for,
+        keep_for=lambda value: KEEP_LAST_GOOD_SECONDS,
+        wait=wait,
+    )

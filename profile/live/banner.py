@@ -1,0 +1,161 @@
+"""The page's live parts: the Now Watching banner, "Last watched", the tab's title, what a
+screen reader hears, and when the page asks again. One set of rules for the page and for
+/live, which render them with the same partials (templates/profile/_banner.html and friends);
+everything here is read from the typed watching value, never from the public JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from profile import formatting
+from profile.client import HistoryItem
+from profile.live.answers import WatchingAnswer
+from profile.live.ended import Ended
+from profile.live.watching import NowWatching, history_lines
+from profile.mirror.state import Mirror
+
+# How soon the page asks /live again, by what it shows: a new play shows within 30 s (the
+# reuse window, then at most one poll), a play past its end is checked every 10 s, and an
+# answer being refreshed (or fetched for the first time) is looked at again once it should
+# have landed. While Trakt fails there is nothing new to show sooner than once a minute (or
+# than its rate limit's Retry-After, up to 10 minutes).
+POLL_SECONDS = 15
+FINISHING_POLL_SECONDS = 10
+SOON_POLL_SECONDS = 2
+TROUBLE_POLL_SECONDS = 60
+MAX_POLL_SECONDS = 10 * 60
+
+
+def live_parts(
+    watching: WatchingAnswer | None,
+    profile: dict[str, Any],
+    last_watched_item: HistoryItem | None,
+    ended: Ended | None,
+    mirror: Mirror | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The page's live parts at `now`. `watching` None: not at hand yet; `mirror` None: the
+    mirror's state could not be read."""
+    playing = watching.watching if watching is not None else None
+    # The script swaps a banner for another title's whole (and announces it), and only the
+    # parts that changed of the same title's.
+    shown = banner(playing, now) if playing is not None else None
+    line = None
+    if watching is not None and shown is None:
+        line = last_watched_line(mirror, last_watched_item, ended, now)
+    if watching is None:
+        announce = ""  # the skeleton: nothing is known yet
+    elif shown is not None:
+        announce = f"Now watching {shown['title']}"
+    else:
+        announce = "" if watching.error else "Nothing playing now"
+    return {
+        "playing": playing,
+        "pending": watching is None,
+        "banner": shown,
+        "last_watched": line,
+        "profile": profile,
+        "announce": announce,
+        "poll_seconds": poll_seconds(watching, shown),
+    }
+
+
+def poll_seconds(watching: WatchingAnswer | None, shown: dict | None) -> int:
+    if watching is None:
+        return SOON_POLL_SECONDS
+    if watching.error is not None or watching.stale:
+        retry_after = watching.error.retry_after if watching.error else None
+        return min(max(TROUBLE_POLL_SECONDS, retry_after or 0), MAX_POLL_SECONDS)
+    if 0 < settings.WATCHING_CACHE_SECONDS <= watching.age:
+        return SOON_POLL_SECONDS  # served while one refresh asks Trakt
+    if shown is not None and shown["finishing"]:
+        return FINISHING_POLL_SECONDS
+    return POLL_SECONDS
+
+
+def banner(playing: NowWatching, now: datetime) -> dict[str, Any]:
+    """The banner partial's values: what plays, at `now`."""
+    progress = playing.progress
+    duration = progress.duration_seconds
+    elapsed = min(duration, max(0, int((now - progress.started).total_seconds())))
+    images = playing.images
+    thumb = images.get("still") or images.get("poster")
+    if images.get("still"):
+        thumb_alt = f"Still from {playing.title} {playing.subtitle or ''}".strip()
+    else:
+        thumb_alt = f"Poster of {playing.title}"
+    finishing = now >= progress.expires
+    return {
+        "play": playing.play,
+        # Past its end time while Trakt still reports it (the script also says so the moment
+        # the end time passes on the page, before asking).
+        "finishing": finishing,
+        "label": "Checked in" if playing.is_checkin else "Now Watching",
+        "title": playing.title,
+        "subtitle": playing.subtitle,
+        "meta": " · ".join(
+            part
+            for part in (
+                str(playing.year) if playing.year else None,
+                "Movie" if playing.type == "movie" else "TV",
+            )
+            if part
+        ),
+        "started_at": progress.started_at,
+        "expires_at": progress.expires_at,
+        "percentage": progress.percentage(now),
+        # In whole minutes: the page refreshes them with every poll (every 15 s), while the
+        # script moves the bar every second.
+        "elapsed": formatting.watch_time(elapsed // 60),
+        "total": formatting.watch_time(duration // 60),
+        "start_clock": formatting.local_clock(progress.started),
+        "end_clock": formatting.local_clock(progress.expires),
+        # Past the end, no "0 min left": the label says "Finishing" instead.
+        "left": "" if finishing else formatting.time_left(progress.remaining_seconds(now)),
+        "backdrop": images.get("backdrop"),
+        "backdrop_medium": images.get("backdrop_medium"),
+        "backdrop_small": images.get("backdrop_small"),
+        "thumb": thumb,
+        "thumb_alt": thumb_alt,
+        "thumb_is_poster": thumb is not None and "still" not in images,
+        "links": playing.links,
+    }
+
+
+def last_watched_line(
+    mirror: Mirror | None,
+    kept: HistoryItem | None,
+    ended: Ended | None,
+    now: datetime,
+) -> dict | None:
+    """The line shown when nothing plays: what was watched last. What just ended is named
+    at once, until the history has it; the mirror's poster row below says the rest, so then
+    nothing; without plays mirrored, Trakt's last history entry."""
+    if ended is not None:
+        newest = mirror.newest if mirror is not None else None
+        if newest is None and kept is not None:
+            newest = datetime.fromisoformat(kept.watched_at)
+        if newest is None or newest < ended.started_at:
+            title = f"{ended.title} {ended.subtitle}" if ended.subtitle else ended.title
+            return {
+                "title": title,
+                "when": formatting.ago(ended.ended_at, now),
+                "at": ended.ended_at.isoformat(),
+            }
+    if mirror is not None and mirror.plays:
+        return None
+    return last_watched(kept, now)
+
+
+def last_watched(item: HistoryItem | None, now: datetime) -> dict[str, str] | None:
+    if item is None:
+        return None
+    title, subtitle, _ = history_lines(item)
+    if subtitle:
+        title = f"{title} {subtitle}"
+    watched = datetime.fromisoformat(item.watched_at)
+    return {"title": title, "when": formatting.ago(watched, now), "at": item.watched_at}

@@ -1,0 +1,74 @@
+"""The history mirror's sync: the owner's whole Trakt history (and ratings) kept in the database.
+
+`sync()` is the one way in; `manage.py sync_trakt` and the background job (`mirror/schedule.py`)
+both call it.
+
+- The first run **backfills**: it walks /users/{user}/history page by page (250 plays, Trakt's
+  cap) with `end_at` fixed when the walk began, so pages stay put while new plays arrive.
+  Each page is written in one transaction together with the walk's next page number, so an
+  interrupted walk continues where it stopped; upserts on Trakt's history id make a page
+  written twice harmless.
+- Later runs are **incremental**: the plays since the newest one kept, less a day of overlap.
+  With an OAuth token, /sync/last_activities is asked first and nothing else when nothing
+  moved; without one, the first page is the check (one call either way).
+- **Full** (`--full`, daily by the job) walks the whole history again, marking each play it
+  sees with the walk's generation, then sweeps the plays it did not see (deleted on Trakt) in
+  one DELETE: no set of ids is kept in memory. The sweep runs only when the walk was exact
+  (Trakt's item count did not move during the walk and every play was read).
+- Ratings (movies, shows, episodes) are walked after each backfill or full walk, and when
+  /sync/last_activities says they moved.
+
+The rooms: `walk.py` (the plan and the walks), `pacing.py` (the pace, waits and retries),
+`writer.py` (rows from Trakt's answers), `lease.py` (one sync at a time), `upkeep.py` (local
+buckets, runs of episodes, starting afresh), `outcome.py` (what a run says of itself).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import DatabaseError
+
+from profile.client import UpstreamError
+from profile.mirror.sync.lease import SyncBusy
+from profile.mirror.sync.outcome import Outcome, Quiet, Reporter, Stopped, SyncFailed
+from profile.mirror.sync.walk import Walk
+from profile.signin.credentials import credentials
+
+__all__ = ["Outcome", "Reporter", "Stopped", "SyncBusy", "SyncFailed", "sync"]
+
+
+def sync(
+    *,
+    full: bool = False,
+    pace: bool = True,
+    progress: Reporter | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Outcome:
+    """Bring the mirror up to date (see the module's docstring); the Outcome says what it did.
+
+    Raises SyncBusy when another sync runs, SyncFailed (with the reason) when this one could
+    not finish; what it wrote before stays, and the next run continues from there.
+    """
+    try:
+        used = credentials()
+    except UpstreamError as error:
+        raise SyncFailed(error.message, error.code) from None
+    run = Walk(used, pace and not settings.DEMO_MODE, progress or Quiet(), sleep, should_stop)
+    run.lease.take()
+    try:
+        try:
+            outcome = run.go(full)
+        except UpstreamError as error:
+            raise SyncFailed(error.message, error.code) from None
+        except DatabaseError as error:
+            raise SyncFailed(f"The database failed: {error}", "database") from None
+    except BaseException as error:
+        run.record_failure(error)
+        raise
+    finally:
+        run.finish()
+    return outcome

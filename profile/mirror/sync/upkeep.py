@@ -1,0 +1,115 @@
+"""Upkeep of the mirror between and around walks: the local buckets after TIME_ZONE changed,
+the runs of episodes (the longest binge), and starting afresh for another owner."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from profile.mirror.state import state, version_moved
+from profile.mirror.sync.outcome import Reporter
+from profile.mirror.sync.writer import localize
+from profile.models import Episode, Play, Rating, SyncState, Title
+
+RELOCALIZE_BATCH = 2000
+
+
+def relocalize(renew: Callable[[], None] = lambda: None, progress: Reporter | None = None) -> int:
+    """After TIME_ZONE changed: every play's buckets again, in batches; how many plays."""
+    zone_name = settings.TIME_ZONE
+    st = state()
+    if st.time_zone == zone_name:
+        return 0
+    zone = zoneinfo.ZoneInfo(zone_name)
+    done = last = 0
+    if st.time_zone and progress:
+        progress.note(f"TIME_ZONE changed ({st.time_zone} to {zone_name}): re-bucketing plays.")
+    while True:
+        batch = list(
+            Play.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .only("pk", "watched_at")[:RELOCALIZE_BATCH]
+        )
+        if not batch:
+            break
+        for play in batch:
+            localize(play, zone)
+        with transaction.atomic():
+            Play.objects.bulk_update(
+                batch, ["local_date", "local_hour", "local_weekday", "epoch_minute"]
+            )
+            renew()
+        done += len(batch)
+        last = batch[-1].pk
+    SyncState.objects.row().update(time_zone=zone_name, **version_moved())
+    return done
+
+
+# --- Runs of episodes (the longest binge) ---------------------------------------------------------
+
+RUN_GAP_MINUTES = 60
+
+
+def refresh_runs(renew: Callable[[], None] = lambda: None) -> int:
+    """Works out `run_start` again for every show with a play written since (or a play
+    removed): walks that show's plays in order, a new run after a gap of an hour or more
+    (from one play's end to the next one's start). How many plays changed."""
+    shows = list(
+        Play.objects.filter(kind=Play.EPISODE, run_start__isnull=True)
+        .values_list("title_id", flat=True)
+        .distinct()
+    )
+    changed = 0
+    for show in shows:
+        rows = (
+            Play.objects.filter(title_id=show, kind=Play.EPISODE)
+            .order_by("epoch_minute", "history_id")
+            .values_list("pk", "epoch_minute", "runtime", "run_start")
+        )
+        updates = []
+        start = previous_end = None
+        for pk, minute, runtime, old in rows.iterator(chunk_size=2000):
+            if previous_end is None or minute - runtime - previous_end >= RUN_GAP_MINUTES:
+                start = minute - runtime
+            if old != start:
+                updates.append(Play(pk=pk, run_start=start))
+            previous_end = minute
+        with transaction.atomic():
+            Play.objects.bulk_update(updates, ["run_start"], batch_size=1000)
+            # The binges drawn from them change: so does the mirror's version.
+            SyncState.objects.row().update(**version_moved(len(updates)))
+            renew()
+        changed += len(updates)
+    return changed
+
+
+# --- Housekeeping ---------------------------------------------------------------------------------
+
+
+def reset_mirror(identity: str) -> None:
+    """Forget every play, rating and title: the mirror is about to hold another history."""
+    with transaction.atomic():
+        Play.objects.all().delete()
+        Rating.objects.all().delete()
+        Episode.objects.all().delete()
+        Title.objects.all().delete()
+        SyncState.objects.row().update(
+            owner=identity,
+            walk_kind="",
+            walk_next_page=None,
+            walk_end_at=None,
+            walk_item_count=None,
+            backfilled_at=None,
+            last_full_at=None,
+            last_activities={},
+            time_zone=settings.TIME_ZONE,
+            **version_moved(),
+        )
+
+
+def forget_orphans() -> None:
+    """Titles left with neither a play nor a rating (their plays were deleted on Trakt)."""
+    Title.objects.filter(plays__isnull=True, ratings__isnull=True).delete()

@@ -1,0 +1,256 @@
+"""Writing what Trakt answered into the mirror: plays, titles, episodes, genres and ratings,
+upserted page by page. A Writer remembers the rows it wrote (their ids), so titles and
+episodes seen on many pages are written once per run; it needs nothing else but the zone
+of the plays' local buckets.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import Q
+
+from profile.client.schemas import Episode as EpisodeBody
+from profile.client.schemas import HistoryPlay, Movie, RatedItem
+from profile.models import Episode, Genre, Play, Rating, Title
+
+
+class Writer:
+    def __init__(self, zone: zoneinfo.ZoneInfo):
+        self.zone = zone
+        # Rows already written by this run: (kind, trakt id) -> pk. Bounded by the number of
+        # titles and episodes, not plays.
+        self.titles: dict[tuple[str, int], int] = {}
+        self.episodes: dict[int, int] = {}
+        self.genres: dict[str, int] = {}
+
+    def store_plays(self, items: list[HistoryPlay], generation: int) -> int:
+        """Upserts a page of plays (and their titles and episodes); how many were new."""
+        unique: dict[int, HistoryPlay] = {}
+        for item in items:
+            unique.setdefault(item.id, item)
+        if not unique:
+            return 0
+        movies = {i.movie.ids.trakt: i.movie for i in unique.values() if i.type == "movie"}
+        shows = {i.show.ids.trakt: i.show for i in unique.values() if i.type == "episode"}
+        self.upsert_titles(Title.MOVIE, movies)
+        self.upsert_titles(Title.SHOW, shows)
+        self.upsert_episodes(
+            {i.episode.ids.trakt: (i.show, i.episode) for i in unique.values() if i.episode}
+        )
+        # What each play kept so far says of its run: its time and length.
+        existing = {
+            history_id: (minute, runtime)
+            for history_id, minute, runtime in Play.objects.filter(
+                history_id__in=unique
+            ).values_list("history_id", "epoch_minute", "runtime")
+        }
+        plays = [self.play(item, generation) for item in unique.values()]
+        Play.objects.bulk_create(
+            plays,
+            update_conflicts=True,
+            unique_fields=["history_id"],
+            update_fields=[
+                "watched_at",
+                "action",
+                "kind",
+                "title",
+                "episode",
+                "runtime",
+                "local_date",
+                "local_hour",
+                "local_weekday",
+                "epoch_minute",
+                "seen",
+            ],
+        )
+        # A play seen again keeps its run (a --full walk sees every play again); one whose time
+        # or length changed on Trakt has its show's runs worked out again (refresh_runs).
+        moved = [
+            play.history_id
+            for play in plays
+            if play.history_id in existing
+            and existing[play.history_id] != (play.epoch_minute, play.runtime)
+        ]
+        if moved:
+            Play.objects.filter(history_id__in=moved).update(run_start=None)
+        return len(unique) - len(existing)
+
+    def play(self, item: HistoryPlay, generation: int) -> Play:
+        watched = datetime.fromisoformat(item.watched_at)
+        if item.type == "movie":
+            title = self.titles[(Title.MOVIE, item.movie.ids.trakt)]
+            episode = None
+            runtime = item.movie.runtime or 0
+        else:
+            title = self.titles[(Title.SHOW, item.show.ids.trakt)]
+            episode = self.episodes[item.episode.ids.trakt]
+            runtime = item.episode.runtime or item.show.runtime or 0
+        play = Play(
+            history_id=item.id,
+            watched_at=watched,
+            action=item.action,
+            kind=item.type,
+            title_id=title,
+            episode_id=episode,
+            runtime=runtime,
+            seen=generation,
+        )
+        localize(play, self.zone)
+        return play
+
+    def upsert_titles(self, kind: str, bodies: dict[int, Movie]) -> None:
+        fresh = {
+            trakt_id: body
+            for trakt_id, body in bodies.items()
+            if (kind, trakt_id) not in self.titles
+        }
+        if not fresh:
+            return
+        rows = [
+            Title(
+                kind=kind,
+                trakt_id=trakt_id,
+                slug=body.ids.slug or "",
+                tmdb_id=body.ids.tmdb,
+                imdb_id=body.ids.imdb or "",
+                tvdb_id=body.ids.tvdb,
+                title=body.title or "",
+                year=body.year,
+                runtime=body.runtime,
+                community_rating=body.rating,
+                community_votes=body.votes,
+            )
+            for trakt_id, body in fresh.items()
+        ]
+        Title.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["kind", "trakt_id"],
+            update_fields=[
+                "slug",
+                "tmdb_id",
+                "imdb_id",
+                "tvdb_id",
+                "title",
+                "year",
+                "runtime",
+                "community_rating",
+                "community_votes",
+            ],
+        )
+        for row in rows:
+            self.titles[(kind, row.trakt_id)] = row.pk
+        self.set_genres({row.pk: fresh[row.trakt_id].genres for row in rows})
+
+    def set_genres(self, wanted: dict[int, Iterable[str]]) -> None:
+        slugs = {slug for genres in wanted.values() for slug in genres} - set(self.genres)
+        if slugs:
+            Genre.objects.bulk_create([Genre(slug=s) for s in slugs], ignore_conflicts=True)
+            self.genres |= dict(Genre.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+        through = Title.genres.through
+        have: dict[int, set[int]] = {pk: set() for pk in wanted}
+        for title_id, genre_id in through.objects.filter(title_id__in=wanted).values_list(
+            "title_id", "genre_id"
+        ):
+            have[title_id].add(genre_id)
+        add, drop = [], Q(pk__in=[])
+        for title_id, genres in wanted.items():
+            want = {self.genres[slug] for slug in genres}
+            add += [through(title_id=title_id, genre_id=g) for g in want - have[title_id]]
+            if extra := have[title_id] - want:
+                drop |= Q(title_id=title_id, genre_id__in=extra)
+        through.objects.bulk_create(add, ignore_conflicts=True)
+        through.objects.filter(drop).delete()
+
+    def upsert_episodes(self, bodies: dict[int, tuple[Movie, EpisodeBody]]) -> None:
+        fresh = {k: v for k, v in bodies.items() if k not in self.episodes}
+        if not fresh:
+            return
+        rows = [
+            Episode(
+                trakt_id=trakt_id,
+                show_id=self.titles[(Title.SHOW, show.ids.trakt)],
+                season=episode.season,
+                number=episode.number,
+                title=episode.title or "",
+                runtime=episode.runtime,
+                tmdb_id=episode.ids.tmdb,
+                imdb_id=episode.ids.imdb or "",
+                tvdb_id=episode.ids.tvdb,
+                community_rating=episode.rating,
+                community_votes=episode.votes,
+            )
+            for trakt_id, (show, episode) in fresh.items()
+        ]
+        Episode.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["trakt_id"],
+            update_fields=[
+                "show",
+                "season",
+                "number",
+                "title",
+                "runtime",
+                "tmdb_id",
+                "imdb_id",
+                "tvdb_id",
+                "community_rating",
+                "community_votes",
+            ],
+        )
+        for row in rows:
+            self.episodes[row.trakt_id] = row.pk
+
+    def store_ratings(self, items: list[RatedItem], generation: int) -> int:
+        wanted = [item for item in items if item.type in ("movie", "show", "episode")]
+        movies = {i.movie.ids.trakt: i.movie for i in wanted if i.type == "movie"}
+        shows = {i.show.ids.trakt: i.show for i in wanted if i.type in ("show", "episode")}
+        self.upsert_titles(Title.MOVIE, movies)
+        self.upsert_titles(Title.SHOW, shows)
+        self.upsert_episodes(
+            {i.episode.ids.trakt: (i.show, i.episode) for i in wanted if i.episode}
+        )
+        rows: dict[tuple[str, int], Rating] = {}
+        for item in wanted:
+            if item.type == "movie":
+                trakt_id, title = (
+                    item.movie.ids.trakt,
+                    self.titles[(Title.MOVIE, item.movie.ids.trakt)],
+                )
+                episode = None
+            else:
+                title = self.titles[(Title.SHOW, item.show.ids.trakt)]
+                episode = self.episodes[item.episode.ids.trakt] if item.type == "episode" else None
+                trakt_id = item.episode.ids.trakt if item.type == "episode" else item.show.ids.trakt
+            rows.setdefault(
+                (item.type, trakt_id),
+                Rating(
+                    kind=item.type,
+                    trakt_id=trakt_id,
+                    title_id=title,
+                    episode_id=episode,
+                    rating=item.rating,
+                    rated_at=datetime.fromisoformat(item.rated_at),
+                    seen=generation,
+                ),
+            )
+        Rating.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["kind", "trakt_id"],
+            update_fields=["title", "episode", "rating", "rated_at", "seen"],
+        )
+        return len(rows)
+
+
+def localize(play: Play, zone: zoneinfo.ZoneInfo) -> None:
+    """The play's day, hour and weekday in `zone` (exact across DST: from the UTC moment)."""
+    local = play.watched_at.astimezone(zone)
+    play.local_date = local.date()
+    play.local_hour = local.hour
+    play.local_weekday = local.weekday()
+    play.epoch_minute = int(play.watched_at.timestamp() // 60)

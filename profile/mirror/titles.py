@@ -1,0 +1,135 @@
+"""Movies, shows, episodes and plays of the mirror as the pages and the API show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from profile.client import image_url
+from profile.formatting import UNTITLED, episode_code, episode_subtitle
+from profile.models import Play, Title
+
+POSTER_SIZES = ("w154", "w342")
+
+
+@dataclass(frozen=True)
+class TitleInfo:
+    """A movie or show as the page and the API show it."""
+
+    id: int
+    kind: str  # "movie" or "show"
+    trakt_id: int
+    slug: str
+    title: str
+    year: int | None
+    tmdb_id: int | None
+    imdb_id: str
+    poster_path: str
+
+    @classmethod
+    def of(cls, title: Title) -> TitleInfo:
+        return cls(
+            title.pk,
+            title.kind,
+            title.trakt_id,
+            title.slug,
+            title.title or UNTITLED,
+            title.year,
+            title.tmdb_id,
+            title.imdb_id,
+            title.poster_path,
+        )
+
+    @property
+    def poster(self) -> str | None:
+        return image_url("w342", self.poster_path) if self.poster_path else None
+
+    @property
+    def poster_srcset(self) -> str:
+        if not self.poster_path:
+            return ""
+        return ", ".join(
+            f"{image_url(size, self.poster_path)} {size[1:]}w" for size in POSTER_SIZES
+        )
+
+    @property
+    def hue(self) -> int:
+        """One of 8 colours for a poster stand-in, the same for a title every time."""
+        return self.trakt_id % 8
+
+    @property
+    def initials(self) -> str:
+        words = [w for w in self.title.split() if w[:1].isalnum()]
+        return "".join(w[0] for w in words[:2]).upper() or "?"
+
+    def links(self, episode: EpisodeInfo | None = None) -> dict[str, str | None]:
+        slug = self.slug or str(self.trakt_id)
+        if self.kind == Title.MOVIE:
+            trakt = f"https://trakt.tv/movies/{slug}"
+            tmdb = f"https://www.themoviedb.org/movie/{self.tmdb_id}" if self.tmdb_id else None
+            imdb = self.imdb_id
+        else:
+            trakt = f"https://trakt.tv/shows/{slug}"
+            tmdb = f"https://www.themoviedb.org/tv/{self.tmdb_id}" if self.tmdb_id else None
+            imdb = self.imdb_id
+            if episode is not None:
+                place = f"/seasons/{episode.season}/episodes/{episode.number}"
+                trakt += place
+                if tmdb:
+                    tmdb += f"/season/{episode.season}/episode/{episode.number}"
+                imdb = episode.imdb_id  # the episode's own page, or none
+        return {
+            "trakt": trakt,
+            "imdb": f"https://www.imdb.com/title/{imdb}/" if imdb else None,
+            "tmdb": tmdb,
+        }
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    season: int
+    number: int
+    title: str
+    trakt_id: int
+    tmdb_id: int | None
+    imdb_id: str
+    tvdb_id: int | None
+
+    @property
+    def code(self) -> str:
+        return episode_code(self.season, self.number)
+
+    @property
+    def subtitle(self) -> str:
+        return episode_subtitle(self.season, self.number, self.title or None)
+
+
+@dataclass(frozen=True)
+class PlayItem:
+    """One play, as the page and /api/history show it."""
+
+    history_id: int
+    watched_at: datetime
+    action: str
+    kind: str  # "movie" or "episode"
+    runtime: int
+    title: TitleInfo
+    episode: EpisodeInfo | None
+
+    @classmethod
+    def of(cls, play: Play) -> PlayItem:
+        episode = None
+        if play.episode_id is not None:
+            e = play.episode
+            episode = EpisodeInfo(
+                e.season, e.number, e.title, e.trakt_id, e.tmdb_id, e.imdb_id, e.tvdb_id
+            )
+        return cls(
+            play.history_id,
+            play.watched_at,
+            play.action,
+            play.kind,
+            play.runtime,
+            TitleInfo.of(play.title),
+            episode,
+        )

@@ -1,0 +1,109 @@
+"""Rows of the history mirror for tests, written as the sync writes them (local buckets
+included), without going through Trakt."""
+
+from __future__ import annotations
+
+import itertools
+import zoneinfo
+from datetime import datetime
+
+from django.conf import settings
+
+from profile.mirror import state as mirror_state
+from profile.mirror.sync import upkeep, writer
+from profile.models import Episode, Genre, Play, Rating, SyncState, Title
+
+_ids = itertools.count(1)
+
+
+def title(
+    name: str = "A Film",
+    kind: str = Title.MOVIE,
+    *,
+    genres: tuple[str, ...] = (),
+    runtime: int = 100,
+    rating: float | None = None,
+    votes: int | None = None,
+    **fields,
+) -> Title:
+    number = next(_ids)
+    row = Title.objects.create(
+        kind=kind,
+        trakt_id=fields.pop("trakt_id", number),
+        slug=fields.pop("slug", f"title-{number}"),
+        title=name,
+        runtime=runtime,
+        community_rating=rating,
+        community_votes=votes,
+        **fields,
+    )
+    for slug in genres:
+        row.genres.add(Genre.objects.get_or_create(slug=slug)[0])
+    return row
+
+
+def show(name: str = "A Show", **fields) -> Title:
+    return title(name, Title.SHOW, runtime=fields.pop("runtime", 45), **fields)
+
+
+def episode(of: Title, season: int = 1, number: int = 1, **fields) -> Episode:
+    return Episode.objects.create(
+        trakt_id=fields.pop("trakt_id", next(_ids) + 1_000_000),
+        show=of,
+        season=season,
+        number=number,
+        title=fields.pop("title", f"Episode {number}"),
+        runtime=fields.pop("runtime", of.runtime),
+        **fields,
+    )
+
+
+def play(
+    of: Title | Episode,
+    watched_at: str | datetime,
+    *,
+    runtime: int | None = None,
+    history_id: int | None = None,
+    action: str = "scrobble",
+) -> Play:
+    """A play of a movie (a Title) or of an episode, at `watched_at` (UTC when a string
+    ends in Z), bucketed in TIME_ZONE like the sync does."""
+    moment = datetime.fromisoformat(watched_at) if isinstance(watched_at, str) else watched_at
+    is_episode = isinstance(of, Episode)
+    row = Play(
+        history_id=history_id or next(_ids),
+        watched_at=moment,
+        action=action,
+        kind=Play.EPISODE if is_episode else Play.MOVIE,
+        title=of.show if is_episode else of,
+        episode=of if is_episode else None,
+        runtime=of.runtime if runtime is None else runtime,
+    )
+    writer.localize(row, zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    row.save()
+    upkeep.refresh_runs()
+    changed()
+    return row
+
+
+def rate(of: Title | Episode, rating: int, rated_at: str = "2024-06-01T12:00:00Z") -> Rating:
+    is_episode = isinstance(of, Episode)
+    row = Rating.objects.create(
+        kind="episode" if is_episode else of.kind,
+        trakt_id=of.trakt_id,
+        title=of.show if is_episode else of,
+        episode=of if is_episode else None,
+        rating=rating,
+        rated_at=datetime.fromisoformat(rated_at),
+    )
+    changed()
+    return row
+
+
+def changed() -> None:
+    """What the sync does with every change: the cached figures are recomputed."""
+    state = mirror_state.state()
+    SyncState.objects.filter(pk=state.pk).update(
+        version=state.version + 1, time_zone=settings.TIME_ZONE
+    )
+    mirror_state.forget_mirror()
