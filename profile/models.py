@@ -80,6 +80,9 @@ class Title(models.Model):
     # TMDB's poster file ("/abc.jpg"), filled in by the background job; "" = none known.
     poster_path = models.CharField(max_length=200, blank=True)
     poster_checked_at = models.DateTimeField(null=True, blank=True)
+    # When TMDB was asked for the runtime and genres Trakt's export leaves out (imported
+    # titles only: the sync's own answers carry them).
+    details_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -222,6 +225,27 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"sync state v{self.version}"
+
+
+class TraktSnapshot(models.Model):
+    """The owner's profile and stats as Trakt's data export held them (one row, id 1):
+    what the site shows where it cannot ask Trakt (no API app, `import_trakt_export`)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    slug = models.CharField(max_length=200)  # whose export it is
+    profile = models.JSONField(default=dict, blank=True)  # /users/{slug}?extended=full
+    stats = models.JSONField(default=dict, blank=True)  # /users/{slug}/stats
+    # When the export was made (its files' own date), and when it was imported here.
+    data_as_of = models.DateTimeField()
+    imported_at = models.DateTimeField()
+
+    objects = OneRow()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_trakt_snapshot")]
+
+    def __str__(self) -> str:
+        return f"Trakt export of @{self.slug} as of {self.data_as_of:%Y-%m-%d}"
 
 
 # --- The owner's Trakt sign-in (profile/signin/) -------------------------------------------------

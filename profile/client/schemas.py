@@ -400,6 +400,30 @@ class TmdbImages(Body):
     stills: ValidItems[TmdbImage] = []
 
 
+class TmdbGenre(Body):
+    name: Text
+
+
+class TmdbEpisode(Body):
+    runtime: OptNumber = None
+
+
+class TmdbDetails(Body):
+    """/movie/{id} or /tv/{id}: only what the mirror takes from it (runtimes, genres)."""
+
+    runtime: OptNumber = None  # a movie's minutes
+    episode_run_time: ValidItems[Number] = []  # a show's usual episode length(s)
+    last_episode_to_air: Annotated[TmdbEpisode | None, DROP_IF_INVALID] = None
+    genres: ValidItems[TmdbGenre] = []
+
+    @property
+    def episode_runtime(self) -> int | None:
+        """A show's usual episode length: TMDB's own figure, else its latest episode's."""
+        if self.episode_run_time:
+            return self.episode_run_time[0] or None
+        return self.last_episode_to_air.runtime if self.last_episode_to_air else None
+
+
 # --- Trakt OAuth (auth.trakt.tv) ------------------------------------------------------------
 
 # Seconds: a device code lives minutes, a token days (7 now, 3 months until 2025).

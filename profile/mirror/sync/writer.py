@@ -2,6 +2,10 @@
 upserted page by page. A Writer remembers the rows it wrote (their ids), so titles and
 episodes seen on many pages are written once per run; it needs nothing else but the zone
 of the plays' local buckets.
+
+A partial writer (Trakt's data export, whose answers lack extended=full) writes a title's
+identity but never writes over what the site knows of it with nothing: runtimes, genres and
+the community's rating stay as the sync or TMDB left them (`mirror/details.py` fills them).
 """
 
 from __future__ import annotations
@@ -16,15 +20,22 @@ from profile.client.schemas import Episode as EpisodeBody
 from profile.client.schemas import HistoryPlay, Movie, RatedItem
 from profile.models import Episode, Genre, Play, Rating, Title
 
+# What extended=full adds to a title or an episode: a partial writer leaves these alone.
+DETAILS = ("runtime", "community_rating", "community_votes")
+
 
 class Writer:
-    def __init__(self, zone: zoneinfo.ZoneInfo):
+    def __init__(self, zone: zoneinfo.ZoneInfo, *, partial: bool = False):
         self.zone = zone
+        self.partial = partial
         # Rows already written by this run: (kind, trakt id) -> pk. Bounded by the number of
         # titles and episodes, not plays.
         self.titles: dict[tuple[str, int], int] = {}
         self.episodes: dict[int, int] = {}
         self.genres: dict[str, int] = {}
+        # A partial writer's runtimes as the database knows them: title or episode pk -> minutes.
+        self.title_runtimes: dict[int, int | None] = {}
+        self.episode_runtimes: dict[int, int | None] = {}
 
     def store_plays(self, items: list[HistoryPlay], generation: int) -> int:
         """Upserts a page of plays (and their titles and episodes); how many were new."""
@@ -48,23 +59,25 @@ class Writer:
             ).values_list("history_id", "epoch_minute", "runtime")
         }
         plays = [self.play(item, generation) for item in unique.values()]
+        fields = [
+            "watched_at",
+            "action",
+            "kind",
+            "title",
+            "episode",
+            "runtime",
+            "local_date",
+            "local_hour",
+            "local_weekday",
+            "epoch_minute",
+            "seen",
+        ]
         Play.objects.bulk_create(
             plays,
             update_conflicts=True,
             unique_fields=["history_id"],
-            update_fields=[
-                "watched_at",
-                "action",
-                "kind",
-                "title",
-                "episode",
-                "runtime",
-                "local_date",
-                "local_hour",
-                "local_weekday",
-                "epoch_minute",
-                "seen",
-            ],
+            # A play the sync wrote keeps the runtime it had from Trakt's full answer.
+            update_fields=[f for f in fields if not (self.partial and f == "runtime")],
         )
         # A play seen again keeps its run (a --full walk sees every play again); one whose time
         # or length changed on Trakt has its show's runs worked out again (refresh_runs).
@@ -83,11 +96,17 @@ class Writer:
         if item.type == "movie":
             title = self.titles[(Title.MOVIE, item.movie.ids.trakt)]
             episode = None
-            runtime = item.movie.runtime or 0
+            runtime = item.movie.runtime or self.title_runtimes.get(title) or 0
         else:
             title = self.titles[(Title.SHOW, item.show.ids.trakt)]
             episode = self.episodes[item.episode.ids.trakt]
-            runtime = item.episode.runtime or item.show.runtime or 0
+            runtime = (
+                item.episode.runtime
+                or item.show.runtime
+                or self.episode_runtimes.get(episode)
+                or self.title_runtimes.get(title)
+                or 0
+            )
         play = Play(
             history_id=item.id,
             watched_at=watched,
@@ -125,25 +144,21 @@ class Writer:
             )
             for trakt_id, body in fresh.items()
         ]
+        fields = ["slug", "tmdb_id", "imdb_id", "tvdb_id", "title", "year", *DETAILS]
         Title.objects.bulk_create(
             rows,
             update_conflicts=True,
             unique_fields=["kind", "trakt_id"],
-            update_fields=[
-                "slug",
-                "tmdb_id",
-                "imdb_id",
-                "tvdb_id",
-                "title",
-                "year",
-                "runtime",
-                "community_rating",
-                "community_votes",
-            ],
+            update_fields=self._written(fields),
         )
         for row in rows:
             self.titles[(kind, row.trakt_id)] = row.pk
-        self.set_genres({row.pk: fresh[row.trakt_id].genres for row in rows})
+        if self.partial:
+            pks = [row.pk for row in rows]
+            known = Title.objects.filter(pk__in=pks).values_list("pk", "runtime")
+            self.title_runtimes |= dict(known)
+        else:
+            self.set_genres({row.pk: fresh[row.trakt_id].genres for row in rows})
 
     def set_genres(self, wanted: dict[int, Iterable[str]]) -> None:
         slugs = {slug for genres in wanted.values() for slug in genres} - set(self.genres)
@@ -185,25 +200,23 @@ class Writer:
             )
             for trakt_id, (show, episode) in fresh.items()
         ]
+        fields = ["show", "season", "number", "title", "tmdb_id", "imdb_id", "tvdb_id", *DETAILS]
         Episode.objects.bulk_create(
             rows,
             update_conflicts=True,
             unique_fields=["trakt_id"],
-            update_fields=[
-                "show",
-                "season",
-                "number",
-                "title",
-                "runtime",
-                "tmdb_id",
-                "imdb_id",
-                "tvdb_id",
-                "community_rating",
-                "community_votes",
-            ],
+            update_fields=self._written(fields),
         )
         for row in rows:
             self.episodes[row.trakt_id] = row.pk
+        if self.partial:
+            pks = [row.pk for row in rows]
+            known = Episode.objects.filter(pk__in=pks).values_list("pk", "runtime")
+            self.episode_runtimes |= dict(known)
+
+    def _written(self, fields: list[str]) -> list[str]:
+        """The fields an upsert writes over an existing row."""
+        return [f for f in fields if not (self.partial and f in DETAILS)]
 
     def store_ratings(self, items: list[RatedItem], generation: int) -> int:
         wanted = [item for item in items if item.type in ("movie", "show", "episode")]
