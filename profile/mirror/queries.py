@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from django.db.models import Count, F, FloatField, Max, Q, Sum
 from django.db.models.functions import Abs, Cast
 
+from profile.client import HistoryItem, trakt
 from profile.formatting import episode_code
 from profile.mirror.titles import PlayItem, TitleInfo
 from profile.models import Play, Rating, Title, genre_name
@@ -61,6 +62,25 @@ def recent(limit: int = RECENT) -> list[PlayItem]:
         if len(items) == limit:
             break
     return items
+
+
+def newest_play() -> HistoryItem | None:
+    """The mirror's newest play as Trakt's history entry reads: where Trakt cannot be asked
+    for its last watched entry (no API app), the mirror can say."""
+    play = plays_with_titles().order_by("-watched_at", "-history_id").first()
+    if play is None:
+        return None
+    title = {"title": play.title.title or None, "year": play.title.year,
+             "ids": {"trakt": play.title.trakt_id}}  # fmt: skip
+    body: dict = {"type": play.kind, "watched_at": trakt.iso(play.watched_at)}
+    if play.episode_id is None:
+        body["movie"] = title
+    else:
+        episode = play.episode
+        body["show"] = title
+        body["episode"] = {"season": episode.season, "number": episode.number,
+                           "title": episode.title or None, "ids": {"trakt": episode.trakt_id}}  # fmt: skip
+    return HistoryItem.model_validate(body)
 
 
 # --- Days -----------------------------------------------------------------------------------------
