@@ -246,3 +246,20 @@ def test_a_served_site_mirrors_the_history_by_itself_one_sync_at_a_time():
     # One backfill of two pages, by one of the two workers' jobs.
     assert fake.calls("trakt:/users/sean/history") == 2
     assert "Traceback" not in log
+
+
+@pytest.mark.django_db
+def test_without_tmdb_credentials_posters_are_not_asked_for_nor_warned_about(
+    settings, fake_server, caplog
+):
+    fake_server.reset()
+    fake_server.configure(settings)
+    settings.TMDB_API_KEY = settings.TMDB_READ_ACCESS_TOKEN = ""
+    film = mirror.title("Film", tmdb_id=550)
+    mirror.play(film, "2025-05-01T20:00:00Z")
+
+    with caplog.at_level(logging.WARNING):
+        assert fill_posters(pause=0) == 0
+
+    assert fake_server.calls("tmdb:") == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
