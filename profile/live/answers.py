@@ -16,8 +16,10 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from profile.client import HistoryItem, TraktAuth, TraktProfile, TraktStats, UpstreamError, trakt
+from profile.client.schemas import parse_time
 from profile.live.cache import KEY as CACHE_KEY
 from profile.live.cache import Cached, always, forget, through_cache
 from profile.live.poll import fetch_watching
@@ -133,8 +135,8 @@ def peek_profile() -> TraktProfile | None:
 def get_last_watched(*, wait: bool = True) -> Cached[HistoryItem | None]:
     """The latest history entry, 5 min fresh."""
     if settings.EXPORT_ONLY:
-        newest = newest_play()
-        return Cached(newest, newest.watched_at.timestamp() if newest else time.time())
+        newest = _from_database(newest_play)
+        return Cached(newest, parse_time(newest.watched_at).timestamp() if newest else time.time())
     return _kept_a_week("last-watched", trakt.last_watched, LAST_WATCHED_SECONDS, wait)
 
 
@@ -146,11 +148,24 @@ NO_EXPORT = (
 
 def _exported(part: str) -> Cached:
     """The imported export's profile or stats, as of the export's date."""
-    kept = snapshot()
+    kept = _from_database(snapshot)
     value = getattr(kept, part, None) if kept else None
     if value is None:
         raise UpstreamError("not_configured", NO_EXPORT, retry_after=3600)
     return Cached(value, kept.data_as_of.timestamp())
+
+
+def _from_database(read: Callable[[], T]) -> T:
+    """What the mirror says in Trakt's place; a database that fails is an answer not at hand,
+    as Trakt failing would be (the page says so; the API answers 503)."""
+    try:
+        return read()
+    except DatabaseError:
+        raise UpstreamError(
+            "unavailable",
+            "The site's database is not answering; try again in a moment.",
+            retry_after=5,
+        ) from None
 
 
 def _kept_a_week(

@@ -23,7 +23,7 @@ from profile.client.schemas import TmdbDetails
 from profile.mirror.state import mark_changed
 from profile.mirror.sync.upkeep import refresh_runs
 from profile.models import Episode, Genre, Play, Title
-from profile.signin.credentials import tmdb_auth
+from profile.signin.credentials import tmdb_auth, tmdb_configured
 
 DETAILS_BATCH = 20
 DETAILS_PAUSE_SECONDS = 0.25
@@ -54,6 +54,8 @@ def fill_details(
 ) -> int:
     """Asks TMDB for the details of up to `limit` titles that need them; how many it asked
     about. TMDB failing (or not configured) leaves them for the next time."""
+    if not tmdb_configured():
+        return 0
     now = timezone.now()
     wanted = Title.objects.filter(titles_wanting_details(now)).order_by("pk")[:limit]
     done = 0

@@ -153,6 +153,11 @@ class HomeHistory:
         if self.empty:
             if self.trouble:
                 return f"The watch history cannot be fetched yet. {self.trouble}"
+            if settings.EXPORT_ONLY:
+                return (
+                    "No watch history has been imported yet: it appears here once "
+                    "`manage.py import_trakt_export` has run."
+                )
             if settings.HISTORY_SYNC_MINUTES == 0 and not self.state.syncing:
                 return (
                     "The watch history has not been fetched yet: it appears here once "

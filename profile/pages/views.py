@@ -42,6 +42,10 @@ def home(request):
     live = live_parts(data.watching, header, kept, data.ended, mirror.state, now)
     # Drawn inside the cached sections: only when they are rendered again.
     ratings = SimpleLazyObject(lambda: figures.ratings_distribution(trakt_stats))
+    # Without an API app the figures are the export's: the page says as of when.
+    as_of = None
+    if settings.EXPORT_ONLY and data.stats is not None:
+        as_of = datetime.fromtimestamp(data.stats.stored_at, UTC)
     context = live | {
         "profile": header,
         "stats": stats_tiles(trakt_stats) if trakt_stats else None,
@@ -51,8 +55,9 @@ def home(request):
         # Everything below the banner changes with the mirror or Trakt's stats, and "2 h ago"
         # with time: rendered at most once every 30 s (templates/profile/home.html).
         "history_key": mirror.cache_key(
-            trakt_stats, bool(data.stats and data.stats.stale), trouble
+            trakt_stats, bool(data.stats and data.stats.stale), trouble, as_of
         ),
+        "data_as_of": as_of,
         "trakt_trouble": trouble,
         "signed_out": data.signed_out,
     }

@@ -183,6 +183,8 @@ class FakeUpstream:
             (r"/movie/\d+/images", "tmdb_movie_images.json"),
             (r"/tv/\d+/images", "tmdb_tv_images.json"),
             (r"/tv/\d+/season/\d+/episode/\d+/images", "tmdb_episode_images.json"),
+            (r"/movie/\d+", "tmdb_movie_details.json"),
+            (r"/tv/\d+", "tmdb_tv_details.json"),
         ):
             if re.fullmatch(pattern, path):
                 return json_answer(self.hostile("tmdb", fixture(name)))
