@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.text import slugify
 
 from nowwatching.cache_backend import shared_cache_status
 from nowwatching.etags import set_etag
@@ -31,7 +32,7 @@ from profile.decorators import html_page, json_endpoint, query_options
 from profile.live import card
 from profile.live.answers import WatchingAnswer, get_profile, get_stats, get_watching
 from profile.live.cache import Cached
-from profile.mirror import queries
+from profile.mirror import exporting, queries
 from profile.mirror.review import year_list, year_review
 from profile.mirror.state import cached, mirror
 
@@ -190,6 +191,27 @@ def api_year(request, yyyy: int):
         body = {"error": {"code": "not_found", "message": f"No plays in {yyyy}."}}
         return no_cache(JsonResponse(body, status=404))
     return answer(serialize.year_json(review, state.time_zone))
+
+
+@json_endpoint()
+def api_export(request, format: str):
+    """/api/export/...: the whole history as a download, streamed (mirror/exporting.py).
+    Revalidated by an ETag of the mirror's version: an unchanged mirror is a 304."""
+    chosen = exporting.FORMATS[format]
+    try:
+        state = mirror()
+        owner = exporting.owner()
+    except DatabaseError:
+        return history_unavailable()
+    # Weak: the bytes differ in their export time, what they say does not.
+    etag = f'W/"export-{chosen.name}-{state.version}-{slugify(state.time_zone)}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = StreamingHttpResponse(chosen.rows(), content_type=chosen.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{chosen.filename(owner)}"'
+    response["ETag"] = etag
+    patch_cache_control(response, no_cache=True)
+    return response
 
 
 # --- The card, the contract, health, the tester -------------------------------------------------
