@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from datetime import timedelta
 
@@ -19,6 +21,7 @@ from profile.mirror.state import state
 from profile.models import Play, Rating, Title, TraktSnapshot
 from tests import mirror
 from tests.mirror.exports import AS_OF_DATE, export, fake_state, sections, write_zip
+from tests.servers import ROOT, site_env
 
 
 @pytest.fixture
@@ -327,3 +330,36 @@ def test_the_local_days_of_imported_plays_follow_time_zone(owner, settings, tmp_
     local = play.watched_at.astimezone(__import__("zoneinfo").ZoneInfo("Pacific/Auckland"))
     assert play.local_date == local.date() and play.local_hour == local.hour
     assert play.watched_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.django_db
+def test_trakt_status_says_what_was_imported_and_that_trakt_is_not_asked(owner, settings, tmp_path):
+    settings.EXPORT_ONLY = True
+    run(export(tmp_path, history=40))
+    out = io.StringIO()
+
+    call_command("trakt_status", stdout=out)
+
+    text = out.getvalue()
+    assert "Trakt calls use: none: no Trakt API app" in text
+    assert "Imported: 40 plays (40 new)" in text
+
+
+def test_a_history_of_100000_plays_is_read_one_page_at_a_time(tmp_path):
+    path = write_zip(tmp_path / "trakt-export-sean.zip", sections(fake_state(history=100_000)))
+    code = (
+        "import resource; from profile.mirror.importing.archive import Archive\n"
+        f"archive = Archive.open({str(path)!r}); archive.check()\n"
+        "plays = sum(1 for _ in archive.items('watched-history'))\n"
+        "print(plays, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT, env=site_env({}), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    plays, peak_mb = map(int, result.stdout.split()[-2:])
+    assert plays == 100_000
+    # Read a page at a time: the whole history as objects would be several hundred MB.
+    assert peak_mb < 150, result.stdout

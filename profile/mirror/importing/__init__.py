@@ -190,6 +190,7 @@ def _finish(outcome: ImportOutcome) -> None:
         # The export is the whole history as of its date: the sync, if one comes (an API
         # app later), carries on from its newest play rather than walking it all again.
         backfilled_at=st.backfilled_at or now,
+        last_attempt_at=now,
         last_success_at=now,
         last_result=f"Imported: {outcome.summary()}"[:300],
         last_error="",
