@@ -122,12 +122,16 @@ def test_a_failure_exits_non_zero_with_the_reason(database_url):
 
 
 def test_without_a_key_it_says_what_to_set(database_url):
-    # Without a key the site serves the demo; with the demo off, it cannot start at all.
+    # Without a key the site shows the imported export: there is nothing to sync from.
     env = {"DATABASE_URL": database_url, "TRAKT_USERNAME": "sean", "DEMO_MODE": "false"}
     result = manage("sync_trakt", env=env)
 
-    assert result.returncode == EXIT_STATUS
+    assert result.returncode == 1
     assert "TRAKT_API_KEY is not set" in result.stderr
+    assert "import_trakt_export" in result.stderr and "Traceback" not in result.stderr
+    # With neither a key nor a username the site cannot start at all.
+    result = manage("sync_trakt", env=env | {"TRAKT_USERNAME": ""})
+    assert result.returncode == EXIT_STATUS
     assert "for example" in result.stderr and "Traceback" not in result.stderr
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -49,6 +50,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, full: bool, no_pace: bool, no_posters: bool, **options):
+        if settings.EXPORT_ONLY:
+            raise CommandError(
+                "TRAKT_API_KEY is not set, so there is no Trakt API app to sync from: the "
+                "history comes from Trakt's data export (`manage.py import_trakt_export PATH`)."
+            )
         progress = progress_for(self)
         try:
             outcome = sync.sync(full=full, pace=not no_pace, progress=progress)

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
@@ -167,6 +167,7 @@ def _import_history(archive, writer, outcome: ImportOutcome, reporter: Reporter,
                 outcome.new += new
                 SyncState.objects.row().update(**version_moved(new))
             lease.renew()
+            reset_queries()  # with DEBUG on (`make run`), Django keeps every query's SQL
             reporter.page(number, len(pages), len(plays))
 
 
