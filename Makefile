@@ -63,6 +63,7 @@ test: install system-deps lint
 # gunicorn and a fake Trakt/TMDB that takes 300 ms per answer (about a minute).
 bench: install system-deps
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/transfer.py
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
