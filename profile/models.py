@@ -151,22 +151,22 @@ def _forms(word: str) -> list[str]:
     return [_spelt(form) for form in ["".join(parts), *(parts if len(parts) > 1 else [])]]
 
 
-def search_words(text: str) -> list[list[str]]:
-    """The words of `text` as search reads them: for each, its forms (`_forms`); a run of
-    characters of an unspaced script gives a word per character."""
-    found: list[list[str]] = []
+def search_words(text: str) -> list[tuple[list[str], bool]]:
+    """The words of `text` as search reads them: for each, its forms (`_forms`) and whether
+    it is one character of an unspaced script (a run of them gives a word per character)."""
+    found: list[tuple[list[str], bool]] = []
     for match in _WORD.finditer(_fold(text)):
         for piece in _PIECES.findall(match[0]):
             if _IS_UNSPACED.fullmatch(piece):
-                found.append([_spelt(piece)])
+                found.append(([_spelt(piece)], True))
             elif forms := [form for form in _forms(piece) if form]:
-                found.append(forms)
+                found.append((forms, False))
     return found
 
 
 def search_fields(title: str, year: int | None) -> tuple[str, str]:
     """(`search_key`, `search_text`) of a title (see the Title model)."""
-    words = search_words(title or "")
+    words = [forms for forms, _ in search_words(title or "")]
     key = " ".join(forms[0] for forms in words)
     text = " ".join(form for forms in words for form in dict.fromkeys(forms))
     if year:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.urls import reverse
+
 from profile.client import image_url
 from profile.formatting import UNTITLED, episode_code, episode_subtitle
 from profile.models import Play, Title
@@ -41,6 +43,16 @@ class TitleInfo:
         )
 
     @property
+    def page_slug(self) -> str:
+        """The last part of its page's address: Trakt's slug, or its Trakt id without one."""
+        return self.slug or str(self.trakt_id)
+
+    @property
+    def url(self) -> str:
+        """Its page on this site (/movies/<slug>, /shows/<slug>)."""
+        return reverse("movie" if self.kind == Title.MOVIE else "show", args=[self.page_slug])
+
+    @property
     def poster(self) -> str | None:
         return image_url("w342", self.poster_path) if self.poster_path else None
 
@@ -63,7 +75,7 @@ class TitleInfo:
         return "".join(w[0] for w in words[:2]).upper() or "?"
 
     def links(self, episode: EpisodeInfo | None = None) -> dict[str, str | None]:
-        slug = self.slug or str(self.trakt_id)
+        slug = self.page_slug
         if self.kind == Title.MOVIE:
             trakt = f"https://trakt.tv/movies/{slug}"
             tmdb = f"https://www.themoviedb.org/movie/{self.tmdb_id}" if self.tmdb_id else None
