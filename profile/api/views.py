@@ -25,14 +25,16 @@ from profile.api.answers import (
     no_cache,
 )
 from profile.api.openapi import api_endpoints, openapi_text
-from profile.api.params import BadParameter, choice, day, whole
+from profile.api.params import BadParameter, cursor, day, diary_filters, text, whole
 from profile.client import UpstreamError
 from profile.decorators import html_page, json_endpoint, query_options
 from profile.live import card
 from profile.live.answers import WatchingAnswer, get_profile, get_stats, get_watching
 from profile.live.cache import Cached
-from profile.mirror import queries
+from profile.mirror import diary, library, queries
+from profile.mirror.detail import title_detail
 from profile.mirror.review import year_list, year_review
+from profile.mirror.search import MAX_QUERY, search
 from profile.mirror.state import cached, mirror
 
 
@@ -131,19 +133,38 @@ MAX_ACTIVITY_DAYS = 366
 
 @json_endpoint()
 def api_history(request):
-    """The plays, newest first, a page at a time."""
+    """The plays, newest first, with the diary's filters: a page at a time by cursor (any
+    depth at the cost of the first), or by page number."""
     options = query_options(request)
     try:
-        page = whole(options, "page", 1, 1, MAX_PAGE)
         limit = whole(options, "limit", HISTORY_LIMIT, 1, MAX_LIMIT)
-        kind = choice(options, "type", ("movie", "episode"))
-        items, total = queries.plays_page(page, limit, kind)
+        after = cursor(options)
+        if after is not None and "page" in options:
+            raise BadParameter("page", "page and cursor cannot be combined: follow next_cursor.")
+        page = whole(options, "page", 1, 1, MAX_PAGE)
+        found = diary.diary_page(
+            diary_filters(options),
+            after=after,
+            page=None if after else page,
+            limit=limit,
+            count_position=True,
+        )
     except BadParameter as bad:
         return bad.answer()
     except DatabaseError:
         return history_unavailable()
-    body = {"items": [serialize.play_json(item) for item in items], "page": page, "limit": limit}
-    return answer(body | {"total": total})
+    if found.position is not None:
+        page = found.position // limit + 1
+    elif after is not None:
+        page = found.total // limit + 1  # past the end
+    body = {
+        "items": [serialize.diary_json(entry) for entry in found.entries],
+        "page": page,
+        "limit": limit,
+        "total": found.total,
+        "next_cursor": found.older.cursor if found.older else None,
+    }
+    return answer(body)
 
 
 @json_endpoint()
@@ -190,6 +211,115 @@ def api_year(request, yyyy: int):
         body = {"error": {"code": "not_found", "message": f"No plays in {yyyy}."}}
         return no_cache(JsonResponse(body, status=404))
     return answer(serialize.year_json(review, state.time_zone))
+
+
+# --- The library, the titles, search --------------------------------------------------------------
+
+SHELF_LIMIT = 100
+MAX_SHELF_LIMIT = 250
+SEARCH_LIMIT = 20
+MAX_SEARCH_LIMIT = 50
+
+
+def _not_found(message: str) -> JsonResponse:
+    body = {"error": {"code": "not_found", "message": message}}
+    return no_cache(JsonResponse(body, status=404))
+
+
+def _shelf(options) -> tuple[int, int]:
+    """`page` and `limit` of a paged shelf (the watchlist, a list's items)."""
+    return (
+        whole(options, "page", 1, 1, MAX_PAGE),
+        whole(options, "limit", SHELF_LIMIT, 1, MAX_SHELF_LIMIT),
+    )
+
+
+@json_endpoint()
+def api_favorites(request):
+    """The owner's favourites, in their order."""
+    try:
+        items = library.favorites(limit=None)
+    except DatabaseError:
+        return history_unavailable()
+    return answer({"items": [serialize.entry_json(item) for item in items]})
+
+
+@json_endpoint()
+def api_watchlist(request):
+    """The watchlist, in the owner's order, a page at a time."""
+    try:
+        page, limit = _shelf(query_options(request))
+        items, total = library.watchlist((page - 1) * limit, limit)
+    except BadParameter as bad:
+        return bad.answer()
+    except DatabaseError:
+        return history_unavailable()
+    body = {"items": [serialize.entry_json(item) for item in items]}
+    return answer(body | {"page": page, "limit": limit, "total": total})
+
+
+@json_endpoint()
+def api_lists(request):
+    """The owner's public lists (the only ones this site knows)."""
+    try:
+        found = library.lists()
+    except DatabaseError:
+        return history_unavailable()
+    return answer({"lists": [serialize.list_json(summary) for summary in found]})
+
+
+@json_endpoint()
+def api_list(request, slug: str):
+    """One public list and its items, in its own order, a page at a time."""
+    try:
+        page, limit = _shelf(query_options(request))
+        found = library.user_list(slug, (page - 1) * limit, limit)
+    except BadParameter as bad:
+        return bad.answer()
+    except DatabaseError:
+        return history_unavailable()
+    if found is None:
+        return _not_found("No public list has this slug.")
+    summary, items = found
+    body = {"list": serialize.list_json(summary), "items": [serialize.entry_json(i) for i in items]}
+    return answer(body | {"page": page, "limit": limit, "total": summary.items})
+
+
+def _title_answer(kind: str, slug: str) -> JsonResponse:
+    try:
+        found = title_detail(kind, slug)
+    except DatabaseError:
+        return history_unavailable()
+    if found is None:
+        return _not_found(f"The history holds no {kind} with this slug.")
+    return answer(serialize.detail_json(found))
+
+
+@json_endpoint()
+def api_movie(request, slug: str):
+    """A movie: what Trakt says of it, the owner's rating, comments and plays."""
+    return _title_answer("movie", slug)
+
+
+@json_endpoint()
+def api_show(request, slug: str):
+    """A show: as a movie, and its seasons' episodes played."""
+    return _title_answer("show", slug)
+
+
+@json_endpoint()
+def api_search(request):
+    """Every title the site knows that matches `q`, best first."""
+    options = query_options(request)
+    try:
+        query = text(options, "q", rf"(?s).{{0,{MAX_QUERY}}}", f"at most {MAX_QUERY} characters")
+        limit = whole(options, "limit", SEARCH_LIMIT, 1, MAX_SEARCH_LIMIT)
+        hits = search(query, limit) if query else []
+    except BadParameter as bad:
+        return bad.answer()
+    except DatabaseError:
+        return history_unavailable()
+    return answer({"query": query or "", "items": [serialize.hit_json(hit) for hit in hits]})
 
 
 # --- The card, the contract, health, the tester -------------------------------------------------

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from profile import formatting
 from profile.client import TraktProfile, TraktStats, UpstreamError
+from profile.live.answers import peek_profile
 from profile.live.watching import NowWatching
 
 # What a visitor reads where Trakt's data is missing, by the error's code.
@@ -89,3 +90,17 @@ def open_graph(request, profile: dict[str, Any], playing: NowWatching | None) ->
         "image": request.build_absolute_uri(image) if image else None,
         "url": request.build_absolute_uri(request.path),
     }
+
+
+def owner_name(profile: TraktProfile | None = None) -> str:
+    """Whose site it is, as a page names them ("Alex Rivera"): from the kept profile (never
+    asking Trakt), else the configured username; "" if neither is known."""
+    profile = profile or peek_profile()
+    if profile is not None:
+        return profile.name or profile.username or profile.ids.slug
+    return settings.TRAKT_USERNAME or ""
+
+
+def short_name(name: str) -> str:
+    """The name a sentence uses: "Alex rated it 9" ("Alex Rivera" -> "Alex")."""
+    return name.split()[0] if name.split() else "The owner"

@@ -18,11 +18,16 @@ from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
 from profile.decorators import html_page, json_endpoint
-from profile.live.answers import peek_profile
 from profile.live.banner import live_parts
 from profile.live.page import get_live_data, get_page_data
 from profile.pages import figures
-from profile.pages.header import open_graph, profile_header, stats_tiles, trakt_trouble
+from profile.pages.header import (
+    open_graph,
+    owner_name,
+    profile_header,
+    stats_tiles,
+    trakt_trouble,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +125,7 @@ def live(request):
 def year_in_review(request, yyyy: int):
     """/year/<yyyy>: one year of the mirror; 404 for a year without plays."""
     # The owner's name if the profile is at hand: this page never waits on Trakt for it.
-    profile = peek_profile()
-    name = (profile.name or profile.username) if profile else settings.TRAKT_USERNAME or None
+    name = owner_name()
     try:
         page = figures.year(yyyy)
         if page is None:
