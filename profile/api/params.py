@@ -9,6 +9,7 @@ from django.http import JsonResponse
 
 from profile.api.answers import no_cache
 from profile.mirror.diary import Filters, Key
+from profile.mirror.titles import SLUG
 
 
 class BadParameter(Exception):
@@ -94,7 +95,6 @@ def _in_years(name: str, value: date, raw: str) -> date:
 
 
 FIRST_YEAR, LAST_YEAR = 1900, 2200
-SLUG = r"[^\W_][\w.-]{0,199}"
 
 
 def diary_filters(options) -> Filters:
@@ -109,8 +109,8 @@ def diary_filters(options) -> Filters:
         hour=whole(options, "hour", None, 0, 23),
         weekday=whole(options, "weekday", None, 1, 7),
         genre=text(options, "genre", r"[a-z0-9][a-z0-9-]{0,63}", "a genre's slug like drama"),
-        show=text(options, "show", SLUG, "a show's slug"),
-        movie=text(options, "movie", SLUG, "a movie's slug"),
+        show=text(options, "show", SLUG.pattern, "a show's slug"),
+        movie=text(options, "movie", SLUG.pattern, "a movie's slug"),
         rating=whole(options, "rating", None, 1, 10),
     )
 

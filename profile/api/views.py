@@ -25,7 +25,7 @@ from profile.api.answers import (
     no_cache,
 )
 from profile.api.openapi import api_endpoints, openapi_text
-from profile.api.params import BadParameter, cursor, day, diary_filters, text, whole
+from profile.api.params import BadParameter, cursor, day, diary_filters, whole
 from profile.client import UpstreamError
 from profile.decorators import html_page, json_endpoint, query_options
 from profile.live import card
@@ -33,7 +33,7 @@ from profile.live.answers import WatchingAnswer, get_profile, get_stats, get_wat
 from profile.live.cache import Cached
 from profile.mirror import diary, library, queries
 from profile.mirror.detail import title_detail
-from profile.mirror.review import year_list, year_review
+from profile.mirror.review import year_review
 from profile.mirror.search import MAX_QUERY, search
 from profile.mirror.state import cached, mirror
 
@@ -312,14 +312,15 @@ def api_search(request):
     """Every title the site knows that matches `q`, best first."""
     options = query_options(request)
     try:
-        query = text(options, "q", rf"(?s).{{0,{MAX_QUERY}}}", f"at most {MAX_QUERY} characters")
+        # Free text: read up to MAX_QUERY characters, like the page's search box.
+        query = options.get("q", "")[:MAX_QUERY].strip()
         limit = whole(options, "limit", SEARCH_LIMIT, 1, MAX_SEARCH_LIMIT)
         hits = search(query, limit) if query else []
     except BadParameter as bad:
         return bad.answer()
     except DatabaseError:
         return history_unavailable()
-    return answer({"query": query or "", "items": [serialize.hit_json(hit) for hit in hits]})
+    return answer({"query": query, "items": [serialize.hit_json(hit) for hit in hits]})
 
 
 # --- The card, the contract, health, the tester -------------------------------------------------
@@ -355,14 +356,21 @@ def healthz(request):
 
 @html_page
 def api_test(request):
-    """The endpoint tester: the browser calls the endpoints the OpenAPI document lists."""
+    """The endpoint tester: the browser calls the endpoints the OpenAPI document lists, with
+    an input for each of their parameters (api_test.js builds the address from them)."""
     try:
-        years = year_list()
+        # A path parameter gets something the mirror holds, else its documented example.
+        values = library.examples()
     except DatabaseError:
-        years = []
-    # A path parameter gets its documented example, or the newest year with plays.
-    endpoints = api_endpoints({"yyyy": years[0]} if years else {})
-    chosen = query_options(request).get("endpoint")
+        values = {}
+    endpoints = api_endpoints(values)
+    options = query_options(request)
+    chosen = options.get("endpoint")
     if chosen not in {endpoint["name"] for endpoint in endpoints}:
         chosen = endpoints[0]["name"]
+    # Without script the form only reselects: what it sent is shown again.
+    for endpoint in endpoints:
+        if endpoint["name"] == chosen:
+            for field in endpoint["parameters"]:
+                field["value"] = options.get(field["name"], field["value"])[:500]
     return render(request, "api_test.html", {"endpoints": endpoints, "chosen": chosen})

@@ -133,7 +133,8 @@ _slug = matching(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", "a slug")
 # A movie's, show's or list's slug: a path segment of this site's own pages too. Letters of
 # any script (Trakt's slugs are ASCII today; one that is not still names a page), never "/",
 # "%", a space or a dot first.
-_media_slug = matching(r"[^\W_][\w.-]{0,199}", "a slug")
+MEDIA_SLUG = r"[^\W_][\w.-]{0,199}"
+_media_slug = matching(MEDIA_SLUG, "a slug")
 _imdb = matching(r"(tt|nm)\d{1,12}", "an IMDb id")
 
 

@@ -10,13 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from profile import formatting
 from profile.client import HistoryItem
 from profile.live.answers import WatchingAnswer
 from profile.live.ended import Ended
 from profile.live.watching import NowWatching, history_lines
-from profile.mirror.state import Mirror
+from profile.mirror.state import Mirror, cached
+from profile.mirror.titles import page_of
 
 # How soon the page asks /live again, by what it shows: a new play shows within 30 s (the
 # reuse window, then at most one poll), a play past its end is checked every 10 s, and an
@@ -44,6 +46,9 @@ def live_parts(
     # The script swaps a banner for another title's whole (and announces it), and only the
     # parts that changed of the same title's.
     shown = banner(playing, now) if playing is not None else None
+    if shown is not None:
+        kind = "movie" if playing.type == "movie" else "show"
+        shown["page"] = title_page(mirror, kind, playing.ids.trakt)
     line = None
     if watching is not None and shown is None:
         line = last_watched_line(mirror, last_watched_item, ended, now)
@@ -123,7 +128,21 @@ def banner(playing: NowWatching, now: datetime) -> dict[str, Any]:
         "thumb_alt": thumb_alt,
         "thumb_is_poster": thumb is not None and "still" not in images,
         "links": playing.links,
+        "page": None,  # live_parts() adds it: its page on this site
     }
+
+
+def title_page(mirror: Mirror | None, kind: str, trakt_id: int | None) -> str | None:
+    """The page of a movie or show (`kind`) on this site, when the history holds it (not
+    yet, on its first play): read once per mirror version, so a warm page asks the
+    database nothing."""
+    if mirror is None or trakt_id is None:
+        return None
+    try:
+        found = cached(mirror, f"page:{kind}:{trakt_id}", lambda: page_of(kind, trakt_id) or "")
+    except DatabaseError:  # the page and /live go on without the link
+        return None
+    return found or None
 
 
 def last_watched_line(
@@ -145,17 +164,26 @@ def last_watched_line(
                 "title": title,
                 "when": formatting.ago(ended.ended_at, now),
                 "at": ended.ended_at.isoformat(),
+                "url": title_page(mirror, ended.kind, ended.trakt_id) if ended.kind else None,
             }
     if mirror is not None and mirror.plays:
         return None
-    return last_watched(kept, now)
+    return last_watched(kept, now, mirror)
 
 
-def last_watched(item: HistoryItem | None, now: datetime) -> dict[str, str] | None:
+def last_watched(
+    item: HistoryItem | None, now: datetime, mirror: Mirror | None = None
+) -> dict[str, str] | None:
     if item is None:
         return None
     title, subtitle, _ = history_lines(item)
     if subtitle:
         title = f"{title} {subtitle}"
     watched = datetime.fromisoformat(item.watched_at)
-    return {"title": title, "when": formatting.ago(watched, now), "at": item.watched_at}
+    media = item.movie if item.type == "movie" else item.show
+    return {
+        "title": title,
+        "when": formatting.ago(watched, now),
+        "at": item.watched_at,
+        "url": title_page(mirror, "movie" if item.type == "movie" else "show", media.ids.trakt),
+    }

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from profile.mirror.titles import PlayItem, TitleInfo
+from profile.mirror.titles import SLUG, PlayItem, TitleInfo
 from profile.models import Play, Rating, Title
 
 PAGE = 50
@@ -135,6 +135,8 @@ class Filters:
 def titles_by_slug(kind: str, slug: str) -> QuerySet[Title]:
     """The titles a page's slug names: by Trakt's slug, or by its Trakt id for one without
     (the played ones first, should Trakt ever give two the same slug)."""
+    if not SLUG.fullmatch(slug):
+        return Title.objects.none()
     found = Q(slug=slug)
     if slug.isdigit() and len(slug) < 18:
         found |= Q(slug="", trakt_id=int(slug))

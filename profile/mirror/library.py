@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Count, QuerySet
 
 from profile import formatting
-from profile.mirror.titles import EpisodeInfo, TitleInfo
+from profile.mirror.titles import SLUG, EpisodeInfo, TitleInfo
 from profile.models import Comment, Favorite, ListItem, Play, UserList, WatchlistItem
 
 FAVORITES_SHOWN = 12
@@ -56,6 +56,15 @@ class Entry:
         if self.season is not None:
             return formatting.season_name(self.season)
         return ""
+
+    @property
+    def line(self) -> str:
+        """The line under its poster: what of the show it is, else the year."""
+        return self.subtitle or (str(self.title.year) if self.title.year else "")
+
+    @property
+    def played(self) -> str:
+        return formatting.counted(self.plays, "play") if self.plays else "not played yet"
 
 
 def _plays(rows: list) -> dict:
@@ -154,6 +163,8 @@ def user_list(
     slug: str, offset: int = 0, limit: int | None = None
 ) -> tuple[ListSummary, list[Entry]] | None:
     """A public list and its items, in its own order; None for a slug it does not know."""
+    if not SLUG.fullmatch(slug):
+        return None
     row = UserList.objects.filter(slug=slug).order_by("position", "pk").first()
     if row is None:
         return None
@@ -230,3 +241,27 @@ def comments_on(title_id: int) -> list[CommentItem]:
     return _comments(
         Comment.objects.filter(title=title_id).order_by("-review", "-created_at", "-trakt_id")
     )
+
+
+def examples() -> dict[str, object]:
+    """Values for the API's path parameters (by operation: "movie.slug") that name something
+    the mirror holds: the newest year with plays, the latest played movie and show, the
+    first list (/api-test)."""
+    found: dict[str, object] = {}
+    latest = Play.objects.order_by("-watched_at").values_list("local_date", flat=True).first()
+    if latest is not None:
+        found["yyyy"] = latest.year
+    for kind, name in (("movie", "movie.slug"), ("episode", "show.slug")):
+        title = (
+            Play.objects.filter(kind=kind)
+            .order_by("-watched_at")
+            .select_related("title")
+            .only("title__slug", "title__trakt_id", "title__kind")
+            .first()
+        )
+        if title is not None:
+            found[name] = TitleInfo.of(title.title).page_slug
+    first_list = UserList.objects.order_by("position", "pk").values_list("slug", flat=True).first()
+    if first_list is not None:
+        found["list.slug"] = first_list
+    return found

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.urls import reverse
 
 from profile.client import image_url
+from profile.client.schemas import MEDIA_SLUG
 from profile.formatting import UNTITLED, episode_code, episode_subtitle
 from profile.models import Play, Title
 
 POSTER_SIZES = ("w154", "w342")
+# What a title's or a list's slug can be (as client/schemas.py reads Trakt's): anything else
+# in an address names nothing, and never reaches a query.
+SLUG = re.compile(MEDIA_SLUG)
 
 
 @dataclass(frozen=True)
@@ -145,3 +150,12 @@ class PlayItem:
             TitleInfo.of(play.title),
             episode,
         )
+
+
+def page_of(kind: str, trakt_id: int | None) -> str | None:
+    """The page of the movie or show (`kind`) the mirror holds with this Trakt id; None when
+    it holds none (what plays now may not be in the history yet)."""
+    if trakt_id is None:
+        return None
+    title = Title.objects.filter(kind=kind, trakt_id=trakt_id).first()
+    return TitleInfo.of(title).url if title is not None else None

@@ -148,6 +148,7 @@ def _title(request, slug: str, kind: str):
         return _unavailable(request, "profile/title_missing.html", context)
     if detail is None:
         context["query"] = _words(slug)[:MAX_QUERY]
+        context["hits"] = search(context["query"])
         return render(request, "profile/title_missing.html", context, status=404)
     context |= {
         "d": detail,
@@ -183,6 +184,7 @@ def _shelf_pager(page: int, total: int) -> dict:
     return {
         "page": page,
         "pages": last,
+        "first": (page - 1) * SHELF_PAGE + 1,
         "previous": f"?page={page - 1}" if page > 1 else None,
         "next": f"?page={page + 1}" if page < last else None,
     }

@@ -63,11 +63,12 @@ def stats_tiles(stats: TraktStats) -> dict[str, Any]:
     return {
         "lead": ("Total time", time(stats.movies.minutes + stats.episodes.minutes)),
         "plays": group(stats.movies.plays + stats.episodes.plays),
+        # Distinct titles watched (Trakt's `watched`), as the labels say; plays are above.
         "tiles": [
-            ("Movies", group(stats.movies.watched), time(stats.movies.minutes)),
-            ("Episodes", group(stats.episodes.watched), time(stats.episodes.minutes)),
-            ("Shows", group(stats.shows.watched), None),
-            ("Ratings", group(stats.ratings.total), None),
+            ("Movies watched", group(stats.movies.watched), time(stats.movies.minutes)),
+            ("Episodes watched", group(stats.episodes.watched), time(stats.episodes.minutes)),
+            ("Shows watched", group(stats.shows.watched), None),
+            ("Ratings given", group(stats.ratings.total), None),
         ],
     }
 

@@ -25,6 +25,7 @@ from profile.pages.header import (
     open_graph,
     owner_name,
     profile_header,
+    short_name,
     stats_tiles,
     trakt_trouble,
 )
@@ -47,8 +48,11 @@ def home(request):
     live = live_parts(data.watching, header, kept, data.ended, mirror.state, now)
     # Drawn inside the cached sections: only when they are rendered again.
     ratings = SimpleLazyObject(lambda: figures.ratings_distribution(trakt_stats))
+    short = short_name(header["name"])
     context = live | {
         "profile": header,
+        "short": short,
+        "spread_caption": f"{short}'s rating less the community's, rounded to whole points",
         "stats": stats_tiles(trakt_stats) if trakt_stats else None,
         "stats_stale": bool(data.stats and data.stats.stale),
         "history": mirror,
@@ -56,7 +60,7 @@ def home(request):
         # Everything below the banner changes with the mirror or Trakt's stats, and "2 h ago"
         # with time: rendered at most once every 30 s (templates/profile/home.html).
         "history_key": mirror.cache_key(
-            trakt_stats, bool(data.stats and data.stats.stale), trouble
+            trakt_stats, bool(data.stats and data.stats.stale), trouble, short
         ),
         "trakt_trouble": trouble,
         "signed_out": data.signed_out,
