@@ -60,7 +60,7 @@ def parameter_input(parameter: dict, value: str = "") -> dict:
         "name": parameter["name"],
         "in": parameter["in"],
         "required": parameter.get("required", False),
-        "description": parameter.get("description", ""),
+        "description": parameter.get("description", "").replace("`", ""),
         "value": value,
         "hint": "" if hint == "" else str(hint),
         "kind": "text",

@@ -76,7 +76,7 @@ def chips(filters: Filters, subject: TitleInfo | None) -> list[Chip]:
         elif name in ("show", "movie"):
             label = subject.title if subject else value
         elif name == "rating":
-            label = f"Rated {value}"
+            label = f"Movies and shows rated {value}"
         else:
             label = str(value)
         found.append(Chip(label, _query(filters.without(name))))
@@ -107,7 +107,8 @@ def _pager(found: DiaryPage, filters: Filters) -> dict:
 def diary_page(request):
     """/history: every play, newest first, grouped by the owner's day; filters combine and
     show as chips; paged by keyset (`cursor`: older than, `before`: newer than)."""
-    options = query_options(request)
+    # A form's "Any" sends an empty value: no filter, as when it is left out.
+    options = {name: value for name, value in query_options(request).items() if value != ""}
     context = _names()
     try:
         filters = diary_filters(options)

@@ -30,9 +30,13 @@ class Chart:
 
 
 def _svg(view_width: int, view_height: int, label: str, body: list[str], kind: str) -> SafeString:
+    drawing = "".join(body)
+    # An image, unless its parts are links (`_part`): a group, so they can be reached, which
+    # is not a stop of the Tab key itself (Chromium would make it one).
+    role = 'role="group" tabindex="-1"' if 'class="chart-part"' in drawing else 'role="img"'
     return mark_safe(  # every piece of text in `body` is escaped where it is made
         f'<svg class="chart-svg chart-svg--{kind}" viewBox="0 0 {view_width} {view_height}" '
-        f'role="img" aria-label="{escape(label)}" focusable="false">' + "".join(body) + "</svg>"
+        f'{role} aria-label="{escape(label)}" focusable="false">' + drawing + "</svg>"
     )
 
 
