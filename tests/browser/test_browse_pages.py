@@ -3,7 +3,7 @@ a show's page, the watchlist, the lists and search; light, dark, 360 px wide, ax
 from a chart, by keyboard or by tap, into the diary. The README's screenshots come from here."""
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
