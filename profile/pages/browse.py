@@ -116,7 +116,7 @@ def diary_page(request):
     except BadParameter as bad:
         return render(request, "profile/diary.html", context | {"problem": bad.message}, status=400)
     try:
-        found = diary.diary_page(filters, after=after, before=before)
+        found = diary.diary_page(filters, after=after, before=before, limit=diary.PAGE)
         subject = diary.subject(filters)
         choices = _choices()
     except DatabaseError:
