@@ -13,9 +13,14 @@ from profile.mirror import sync
 from profile.mirror.posters import titles_wanting_posters
 from profile.models import Comment, ListItem, Title, UserList, WatchlistItem
 from tests.contract import assert_matches_openapi
-from tests.pages.test_browse_pages import library  # noqa: F401 (a fixture)
+from tests.pages.test_browse_pages import make_library
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
+
+
+@pytest.fixture
+def library(settings, fake_server):
+    return make_library(settings, fake_server)
 
 
 def get(client, path: str, template: str | None = None, **params):
