@@ -127,8 +127,11 @@ def title_detail(kind: str, slug: str) -> TitleDetail | None:
         ]
     )
     rating = Rating.objects.filter(title=title, kind=kind).values_list("rating", "rated_at").first()
-    watchlisted = WatchlistItem.objects.filter(title=title, kind=kind).values_list(
-        "listed_at", flat=True
+    # The title itself, or one of a show's seasons or episodes.
+    watchlisted = (
+        WatchlistItem.objects.filter(title=title)
+        .order_by("rank", "pk")
+        .values_list("listed_at", flat=True)
     )
     lists = (
         ListItem.objects.filter(title=title)

@@ -86,8 +86,11 @@ def test_the_activity_heatmap_has_a_cell_a_day_a_legend_and_streaks(client, fake
 
     activity = section(html, "activity")
     svg = re.search(r"<svg class=\"chart-svg chart-svg--heatmap\".*?</svg>", activity, re.S)[0]
-    assert 'role="img"' in svg
-    assert 365 <= svg.count('<use href="#heat-day" class="heat-') <= 371  # a square a day
+    # Its squares are links into the diary: a group of them, not an image (which hides them).
+    assert 'role="group"' in svg
+    squares = svg.count('<use href="#heat-day" class="heat-')
+    assert 365 <= squares <= 371  # a square a day
+    assert len(re.findall(r'<a class="chart-part" href="/history\?day=\d{4}-\d{2}-\d{2}"><title>', svg)) == squares
     assert re.search(r'aria-label="Plays per day from \d+ \w+ \d{4} to \d+ \w+ \d{4}: ', svg)
     assert activity.count('<span class="swatch heat-') == 5
     assert "<dt>Longest streak</dt>" in activity
