@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import DatabaseError
 
 from profile import formatting
@@ -17,7 +18,7 @@ from profile.client import HistoryItem
 from profile.live.answers import WatchingAnswer
 from profile.live.ended import Ended
 from profile.live.watching import NowWatching, history_lines
-from profile.mirror.state import Mirror, cached
+from profile.mirror.state import Mirror
 from profile.mirror.titles import page_of
 
 # How soon the page asks /live again, by what it shows: a new play shows within 30 s (the
@@ -30,6 +31,7 @@ FINISHING_POLL_SECONDS = 10
 SOON_POLL_SECONDS = 2
 TROUBLE_POLL_SECONDS = 60
 MAX_POLL_SECONDS = 10 * 60
+PAGE_KEY = "nowwatching:v1:title-page:"
 
 
 def live_parts(
@@ -132,16 +134,24 @@ def banner(playing: NowWatching, now: datetime) -> dict[str, Any]:
     }
 
 
+PAGE_SECONDS = 10 * 60
+
+
 def title_page(mirror: Mirror | None, kind: str, trakt_id: int | None) -> str | None:
     """The page of a movie or show (`kind`) on this site, when the history holds it (not
-    yet, on its first play): read once per mirror version, so a warm page asks the
-    database nothing."""
+    yet, on its first play): read once per mirror version by each process and kept in its
+    own memory, so a warm page asks neither the database nor the shared cache."""
     if mirror is None or trakt_id is None:
         return None
-    try:
-        found = cached(mirror, f"page:{kind}:{trakt_id}", lambda: page_of(kind, trakt_id) or "")
-    except DatabaseError:  # the page and /live go on without the link
-        return None
+    key = f"{PAGE_KEY}{mirror.version}:{kind}:{trakt_id}"
+    local = caches["local"]
+    found = local.get(key)
+    if found is None:
+        try:
+            found = page_of(kind, trakt_id) or ""
+        except DatabaseError:  # the page and /live go on without the link
+            return None
+        local.set(key, found, PAGE_SECONDS)
     return found or None
 
 

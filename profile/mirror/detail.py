@@ -17,6 +17,7 @@ from profile import formatting
 from profile.client import image_url
 from profile.mirror import library
 from profile.mirror.diary import Entry, entries, titles_by_slug
+from profile.mirror.queries import play_counts
 from profile.mirror.review import Binge, longest_binge
 from profile.mirror.titles import TitleInfo
 from profile.models import (
@@ -171,13 +172,7 @@ def title_detail(kind: str, slug: str) -> TitleDetail | None:
 
 def _seasons(show: Title) -> tuple[list[SeasonGrid], int]:
     """The show's seasons as grids of episodes, and how many distinct episodes were played."""
-    plays = dict(
-        Play.objects.filter(title=show, kind=Play.EPISODE)
-        .values("episode")
-        .annotate(n=Count("*"))
-        .order_by()
-        .values_list("episode", "n")
-    )
+    plays = play_counts("episode", title=show, kind=Play.EPISODE)
     ratings = dict(
         Rating.objects.filter(title=show, kind="episode").values_list("episode", "rating")
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db.models import Count, QuerySet
 
 from profile import formatting
+from profile.mirror.queries import play_counts
 from profile.mirror.titles import SLUG, EpisodeInfo, TitleInfo
 from profile.models import Comment, Favorite, ListItem, Play, UserList, WatchlistItem
 
@@ -69,25 +70,11 @@ class Entry:
 
 def _plays(rows: list) -> dict:
     """The owner's plays of these rows' titles, and of their episodes."""
-    titles = {row.title_id for row in rows}
-    by_title = dict(
-        Play.objects.filter(title__in=titles)
-        .values("title")
-        .annotate(n=Count("*"))
-        .order_by()
-        .values_list("title", "n")
-    )
     wanted = {row.episode_id for row in rows if getattr(row, "episode_id", None)}
-    by_episode = {}
-    if wanted:
-        by_episode = dict(
-            Play.objects.filter(episode__in=wanted)
-            .values("episode")
-            .annotate(n=Count("*"))
-            .order_by()
-            .values_list("episode", "n")
-        )
-    return {"title": by_title, "episode": by_episode}
+    return {
+        "title": play_counts("title", title__in={row.title_id for row in rows}),
+        "episode": play_counts("episode", episode__in=wanted) if wanted else {},
+    }
 
 
 def _entries(rows: list) -> list[Entry]:

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count
 
+from profile.mirror.queries import play_counts
 from profile.mirror.titles import TitleInfo
-from profile.models import Favorite, ListItem, Play, Title, WatchlistItem, search_words
+from profile.models import Favorite, ListItem, Title, WatchlistItem, search_words
 
 MAX_QUERY = 500  # characters read of a query
 MAX_WORDS = 12  # and words of those
@@ -83,13 +83,7 @@ def search(text: str, limit: int = LIMIT) -> list[Hit]:
     if not ids:
         return []
     titles = Title.objects.in_bulk(ids)
-    plays = dict(
-        Play.objects.filter(title__in=ids)
-        .values_list("title")
-        .annotate(n=Count("*"))
-        .order_by()
-        .values_list("title", "n")
-    )
+    plays = play_counts("title", title__in=ids)
     favorite = set(Favorite.objects.filter(title__in=ids).values_list("title", flat=True))
     watchlist = set(WatchlistItem.objects.filter(title__in=ids).values_list("title", flat=True))
     lists: dict[int, list[tuple[str, str]]] = {}

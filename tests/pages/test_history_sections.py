@@ -90,7 +90,12 @@ def test_the_activity_heatmap_has_a_cell_a_day_a_legend_and_streaks(client, fake
     assert 'role="group"' in svg
     squares = svg.count('<use href="#heat-day" class="heat-')
     assert 365 <= squares <= 371  # a square a day
-    assert len(re.findall(r'<a class="chart-part" href="/history\?day=\d{4}-\d{2}-\d{2}"><title>', svg)) == squares
+    assert (
+        len(
+            re.findall(r'<a class="chart-part" href="/history\?day=\d{4}-\d{2}-\d{2}"><title>', svg)
+        )
+        == squares
+    )
     assert re.search(r'aria-label="Plays per day from \d+ \w+ \d{4} to \d+ \w+ \d{4}: ', svg)
     assert activity.count('<span class="swatch heat-') == 5
     assert "<dt>Longest streak</dt>" in activity
@@ -142,7 +147,10 @@ def test_taste_ranks_genres_shows_movies_and_compares_ratings(client, fake, watc
     assert "3 plays" in taste and "2 plays" in taste
     assert "Ratings given" in taste  # Trakt's distribution (the stats fixture)
     assert "Of 1 rating with a community score, 1 is a point or more above it" in taste
-    assert "you 10, community 7.1" in taste
+    # Told to a visitor: the owner by name, never "you".
+    assert "Sean 10 · community 7.1" in taste
+    assert "Where Sean and the community disagree most" in taste
+    assert not re.search(r"\b[Yy]our?\b", taste)
 
 
 def test_every_year_with_plays_is_linked(client, fake, watched):

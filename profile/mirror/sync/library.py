@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from profile.client import UpstreamError
 from profile.client import library as trakt_library
-from profile.client.trakt import PAGE_LIMIT, Page, TraktAuth
+from profile.client.trakt import Page, TraktAuth
 from profile.mirror.state import version_moved
 from profile.mirror.sync.outcome import SyncFailed
 from profile.mirror.sync.pacing import Calls
@@ -146,34 +146,34 @@ class Library:
                 rows.exclude(seen=generation).delete()
             SyncState.objects.row().update(**version_moved())
 
-    def favorites(self) -> int:
+    def _section(self, ask: Callable[[int], Page], store, rows) -> int:
+        """A section walked whole (`ask(page)`, `store(items, generation)`), then what it did
+        not see removed when the walk was exact; how many rows it holds now."""
         generation = self._generation()
-        exact = self._walk(
+        exact = self._walk(ask, lambda items, first: store(items, generation))
+        self._sweep(rows, generation, exact)
+        return rows.count()
+
+    def favorites(self) -> int:
+        return self._section(
             lambda page: trakt_library.favorites_page(self.auth, self.user, page=page),
-            lambda items, first: self.writer.store_favorites(items, generation),
+            self.writer.store_favorites,
+            Favorite.objects.all(),
         )
-        self._sweep(Favorite.objects.all(), generation, exact)
-        return Favorite.objects.count()
 
     def watchlist(self) -> int:
-        generation = self._generation()
-        exact = self._walk(
-            lambda page: trakt_library.watchlist_page(
-                self.auth, self.user, page=page, limit=PAGE_LIMIT
-            ),
-            lambda items, first: self.writer.store_watchlist(items, generation),
+        return self._section(
+            lambda page: trakt_library.watchlist_page(self.auth, self.user, page=page),
+            self.writer.store_watchlist,
+            WatchlistItem.objects.all(),
         )
-        self._sweep(WatchlistItem.objects.all(), generation, exact)
-        return WatchlistItem.objects.count()
 
     def comments(self) -> int:
-        generation = self._generation()
-        exact = self._walk(
+        return self._section(
             lambda page: trakt_library.comments_page(self.auth, self.user, page=page),
-            lambda items, first: self.writer.store_comments(items, generation),
+            self.writer.store_comments,
+            Comment.objects.all(),
         )
-        self._sweep(Comment.objects.all(), generation, exact)
-        return Comment.objects.count()
 
     def lists(self) -> int:
         generation = self._generation()
