@@ -248,7 +248,7 @@ def history_rows(args) -> tuple[list[Run], list[tuple[str, bool]]]:
         "history_step_minutes": HISTORY_STEP_MINUTES,
         "history_origin": origin.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "ratings": 300,
-        # Every 25th play an episode of one show: a show of 2,000 plays, for its page.
+        # Every 25th play an episode of a show of its own: 2,000 plays, for its page.
         "history_big_show_every": 25,
     } | LIBRARY
     year = datetime.now(UTC).year - 1  # a whole year of about 17,000 plays
@@ -358,8 +358,8 @@ BROWSE_ROWS: set[str] = set()
 
 def browse_paths(url: str) -> dict[str, str]:
     """The browsing rows, nothing cached: the diary (its first page, a genre, its page 1,000
-    by keyset), a show of some 2,700 plays, a movie, search (two letters, a word); and
-    /healthz, at the main table's connections, which they are a ratio to."""
+    by keyset), a show of 2,000 plays, a movie, search (two letters, a word); and /healthz,
+    at the main table's connections, which they are a ratio to."""
     with urllib.request.urlopen(f"{url}/api/history?page=999&limit=50", timeout=30) as answer:
         deep = json.load(answer)["next_cursor"]
     paths = {
@@ -367,7 +367,7 @@ def browse_paths(url: str) -> dict[str, str]:
         "/history?genre=drama": "`/history?genre=drama`, nothing cached",
         f"/history?cursor={deep}": "`/history` page 1,000 (by keyset), nothing cached",
         "/api/history?page=1000": "`/api/history?page=1000` (a skip in the index), nothing cached",
-        "/shows/generated-series-1": "`/shows/…` (a show of about 2,700 plays), nothing cached",
+        "/shows/generated-series-60": "`/shows/…` (a show of 2,000 plays), nothing cached",
         "/movies/generated-film-7": "`/movies/…`, nothing cached",
         "/search?q=ge": "`/search?q=ge` (two letters), nothing cached",
         "/search?q=series": "`/search?q=series` (a word), nothing cached",

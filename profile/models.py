@@ -237,8 +237,22 @@ class Play(models.Model):
                 ],
                 name="play_diary",
             ),  # fmt: skip
-            # One title's plays in order: its page, and the diary of one show or movie.
-            models.Index(fields=["title", "watched_at", "history_id"], name="play_title_order"),
+            # One title's plays: its page (in order, and its figures: plays, time, first and
+            # last, each episode's plays, its runs) and the diary of one show or movie, all
+            # read from the index alone.
+            models.Index(
+                fields=[
+                    "title",
+                    "watched_at",
+                    "history_id",
+                    "kind",
+                    "episode",
+                    "runtime",
+                    "run_start",
+                    "epoch_minute",
+                ],
+                name="play_title",
+            ),  # fmt: skip
             # Covers the GROUP BYs over a range of days (heatmap, /api/activity, a year's
             # figures and its longest binge): they never read the table.
             models.Index(

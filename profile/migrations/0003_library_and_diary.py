@@ -261,7 +261,17 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="play",
             index=models.Index(
-                fields=["title", "watched_at", "history_id"], name="play_title_order"
+                fields=[
+                    "title",
+                    "watched_at",
+                    "history_id",
+                    "kind",
+                    "episode",
+                    "runtime",
+                    "run_start",
+                    "epoch_minute",
+                ],
+                name="play_title",
             ),
         ),
         migrations.AddIndex(

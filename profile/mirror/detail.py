@@ -46,10 +46,10 @@ class Cell:
 
     @property
     def label(self) -> str:
-        what = self.title or "not in the history"
+        """ "Pilot · 2 plays, rated 8"; "not watched" for one the history does not know."""
         plays = formatting.counted(self.plays, "play") if self.plays else "not watched"
         rated = f", rated {self.rating}" if self.rating else ""
-        return f"Episode {self.number}: {what}; {plays}{rated}"
+        return f"{self.title} · {plays}{rated}" if self.title else plays + rated
 
 
 @dataclass(frozen=True)

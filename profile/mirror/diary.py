@@ -17,13 +17,13 @@ import re
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from profile.mirror.titles import SLUG, PlayItem, TitleInfo
 from profile.models import Play, Rating, Title
 
-PAGE = 50
+PAGE = 30  # plays on a page of /history
 
 
 @dataclass(frozen=True)
@@ -249,28 +249,29 @@ def entries(history_ids: list[int]) -> list[Entry]:
                 .order_by()
                 .values("rating")[:1]
             ),
-            movie_seen=Exists(
-                Play.objects.filter(earlier, kind=Play.MOVIE, title=OuterRef("title"))
+            # One subquery a row, the one of its kind: an episode's show may have thousands
+            # of plays to look through, the episode a handful.
+            rewatch=Case(
+                When(
+                    kind=Play.MOVIE,
+                    then=Exists(Play.objects.filter(earlier, title=OuterRef("title"))),
+                ),
+                default=Exists(Play.objects.filter(earlier, episode=OuterRef("episode"))),
             ),
-            episode_seen=Exists(Play.objects.filter(earlier, episode=OuterRef("episode"))),
         )
     )
     by_id = {row.history_id: row for row in rows}
-    found = []
-    for history_id in history_ids:
-        row = by_id[history_id]
-        rewatch = row.movie_seen if row.kind == Play.MOVIE else row.episode_seen
-        found.append(
-            Entry(
-                PlayItem.of(row),
-                row.local_date,
-                timezone.localtime(row.watched_at),
-                row.title_rating,
-                row.episode_rating,
-                bool(rewatch),
-            )
+    return [
+        Entry(
+            PlayItem.of(row),
+            row.local_date,
+            timezone.localtime(row.watched_at),
+            row.title_rating,
+            row.episode_rating,
+            bool(row.rewatch),
         )
-    return found
+        for row in (by_id[history_id] for history_id in history_ids)
+    ]
 
 
 def subject(filters: Filters) -> TitleInfo | None:
@@ -279,3 +280,13 @@ def subject(filters: Filters) -> TitleInfo | None:
         if slug and (title := titles_by_slug(kind, slug).first()):
             return TitleInfo.of(title)
     return None
+
+
+def years() -> list[int]:
+    """The years from the first play to the last, newest first (the diary's choice of year:
+    two index lookups, not one per year)."""
+    first = Play.objects.aggregate(first=Min("local_date"))["first"]
+    if first is None:
+        return []
+    last = Play.objects.aggregate(last=Max("local_date"))["last"]
+    return list(range(last.year, first.year - 1, -1))

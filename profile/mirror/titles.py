@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from django.urls import reverse
 
@@ -52,10 +53,15 @@ class TitleInfo:
         """The last part of its page's address: Trakt's slug, or its Trakt id without one."""
         return self.slug or str(self.trakt_id)
 
-    @property
+    @cached_property  # a page draws it twice or more for each of dozens of titles
     def url(self) -> str:
         """Its page on this site (/movies/<slug>, /shows/<slug>)."""
         return reverse("movie" if self.kind == Title.MOVIE else "show", args=[self.page_slug])
+
+    @property
+    def thumbnail(self) -> str | None:
+        """The poster at TMDB's smallest size, for a row of a long list (the diary)."""
+        return image_url("w92", self.poster_path) if self.poster_path else None
 
     @property
     def poster(self) -> str | None:

@@ -26,7 +26,7 @@ from profile.mirror.diary import DiaryPage, Filters
 from profile.mirror.search import MAX_QUERY, search
 from profile.mirror.titles import TitleInfo
 from profile.models import Genre, Title, genre_name
-from profile.pages import figures
+from profile.pages.grid import episode_grid, summary
 from profile.pages.header import owner_name, short_name
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def chips(filters: Filters, subject: TitleInfo | None) -> list[Chip]:
 
 def _choices() -> dict:
     return {
-        "years": figures.years(),
+        "years": diary.years(),
         "genres": [
             (slug, genre_name(slug)) for slug in Genre.objects.values_list("slug", flat=True)
         ],
@@ -153,6 +153,10 @@ def _title(request, slug: str, kind: str):
         return render(request, "profile/title_missing.html", context, status=404)
     context |= {
         "d": detail,
+        "seasons": [
+            {"grid": season, "squares": episode_grid(season), "summary": summary(season)}
+            for season in detail.seasons
+        ],
         "ratings": formatting.ratings_line(
             context["short"], detail.rating, detail.community_rating
         ),

@@ -10,8 +10,7 @@ from django.conf import settings
 
 from profile import formatting
 from profile.client import TraktProfile, TraktStats, UpstreamError
-from profile.live.answers import get_profile, peek_profile
-from profile.live.cache import in_background
+from profile.live.answers import peek_profile
 from profile.live.watching import NowWatching
 
 # What a visitor reads where Trakt's data is missing, by the error's code.
@@ -95,13 +94,12 @@ def open_graph(request, profile: dict[str, Any], playing: NowWatching | None) ->
 
 
 def owner_name(profile: TraktProfile | None = None) -> str:
-    """Whose site it is, as a page names them ("Alex Rivera"): from the kept profile, else
-    the configured username ("" if neither is known). It never waits on Trakt: a profile not
-    kept yet is fetched in the background, for the next page."""
+    """Whose site it is, as a page names them ("Alex Rivera"): from the profile if one is kept
+    (the profile page keeps it a week), else the configured username ("" if neither is
+    known). It never asks Trakt: these pages are the mirror's alone."""
     profile = profile or peek_profile()
     if profile is not None:
         return profile.name or profile.username or profile.ids.slug
-    in_background("profile", lambda: get_profile())
     return settings.TRAKT_USERNAME or ""
 
 

@@ -21,8 +21,8 @@ HISTORY_DEFAULTS = {
     "history_origin": "2023-01-01T18:00:00.000Z",
     "history_step_minutes": 31,
     "history_max_page_size": None,
-    # Every this-many-th play of a generated history is an episode of show 1 instead (the
-    # bench's show with 2,000 plays); None: the usual mix.
+    # Every this-many-th play of a generated history is an episode of a show of its own (the
+    # bench's show of 2,000 plays, generated_show(60)); None: the usual mix.
     "history_big_show_every": None,
     "ratings": None,
 }
@@ -203,8 +203,8 @@ def generated_play(index: int, watched_at: datetime, big_show_every: int | None 
     # Runs of seven plays of one show: seven episodes in a row.
     show = index // 7 % SHOW_COUNT
     episode = index // (7 * SHOW_COUNT) * 7 + index % 7
-    if big:  # the big show: its 80 episodes over and over
-        show, episode = 1, index // big_show_every % 80
+    if big:  # a show of its own (none of the mix's), its 80 episodes over and over
+        show, episode = SHOW_COUNT, index // big_show_every % 80
     season, number = 1 + episode // EPISODES_PER_SEASON, 1 + episode % EPISODES_PER_SEASON
     return item | {
         "type": "episode",

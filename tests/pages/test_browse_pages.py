@@ -158,13 +158,16 @@ def test_a_movies_page_says_everything_the_site_knows_of_it(client, library):
 def test_a_shows_page_draws_its_seasons_and_folds_a_whole_spoiler(client, library):
     html = page(client, "/shows/saltmarsh")
 
-    cells = re.findall(r'<li class="episode-cell([^"]*)" title="([^"]*)"', html)
-    assert [(css.strip(), title) for css, title in cells] == [
-        ("episode-cell--once", "Episode 1: Episode 1; 1 play"),
-        ("episode-cell--once", "Episode 2: Episode 2; 1 play"),
-        ("", "Episode 3: not in the history; not watched"),
-        ("episode-cell--once", "Episode 4: Episode 4; 1 play"),
+    cells = re.findall(r'<li class="episode-cell ?([^"]*)" title="([^"]*)">(\d+)</li>', html)
+    assert cells == [
+        ("episode-cell--once", "S1E1 · Episode 1 · 1 play", "1"),
+        ("episode-cell--once", "S1E2 · Episode 2 · 1 play", "2"),
+        ("", "S1E3 · not watched", "3"),
+        ("episode-cell--once", "S1E4 · Episode 4 · 1 play", "4"),
     ]
+    # The squares are hidden from screen readers, which hear them as a sentence.
+    assert '<ol class="episode-grid" aria-hidden="true">' in html
+    assert "Season 1: episodes 1, 2, 4 watched; 3 not watched." in html
     # Its season 2 is on the watchlist: so is the show, as its page says.
     assert "3 of 4 watched" in html and "On the watchlist" in html
     assert re.search(r'<details class="spoiler"><summary>Spoiler: show it</summary><p>Mara', html)
@@ -291,3 +294,16 @@ def test_an_unreadable_database_is_a_503_page_not_a_500(client, library, monkeyp
     html = page(client, path, 503)
 
     assert "unavailable right now" in html
+
+
+def test_a_seasons_grid_reads_as_one_sentence():
+    from profile.mirror.detail import Cell, SeasonGrid
+    from profile.pages.grid import summary
+
+    plays = [1, 2, 1, 1, 1, 1, 0, 1, 0, 0]
+    season = SeasonGrid(2, [Cell(n, f"E{n}", p, None) for n, p in enumerate(plays, start=1)])
+
+    assert (
+        summary(season)
+        == "Season 2: episodes 1–6, 8 watched (2 more than once); 7, 9, 10 not watched."
+    )
