@@ -60,8 +60,8 @@ class TitleInfo:
 
     @property
     def thumbnail(self) -> str | None:
-        """The poster at TMDB's smallest size, for a row of a long list (the diary)."""
-        return image_url("w92", self.poster_path) if self.poster_path else None
+        """The poster at one small size, for a row of a long list (the diary)."""
+        return image_url("w154", self.poster_path) if self.poster_path else None
 
     @property
     def poster(self) -> str | None:

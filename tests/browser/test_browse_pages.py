@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from profile.mirror import sync
+from profile.mirror import diary, sync
 from profile.mirror.posters import fill_posters
 from tests.browser.conftest import screenshot
 from tests.browser.test_history_charts import scroll_through
@@ -31,15 +31,21 @@ def no_sideways_scrolling(page, width: int = 360) -> None:
 
 def test_the_diary_groups_plays_by_day_and_its_filters_combine(open_page, demo):
     page = open_page()
-    page.goto("/history")
+    page.goto("/")  # a visitor's first page: the owner's profile is kept since
+    page.get_by_role("navigation", name="Browse").get_by_role("link", name="Diary").click()
 
     expect(page.get_by_role("heading", name="Diary", level=1)).to_be_visible()
     days = page.locator(".diary-day")
     expect(days.first).to_be_visible()
-    assert page.locator(".diary-entry").count() == 50
+    assert page.locator(".diary-entry").count() == diary.PAGE
     # Every title opens its page on this site.
     first = page.locator(".diary-title").first
     assert re.fullmatch(r"/(movies|shows)/[\w.-]+", first.get_attribute("href"))
+    scroll_through(page)
+    thumbnails = page.locator(".diary-poster img")
+    assert thumbnails.count() > 0
+    assert thumbnails.evaluate_all("all => all.filter(i => !i.naturalWidth).length") == 0
+    expect(page.get_by_text("Alex rated it").first).to_be_visible()
     screenshot(page, "diary")
     assert_accessible(page)
 
@@ -173,12 +179,16 @@ def test_a_shows_page_folds_its_spoilers(open_page, demo):
 
 def test_the_watchlist_and_the_lists(open_page, demo):
     page = open_page()
-    page.goto("/watchlist")
+    page.goto("/")
+    page.get_by_role("navigation", name="Browse").get_by_role("link", name="Watchlist").click()
 
     cards = page.locator(".poster-card")
     expect(cards).to_have_count(10)
     expect(cards.first).to_contain_text("The Lantern Archive")
     expect(page.get_by_text("Season 3")).to_be_visible()
+    expect(page.locator(".page-sum")).to_have_text(
+        "10 titles Alex wants to watch, in Alex's order."
+    )
     scroll_through(page)
     screenshot(page, "watchlist")
     assert_accessible(page)
@@ -188,6 +198,7 @@ def test_the_watchlist_and_the_lists(open_page, demo):
         ["Rainy Sundays", "Best of 2024", "Films about the sea"]
     )
     expect(page.get_by_text("Guilty")).to_have_count(0)
+    scroll_through(page)
     screenshot(page, "lists")
     assert_accessible(page)
     page.get_by_role("link", name="Rainy Sundays").click()
@@ -203,6 +214,11 @@ def test_the_watchlist_and_the_lists(open_page, demo):
 
 def test_search_as_you_type_and_without_script(open_page, demo):
     page = open_page()
+    page.goto("/")
+    page.get_by_label("Search the titles").fill("lantern")
+    page.get_by_label("Search the titles").press("Enter")  # the header's box, any page
+    # The one watched first, then the one on the watchlist.
+    expect(page.locator(".search-hit a")).to_have_text(["Paper Lanterns", "The Lantern Archive"])
     page.goto("/search")
 
     page.get_by_label(re.compile("^Search every title")).press_sequentially("quie", delay=30)
