@@ -25,7 +25,24 @@ READY_SECONDS = 60
 KEY = "nowwatching:v1:ops:"
 
 
-def liveness() -> dict:
+@dataclass(frozen=True)
+class HistoryJob:
+    """The background sync of the history, as the SyncState row says."""
+
+    sync_minutes: int  # HISTORY_SYNC_MINUTES (0: the site does not sync by itself)
+    state: str  # "ok", "failing" (the last run failed), "never"
+    running: bool  # a sync holds the lease, in any process
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Liveness:
+    database: bool  # this process reads its database
+    history: HistoryJob | None  # None while the database cannot be read
+
+
+def liveness() -> Liveness:
     """The database and the history job, for /healthz (beside the cache's state)."""
     local = caches["local"]
     row = local.get(KEY + "sync")
@@ -37,35 +54,22 @@ def liveness() -> dict:
                 .first()
             ) or {}
         except DatabaseError:
-            return {"database": "degraded", "history": None}
+            return Liveness(False, None)
         local.set(KEY + "sync", row, HEALTH_SECONDS)
-    return {"database": "ok", "history": _history(row)}
+    return Liveness(True, _history(row))
 
 
-def _history(row: dict) -> dict:
+def _history(row: dict) -> HistoryJob:
     attempt, success = row.get("last_attempt_at"), row.get("last_success_at")
-    error = row.get("last_error_at")
+    error, lease = row.get("last_error_at"), row.get("lease_until")
     if attempt is None:
         state = "never"
     elif error is not None and (success is None or error >= success):
         state = "failing"
     else:
         state = "ok"
-    return {
-        "sync_minutes": settings.HISTORY_SYNC_MINUTES,
-        "state": state,
-        "running": _future(row.get("lease_until")),
-        "last_run_at": _moment(attempt),
-        "last_success_at": _moment(success),
-    }
-
-
-def _future(moment: datetime | None) -> bool:
-    return moment is not None and moment > timezone.now()
-
-
-def _moment(moment: datetime | None) -> str | None:
-    return None if moment is None else formatting.iso(moment)
+    running = lease is not None and lease > timezone.now()
+    return HistoryJob(settings.HISTORY_SYNC_MINUTES, state, running, attempt, success)
 
 
 @dataclass(frozen=True)

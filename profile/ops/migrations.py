@@ -25,6 +25,12 @@ from django.db.migrations.executor import MigrationExecutor
 ADVISORY_KEY = int.from_bytes(
     hashlib.sha256(b"nowwatching:migrate").digest()[:8], "big", signed=True
 )
+# Where each release left the database, oldest first: its last migration per app. An
+# upgrade is tested from the newest entry's database (tests/ops/test_upgrade.py), whatever
+# migrations came since. Add a line when making a release.
+RELEASES: dict[str, dict[str, str]] = {
+    "1.0.0": {"profile": "0002_history_mirror"},
+}
 WAITING = "Another process is applying migrations to this database; waiting for it to finish."
 
 
