@@ -98,4 +98,4 @@ image-test: install
 	$(BIN)/pytest --image tests/image -v -s
 
 clean:
-	rm -rf $(VENV) $(SERVE_VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+	rm -rf $(VENV) $(SERVE_VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm db.sqlite3.migrate-lock

@@ -157,6 +157,25 @@ def test_the_image_is_small_holds_no_test_tool_and_runs_as_a_user(env, images):
     assert user != "0"
 
 
+def test_make_serve_installs_the_runtime_alone(tmp_path):
+    """`make serve`'s venv (built here in a folder of its own): its size, no test tool."""
+    venv = tmp_path / "venv-serve"
+    made = subprocess.run(["make", "--no-print-directory", f"SERVE_VENV={venv}",
+                           f"{venv}/.installed"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    megabytes = int(subprocess.run(["du", "-sm", str(venv)], capture_output=True,
+                                   text=True).stdout.split()[0])  # fmt: skip
+    found = subprocess.run(
+        [venv / "bin" / "python", "-c",
+         f"import importlib.util as u; print([m for m in {DEV_TOOLS[:-1]!r} if u.find_spec(m)])"],
+        capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    say(f"sizes: make serve's venv {megabytes} MB")
+
+    assert found == "[]"
+
+
 # --- The image alone: SQLite in its volume --------------------------------------------------
 
 
