@@ -213,8 +213,14 @@ def _pg(command: list[str]) -> None:
 
 def _kind() -> str:
     if connection.vendor == "sqlite":
-        if sqlite_file(connection) is None:
+        path = sqlite_file(connection)
+        if path is None:
             raise BackupError("The database lives in memory: there is nothing to back up.")
+        if not path.is_file():  # connecting would create an empty one
+            raise BackupError(
+                f"There is no database at {path} yet (DATABASE_URL): start the site or run "
+                "`manage.py migrate` first."
+            )
         return "sqlite"
     if connection.vendor == "postgresql":
         return "postgresql"

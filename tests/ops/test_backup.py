@@ -214,3 +214,20 @@ def test_restore_asks_before_replacing_the_database(tmp_path, monkeypatch):
 def _fresh_paths(tmp_path: Path):
     yield
     connections.close_all()
+
+
+def test_a_sqlite_database_that_does_not_exist_is_not_backed_up_as_an_empty_one(
+    tmp_path, monkeypatch
+):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: a PostgreSQL database exists once its server answers")
+    missing = tmp_path / "never-made.sqlite3"  # a volume the site never ran on
+    connection.close()
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(missing))
+    try:
+        with pytest.raises(BackupError, match="There is no database at"):
+            backup(tmp_path / "copy")
+    finally:
+        connection.close()
+
+    assert not missing.exists() and not (tmp_path / "copy").exists()
