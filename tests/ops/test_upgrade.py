@@ -21,6 +21,8 @@ pytestmark = [pytest.mark.both_databases, pytest.mark.django_db(transaction=True
 PREVIOUS_RELEASE, PREVIOUS_MIGRATIONS = list(RELEASES.items())[-1]
 FIRST = {"profile": "0001_initial"}  # a site from before the history mirror
 ACCESS = "access-TOKEN-before-the-upgrade-6d1a"
+# Distinctive: a sealed value is never logged again in this process (redaction.redact_also).
+REFRESH = "refresh-TOKEN-before-the-upgrade-0b7e"
 
 
 def migrate(targets: dict[str, str] | None = None):
@@ -43,7 +45,7 @@ def a_sign_in(apps) -> None:
     apps.get_model("profile", "TraktToken").objects.create(
         id=1,
         access_token_encrypted=seal(ACCESS),
-        refresh_token_encrypted=seal("refresh"),
+        refresh_token_encrypted=seal(REFRESH),
         issued_at=now,
         expires_at=now + timedelta(days=90),
         signed_in_at=now,
