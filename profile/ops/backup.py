@@ -50,7 +50,7 @@ class Copy:
 def backup(target: Path) -> Copy:
     """Copies the database to `target` (a file, replaced whole only once the copy is
     complete; or a folder, for a file named after the time), while the site runs."""
-    kind = _kind()
+    kind = _kind(existing=True)
     if target.is_dir():
         target = target / backup_name(kind, timezone.localtime())
     if not target.parent.is_dir():
@@ -71,8 +71,9 @@ def backup(target: Path) -> Copy:
 
 def restore(source: Path) -> Copy:
     """Replaces the whole database with the backup in `source`. Stop the site first: a
-    restore under running processes works, but what they write meanwhile is lost."""
-    kind = _kind()
+    restore under running processes works, but what they write meanwhile is lost. A SQLite
+    database that does not exist yet (a new server) is made."""
+    kind = _kind(existing=False)
     found = backup_kind(source)
     if found != kind:
         raise BackupError(
@@ -211,12 +212,13 @@ def _pg(command: list[str]) -> None:
 # --- Shared -------------------------------------------------------------------------------
 
 
-def _kind() -> str:
+def _kind(existing: bool) -> str:
+    """Which database DATABASE_URL names; with `existing`, a SQLite file must be there."""
     if connection.vendor == "sqlite":
         path = sqlite_file(connection)
         if path is None:
             raise BackupError("The database lives in memory: there is nothing to back up.")
-        if not path.is_file():  # connecting would create an empty one
+        if existing and not path.is_file():  # connecting would create an empty one
             raise BackupError(
                 f"There is no database at {path} yet (DATABASE_URL): start the site or run "
                 "`manage.py migrate` first."

@@ -231,3 +231,20 @@ def test_a_sqlite_database_that_does_not_exist_is_not_backed_up_as_an_empty_one(
         connection.close()
 
     assert not missing.exists() and not (tmp_path / "copy").exists()
+
+
+def test_a_backup_restores_into_a_sqlite_database_that_does_not_exist_yet(tmp_path, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL's database is made by its server")
+    a_history(4)
+    before = figures()
+    made = backup(tmp_path / "copy")
+    connection.close()
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "new-server.sqlite3"))
+    try:
+        restore(made.path)
+        after = figures()
+    finally:
+        connection.close()
+
+    assert after == before
