@@ -34,6 +34,7 @@ urlpatterns = [
     path("api/openapi.json", api.api_openapi, name="api-openapi"),
     path("api-test", api.api_test, name="api-test"),
     path("healthz", api.healthz, name="healthz"),
+    path("readyz", api.readyz, name="readyz"),
     path("favicon.ico", pages.favicon, name="favicon"),
     # Any other address under /api/ is a JSON 404 with DEBUG on too (`make run`), where Django
     # would answer its HTML debug page rather than handler404. Not an endpoint: last, unlisted.

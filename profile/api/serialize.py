@@ -25,6 +25,7 @@ from profile.mirror.queries import TitleCount
 from profile.mirror.review import Binge, YearReview
 from profile.mirror.search import Hit
 from profile.mirror.titles import EpisodeInfo, PlayItem, TitleInfo
+from profile.ops.health import Liveness
 
 # --- /api/watching ------------------------------------------------------------------------------
 
@@ -348,3 +349,19 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "on_watchlist": hit.watchlist,
         "lists": [_list_ref(slug, name) for slug, name in hit.lists],
     }
+
+
+# --- Health ---------------------------------------------------------------------------------------
+
+
+def liveness_json(liveness: Liveness) -> dict[str, Any]:
+    """/healthz's "database" and "history" (beside "status" and "cache")."""
+    job = liveness.history
+    history = job and {
+        "sync_minutes": job.sync_minutes,
+        "state": job.state,
+        "running": job.running,
+        "last_run_at": job.last_run_at and iso(job.last_run_at),
+        "last_success_at": job.last_success_at and iso(job.last_success_at),
+    }
+    return {"database": "ok" if liveness.database else "degraded", "history": history}
