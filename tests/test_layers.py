@@ -26,9 +26,11 @@ RANKS = {
     "profile.pages": 6,
     "profile.api": 6,
     "profile.live": 5,
+    "profile.ops": 5,  # running the site: migrations, backups, health (over the mirror's state)
     "profile.mirror": 4,
     "profile.signin": 3,
     "profile.demo": 2,  # installed at the client's way out by apps.py, never imported by it
+    "profile.demo_library": 2,  # the demo's favourites, watchlist, lists and reviews
     "profile.client": 1,
     "profile.decorators": 0,
     "profile.errors": 0,

@@ -32,21 +32,14 @@ def plays_with_titles():
     return Play.objects.select_related("title", "episode")
 
 
-# --- The history list -----------------------------------------------------------------------------
+def play_counts(by: str, **within) -> dict[int, int]:
+    """How many plays each title (`by="title"`) or episode (`by="episode"`) has, among the
+    plays `within` keeps (`title__in=ids`): one GROUP BY."""
+    rows = Play.objects.filter(**within).values(by).annotate(n=Count("*")).order_by()
+    return dict(rows.values_list(by, "n"))
 
 
-def plays_page(page: int, limit: int, kind: str | None) -> tuple[list[PlayItem], int]:
-    """A page of plays, newest first, and how many plays match."""
-    plays = Play.objects.all()
-    if kind:
-        plays = plays.filter(kind=kind)
-    total = plays.count()
-    offset = (page - 1) * limit
-    if offset >= total:
-        return [], total
-    rows = plays_with_titles().filter(kind=kind) if kind else plays_with_titles()
-    chosen = rows.order_by("-watched_at", "-history_id")[offset : offset + limit]
-    return [PlayItem.of(play) for play in chosen], total
+# --- Recently watched -----------------------------------------------------------------------------
 
 
 def recent(limit: int = RECENT) -> list[PlayItem]:

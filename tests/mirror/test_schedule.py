@@ -82,6 +82,18 @@ def test_the_first_run_backfills_and_an_interrupted_walk_continues(settings):
     assert schedule.due(NOW, walking, None) == schedule.Plan(False, "continuing the full")
 
 
+def test_a_walk_cut_short_by_a_restart_goes_on_after_a_minute_not_an_interval(settings):
+    settings.HISTORY_SYNC_MINUTES = 15
+    cut = {"walk_kind": "backfill", "walk_next_page": 7, "backfilled_at": None}
+
+    soon = state(**cut, last_attempt_at=NOW - timedelta(seconds=30))
+    later = state(**cut, last_attempt_at=NOW - timedelta(minutes=1))
+
+    assert schedule.due(NOW, soon, None) is None
+    assert schedule.due(NOW, later, None) == schedule.Plan(False, "continuing the backfill")
+    assert schedule.due(NOW, state(last_attempt_at=NOW - timedelta(minutes=1)), None) is None
+
+
 def test_nothing_is_due_while_another_sync_holds_the_lease(settings):
     settings.HISTORY_SYNC_MINUTES = 15
     busy = state(lease_until=NOW + timedelta(minutes=1), last_attempt_at=None)

@@ -5,14 +5,28 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from profile.mirror.state import state, version_moved
 from profile.mirror.sync.outcome import Reporter
 from profile.mirror.sync.writer import localize
-from profile.models import Episode, Play, Rating, SyncState, Title
+from profile.models import (
+    Comment,
+    Episode,
+    Favorite,
+    ListItem,
+    Play,
+    Rating,
+    SyncState,
+    Title,
+    UserList,
+    WatchlistItem,
+)
 
 RELOCALIZE_BATCH = 2000
 
@@ -96,10 +110,13 @@ def refresh_runs(renew: Callable[[], None] = lambda: None) -> int:
 
 
 def reset_mirror(identity: str) -> None:
-    """Forget every play, rating and title: the mirror is about to hold another history."""
+    """Forget every play, rating, title and the library: the mirror is about to hold another
+    history."""
     with transaction.atomic():
         Play.objects.all().delete()
         Rating.objects.all().delete()
+        for model in (Favorite, WatchlistItem, ListItem, UserList, Comment):
+            model.objects.all().delete()
         Episode.objects.all().delete()
         Title.objects.all().delete()
         SyncState.objects.row().update(
@@ -111,11 +128,17 @@ def reset_mirror(identity: str) -> None:
             backfilled_at=None,
             last_full_at=None,
             last_activities={},
+            library_fetched_at={},
             time_zone=settings.TIME_ZONE,
             **version_moved(),
         )
 
 
 def forget_orphans() -> None:
-    """Titles left with neither a play nor a rating (their plays were deleted on Trakt)."""
-    Title.objects.filter(plays__isnull=True, ratings__isnull=True).delete()
+    """Titles nothing points at any more: no play, rating, favourite, watchlist or list
+    item, or comment (their plays were deleted on Trakt, or they left the library)."""
+    referenced = [
+        model.objects.filter(title=OuterRef("pk"))
+        for model in (Play, Rating, Favorite, WatchlistItem, ListItem, Comment)
+    ]
+    Title.objects.exclude(reduce(or_, (Exists(rows) for rows in referenced))).delete()

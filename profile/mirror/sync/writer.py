@@ -1,11 +1,13 @@
 """Writing what Trakt answered into the mirror: plays, titles, episodes, genres and ratings,
-upserted page by page. A Writer remembers the rows it wrote (their ids), so titles and
-episodes seen on many pages are written once per run; it needs nothing else but the zone
-of the plays' local buckets.
+upserted page by page, and the owner's library (favourites, watchlist, lists and their items,
+comments). A Writer remembers the rows it wrote (their ids), so titles and episodes seen on
+many pages are written once per run; it needs nothing else but the zone of the plays' local
+buckets.
 
 A partial writer (Trakt's data export, whose answers lack extended=full) writes a title's
-identity but never writes over what the site knows of it with nothing: runtimes, genres and
-the community's rating stay as the sync or TMDB left them (`mirror/details.py` fills them).
+identity but never writes over what the site knows of it with nothing: runtimes, genres,
+overviews and the community's rating stay as the sync or TMDB left them (`mirror/details.py`
+fills them).
 """
 
 from __future__ import annotations
@@ -16,12 +18,28 @@ from datetime import datetime
 
 from django.db.models import Q
 
+from profile.client.library import ListedItem, Media, TraktList, UserComment
 from profile.client.schemas import Episode as EpisodeBody
-from profile.client.schemas import HistoryPlay, Movie, RatedItem
-from profile.models import Episode, Genre, Play, Rating, Title
+from profile.client.schemas import HistoryPlay, Movie, RatedItem, parse_time
+from profile.models import (
+    Comment,
+    Episode,
+    Favorite,
+    Genre,
+    ListItem,
+    Play,
+    Rating,
+    Title,
+    UserList,
+    WatchlistItem,
+    search_fields,
+)
+
+LISTED_FIELDS = ["title", "episode", "season", "rank", "listed_at", "notes", "seen"]
 
 # What extended=full adds to a title or an episode: a partial writer leaves these alone.
 DETAILS = ("runtime", "community_rating", "community_votes")
+FULL_ONLY = (*DETAILS, "overview")
 
 
 class Writer:
@@ -141,10 +159,14 @@ class Writer:
                 runtime=body.runtime,
                 community_rating=body.rating,
                 community_votes=body.votes,
+                overview=body.overview or "",
             )
             for trakt_id, body in fresh.items()
         ]
-        fields = ["slug", "tmdb_id", "imdb_id", "tvdb_id", "title", "year", *DETAILS]
+        for row in rows:  # what Title.save() would set (bulk_create does not call it)
+            row.search_key, row.search_text = search_fields(row.title, row.year)
+        fields = ["slug", "tmdb_id", "imdb_id", "tvdb_id", "title", "year", *DETAILS, "overview"]
+        fields += ["search_key", "search_text"]
         Title.objects.bulk_create(
             rows,
             update_conflicts=True,
@@ -216,7 +238,7 @@ class Writer:
 
     def _written(self, fields: list[str]) -> list[str]:
         """The fields an upsert writes over an existing row."""
-        return [f for f in fields if not (self.partial and f in DETAILS)]
+        return [f for f in fields if not (self.partial and f in FULL_ONLY)]
 
     def store_ratings(self, items: list[RatedItem], generation: int) -> int:
         wanted = [item for item in items if item.type in ("movie", "show", "episode")]
@@ -258,6 +280,164 @@ class Writer:
             update_fields=["title", "episode", "rating", "rated_at", "seen"],
         )
         return len(rows)
+
+    # --- The library ------------------------------------------------------------------------
+
+    def place(self, items: list[Media]) -> list[tuple[Media, dict]]:
+        """Writes the titles and episodes of `items` and gives, for each item that is a
+        movie, show, season or episode (people and lists are left out), the fields that
+        point at them: kind, trakt_id, title, episode, season."""
+        kept = [item for item in items if item.media]
+        self.upsert_titles(Title.MOVIE, {i.movie.ids.trakt: i.movie for i in kept if i.movie})
+        self.upsert_titles(
+            Title.SHOW, {i.show.ids.trakt: i.show for i in kept if i.type != "movie"}
+        )
+        self.upsert_episodes(
+            {i.episode.ids.trakt: (i.show, i.episode) for i in kept if i.type == "episode"}
+        )
+        placed = []
+        for item in kept:
+            fields = {"kind": item.type, "episode_id": None, "season": None}
+            if item.type == "movie":
+                fields |= {"trakt_id": item.movie.ids.trakt}
+                fields["title_id"] = self.titles[(Title.MOVIE, item.movie.ids.trakt)]
+            else:
+                fields["title_id"] = self.titles[(Title.SHOW, item.show.ids.trakt)]
+                fields["trakt_id"] = item.show.ids.trakt
+            if item.type == "season":
+                fields |= {"trakt_id": item.season.ids.trakt, "season": item.season.number}
+            if item.type == "episode":
+                fields |= {
+                    "trakt_id": item.episode.ids.trakt,
+                    "season": item.episode.season,
+                    "episode_id": self.episodes[item.episode.ids.trakt],
+                }
+            placed.append((item, fields))
+        return placed
+
+    def store_favorites(self, items: list[ListedItem], generation: int) -> int:
+        rows = {}
+        for item, place in self.place(items):
+            if item.type in ("movie", "show"):
+                rows.setdefault(
+                    place["title_id"],
+                    Favorite(
+                        title_id=place["title_id"],
+                        rank=item.rank,
+                        listed_at=_moment(item.listed_at),
+                        notes=item.notes or "",
+                        seen=generation,
+                    ),
+                )
+        Favorite.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["title"],
+            update_fields=["rank", "listed_at", "notes", "seen"],
+        )
+        return len(rows)
+
+    def store_watchlist(self, items: list[ListedItem], generation: int) -> int:
+        rows = {}
+        for item, place in self.place(items):
+            rows.setdefault(
+                (place["kind"], place["trakt_id"]),
+                WatchlistItem(**_listed(item, place, generation)),
+            )
+        WatchlistItem.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["kind", "trakt_id"],
+            update_fields=LISTED_FIELDS,
+        )
+        return len(rows)
+
+    def store_list(self, body: TraktList, position: int, generation: int) -> UserList:
+        """A public list's own row (never called for another privacy)."""
+        assert body.public, "only public lists are stored"
+        row, _ = UserList.objects.update_or_create(
+            trakt_id=body.ids.trakt,
+            defaults={
+                "slug": body.ids.slug or str(body.ids.trakt),
+                "name": body.name,
+                "description": body.description or "",
+                "sort_by": body.sort_by or "",
+                "sort_how": body.sort_how or "",
+                "updated_at": _moment(body.updated_at),
+                "item_count": body.item_count,
+                "likes": body.likes,
+                "position": position,
+                "seen": generation,
+            },
+        )
+        return row
+
+    def store_list_items(
+        self, user_list: UserList, items: list[ListedItem], first: int, generation: int
+    ) -> int:
+        """A page of a list's items; `first` is the position of its first item."""
+        rows = {}
+        for position, (item, place) in enumerate(self.place(items), start=first):
+            rows.setdefault(
+                (place["kind"], place["trakt_id"]),
+                ListItem(list=user_list, position=position, **_listed(item, place, generation)),
+            )
+        ListItem.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["list", "kind", "trakt_id"],
+            update_fields=[*LISTED_FIELDS, "position"],
+        )
+        return len(rows)
+
+    def store_comments(self, items: list[UserComment], generation: int) -> int:
+        rows = {}
+        for item, place in self.place(items):
+            body = item.comment
+            if body.parent_id:
+                continue  # a reply to someone: out of its thread, it says little
+            rows.setdefault(
+                body.id,
+                Comment(
+                    trakt_id=body.id,
+                    kind=place["kind"],
+                    title_id=place["title_id"],
+                    episode_id=place["episode_id"],
+                    season=place["season"],
+                    text=body.comment,
+                    spoiler=body.spoiler,
+                    review=body.review,
+                    likes=body.likes,
+                    replies=body.replies,
+                    user_rating=body.user_rating,
+                    created_at=parse_time(body.created_at),
+                    updated_at=_moment(body.updated_at),
+                    seen=generation,
+                ),
+            )
+        Comment.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["trakt_id"],
+            update_fields=[
+                "kind", "title", "episode", "season", "text", "spoiler", "review", "likes",
+                "replies", "user_rating", "created_at", "updated_at", "seen",
+            ],
+        )  # fmt: skip
+        return len(rows)
+
+
+def _moment(value: str | None) -> datetime | None:
+    return parse_time(value) if value else None
+
+
+def _listed(item: ListedItem, place: dict, generation: int) -> dict:
+    return place | {
+        "rank": item.rank,
+        "listed_at": _moment(item.listed_at),
+        "notes": item.notes or "",
+        "seen": generation,
+    }
 
 
 def localize(play: Play, zone: zoneinfo.ZoneInfo) -> None:

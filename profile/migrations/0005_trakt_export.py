@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("profile", "0002_history_mirror"),
+        ("profile", "0003_library_and_diary"),
     ]
 
     operations = [
