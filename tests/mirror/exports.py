@@ -16,6 +16,14 @@ from pathlib import Path
 
 from tests.fake_upstream import DEFAULTS, fixture
 from tests.fake_upstream.history import history_slice, ratings_slice
+from tests.fake_upstream.library import (
+    all_lists,
+    comments,
+    favorites,
+    list_items,
+    list_summary,
+    watchlist,
+)
 
 PAGE = 250
 FULL_ONLY = ("runtime", "genres", "rating", "votes", "overview")
@@ -52,8 +60,30 @@ def sections(state: dict, slug: str = "sean", page: int = PAGE) -> Iterator[tupl
     yield from _paged("watched-history", history_pages(state, page))
     for kind in ("movies", "shows", "episodes"):
         _, items = ratings_slice(state, kind, 0, 10**9)
-        pages = [items[i : i + page] for i in range(0, len(items), page)] or [[]]
-        yield from _paged(f"ratings-{kind}", ([gdpr(item) for item in p] for p in pages))
+        yield from _pages(f"ratings-{kind}", items, page)
+    if any(state[key] for key in ("favorites", "watchlist", "lists", "comments")):
+        yield from library_sections(state, page)
+
+
+def library_sections(state: dict, page: int = PAGE) -> Iterator[tuple[str, list]]:
+    """The library as the export holds it: favourites, watchlist, every list of every privacy
+    (one items file each, as trakt.tv writes them) and the comments by what they are on."""
+    yield from _pages("lists-favorites", favorites(state), page)
+    yield from _pages("lists-watchlist", watchlist(state), page)
+    specs = all_lists(state)
+    yield from _pages("lists-lists", [list_summary(spec) for spec in specs], page)
+    for spec in specs:
+        ids = spec["ids"]
+        yield from _pages(f"lists-list-{ids['trakt']}-{ids['slug']}", list_items(spec), page)
+    on = {"movie": "movies", "show": "shows", "season": "seasons", "episode": "episodes"}
+    every = comments(state)
+    for kind, name in on.items():
+        yield from _pages(f"comments-{name}", [c for c in every if c["type"] == kind], page)
+
+
+def _pages(name: str, items: list, page: int) -> Iterator[tuple[str, list]]:
+    pages = [items[i : i + page] for i in range(0, len(items), page)] or [[]]
+    return _paged(name, ([gdpr(item) for item in p] for p in pages))
 
 
 def _paged(name: str, pages: Iterator[list]) -> Iterator[tuple[str, list]]:

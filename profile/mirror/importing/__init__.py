@@ -6,17 +6,15 @@ export in place (`archive.py`: nothing extracted, one page held at a time), chec
 before it writes anything, and then writes one section per transaction: a failure leaves the
 sections before it whole and the rest as they were, and a second run mends or repeats nothing
 (plays are keyed on Trakt's history id, as the sync keys them, so importing and then syncing
-from the API never counts a play twice). It holds the sync's lease meanwhile, so no sync
-writes at the same time.
+from the API never counts a play twice). The history and ratings are written here, the
+library (favourites, watchlist, public lists, comments) by `library.py`. It holds the sync's
+lease meanwhile, so no sync writes at the same time.
 """
 
 from __future__ import annotations
 
 import logging
 import zoneinfo
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -27,6 +25,8 @@ from pydantic import BaseModel, ValidationError
 from profile import formatting
 from profile.client.schemas import HistoryPlay, RatedItem, TraktProfile, TraktStats
 from profile.mirror.importing.archive import Archive, ExportRefused
+from profile.mirror.importing.library import import_library
+from profile.mirror.importing.outcome import ImportOutcome, valid_items
 from profile.mirror.state import forget_mirror, owner_identity, state, version_moved
 from profile.mirror.sync.lease import Lease
 from profile.mirror.sync.outcome import Quiet, Reporter
@@ -41,26 +41,6 @@ log = logging.getLogger(__name__)
 RATING_SECTIONS = ("ratings-movies", "ratings-shows", "ratings-episodes")
 # Plays are written this many at a time: a page of the export, as the sync writes them.
 BATCH = 250
-
-
-@dataclass
-class ImportOutcome:
-    plays: int = 0  # in the mirror afterwards
-    new: int = 0
-    ratings: int = 0
-    skipped: int = 0  # items of a shape the site cannot read (each costs itself only)
-    data_as_of: datetime | None = None
-    slug: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        line = (
-            f"{formatting.counted(self.plays, 'play')} ({formatting.grouped(self.new)} new), "
-            f"{formatting.counted(self.ratings, 'rating')}"
-        )
-        if self.data_as_of is not None:
-            line += f"; data as of {formatting.local_date(self.data_as_of).isoformat()}"
-        return line
 
 
 def import_export(
@@ -89,6 +69,7 @@ def import_export(
             writer = Writer(zoneinfo.ZoneInfo(settings.TIME_ZONE), partial=True)
             _import_history(archive, writer, outcome, reporter, lease)
             _import_ratings(archive, writer, outcome, lease)
+            import_library(archive, writer, outcome, lease.renew)
             refresh_runs(lease.renew)
             _finish(outcome)
         finally:
@@ -161,7 +142,7 @@ def _import_history(archive, writer, outcome: ImportOutcome, reporter: Reporter,
     generation = state().generation
     with transaction.atomic():
         for number, member in enumerate(pages, start=1):
-            plays = list(_valid(archive.read(member), HistoryPlay, outcome, member))
+            plays = list(valid_items(archive.read(member), HistoryPlay, outcome, member))
             for start in range(0, len(plays), BATCH):
                 new = writer.store_plays(plays[start : start + BATCH], generation)
                 outcome.new += new
@@ -176,7 +157,7 @@ def _import_ratings(archive, writer, outcome: ImportOutcome, lease) -> None:
     with transaction.atomic():
         for section in RATING_SECTIONS:
             for member in archive.section(section):
-                rated = list(_valid(archive.read(member), RatedItem, outcome, member))
+                rated = list(valid_items(archive.read(member), RatedItem, outcome, member))
                 outcome.ratings += writer.store_ratings(rated, generation)
                 lease.renew()
         if outcome.ratings:
@@ -209,17 +190,6 @@ def _one(archive: Archive, name: str, model: type[BaseModel]):
     except ValidationError:
         log.warning("import: %s is not what Trakt's API answers; it is left out", name)
         return None
-
-
-def _valid(page, model: type[BaseModel], outcome: ImportOutcome, member: str) -> Iterator:
-    """A page's items checked into `model`: an item of another shape costs itself only."""
-    if not isinstance(page, list):
-        raise ExportRefused(f"{member} is not a list of items.")
-    for item in page:
-        try:
-            yield model.model_validate(item)
-        except ValidationError:
-            outcome.skipped += 1
 
 
 def _missing(archive: Archive) -> list[str]:

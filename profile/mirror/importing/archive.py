@@ -26,6 +26,7 @@ MEMBER_MAX_BYTES = 64 * 1024 * 1024
 TOTAL_MAX_BYTES = 2 * 1024 * 1024 * 1024
 MAX_MEMBERS = 50_000
 PAGE = re.compile(r"(?P<name>_?[a-z0-9][a-z0-9_-]*?)(?:-(?P<page>[0-9]{1,6}))?\.json")
+PAGE_SUFFIX = re.compile(r"-([0-9]{1,6})\.json")
 # The files only an export has: one of them must be there.
 MARKERS = ("user-profile", "watched-history")
 
@@ -70,22 +71,17 @@ class Archive:
         self.close()
 
     def section(self, name: str) -> list[str]:
-        """The files of one section, in page order: `name.json`, or `name-1.json`, ..."""
+        """The files of one section, in page order: `name.json`, or `name-1.json`, ... Matched
+        on the whole name: a list's slug may end in digits (lists-list-7-top-10.json)."""
         pages = []
         for member in self._members:
-            match = PAGE.fullmatch(member)
-            if match and match["name"] == name:
-                pages.append((int(match["page"] or 0), member))
+            if member == f"{name}.json":
+                pages.append((0, member))
+            elif member.startswith(f"{name}-"):
+                page = PAGE_SUFFIX.fullmatch(member, len(name))
+                if page:
+                    pages.append((int(page[1]), member))
         return [member for _, member in sorted(pages)]
-
-    def names(self) -> list[str]:
-        """Every section's name (lists come one per list: lists-list-<id>-<slug>)."""
-        found = []
-        for member in self._members:
-            match = PAGE.fullmatch(member)
-            if match and match["name"] not in found:
-                found.append(match["name"])
-        return sorted(found)
 
     def read(self, member: str) -> Any:
         """One file's JSON; a file that does not parse refuses the whole export."""

@@ -135,9 +135,6 @@ class Library:
             and read == first_count
         )
 
-    def _generation(self) -> int:
-        return int(timezone.now().timestamp() * 1000)
-
     def _sweep(self, rows, generation: int, exact: bool) -> None:
         """Removes what this walk did not see (when it was exact), and marks the mirror
         changed."""
@@ -149,7 +146,7 @@ class Library:
     def _section(self, ask: Callable[[int], Page], store, rows) -> int:
         """A section walked whole (`ask(page)`, `store(items, generation)`), then what it did
         not see removed when the walk was exact; how many rows it holds now."""
-        generation = self._generation()
+        generation = new_generation()
         exact = self._walk(ask, lambda items, first: store(items, generation))
         self._sweep(rows, generation, exact)
         return rows.count()
@@ -176,7 +173,7 @@ class Library:
         )
 
     def lists(self) -> int:
-        generation = self._generation()
+        generation = new_generation()
         public = []  # (the list's body, its row as it was before this walk, if any)
         known = {row.trakt_id: row for row in UserList.objects.all()}
 
@@ -188,7 +185,7 @@ class Library:
 
         self._walk(lambda page: trakt_library.lists_page(self.auth, self.user, page=page), store)
         # Whatever was not seen public is gone at once, walk exact or not.
-        self._remove_lists(UserList.objects.exclude(seen=generation))
+        remove_lists(UserList.objects.exclude(seen=generation))
         for row, before in public:
             moved = before is None or before.updated_at != row.updated_at or row.updated_at is None
             if self.everything or moved:
@@ -196,7 +193,7 @@ class Library:
         return len(public)
 
     def _list_items(self, user_list: UserList) -> None:
-        generation = self._generation()
+        generation = new_generation()
         exact = self._walk(
             lambda page: trakt_library.list_items_page(
                 self.auth, self.user, user_list.trakt_id, page=page
@@ -205,15 +202,6 @@ class Library:
         )
         self._sweep(ListItem.objects.filter(list=user_list), generation, exact)
 
-    def _remove_lists(self, gone) -> None:
-        if not gone.exists():
-            return
-        with transaction.atomic(), _zeroing():
-            gone.delete()
-            forget_orphans()
-            SyncState.objects.row().update(**version_moved())
-        _checkpoint()
-
     def _withheld(self, section: str) -> int:
         models: dict[str, type[Model]] = {
             "favorites": Favorite,
@@ -221,11 +209,28 @@ class Library:
             "comments": Comment,
         }
         if section == "lists":
-            self._remove_lists(UserList.objects.all())
+            remove_lists(UserList.objects.all())
         else:
             with transaction.atomic(), _zeroing():
                 models[section].objects.all().delete()
         return 0
+
+
+def new_generation() -> int:
+    """A mark for the rows one walk of a section writes (`seen`): what lacks it was not seen."""
+    return int(timezone.now().timestamp() * 1000)
+
+
+def remove_lists(gone) -> None:
+    """Removes the lists `gone` (a query) and their items, leaving no trace of their names:
+    a list that is not public (any more) is not kept, and neither is what it held."""
+    if not gone.exists():
+        return
+    with transaction.atomic(), _zeroing():
+        gone.delete()
+        forget_orphans()
+        SyncState.objects.row().update(**version_moved())
+    _checkpoint()
 
 
 class _zeroing:
