@@ -20,7 +20,17 @@ from django.conf import settings
 
 from profile import formatting
 from profile.mirror.state import mirror, state
-from profile.models import Episode, Play, Rating, Title
+from profile.models import (
+    Comment,
+    Episode,
+    Favorite,
+    ListItem,
+    Play,
+    Rating,
+    Title,
+    UserList,
+    WatchlistItem,
+)
 
 CHUNK = 2000  # rows read from the database at a time
 FORMAT_VERSION = 1
@@ -96,8 +106,9 @@ def letterboxd() -> Iterator[str]:
 
 
 def _reviews() -> dict[int, str]:
-    """The owner's review of each movie, by title (none are mirrored yet)."""
-    return {}
+    """The owner's review of each movie, by title (the latest, when there are several)."""
+    reviews = Comment.objects.filter(kind="movie", review=True).order_by("created_at", "pk")
+    return dict(reviews.values_list("title_id", "text"))
 
 
 # --- Every play as CSV --------------------------------------------------------------------------
@@ -151,7 +162,8 @@ def _episode_ids(episode: Episode) -> list:
 
 def everything_json() -> Iterator[str]:
     """One JSON document, streamed: {"format", "version", "exported_at", "owner", "time_zone",
-    "titles": [...], "episodes": [...], "plays": [...], "ratings": [...]}."""
+    "titles": [...], "episodes": [...], "plays": [...], "ratings": [...], "favorites": [...],
+    "watchlist": [...], "lists": [...], "comments": [...]} (only public lists are mirrored)."""
     state = mirror()
     head = {
         "format": "nowwatching-export",
@@ -173,6 +185,17 @@ def everything_json() -> Iterator[str]:
             for r in Rating.objects.select_related("title", "episode")
             .order_by("rated_at", "pk")
             .iterator(CHUNK)
+        ),
+        "favorites": (
+            _listed_json(f) for f in Favorite.objects.select_related("title").order_by("rank")
+        ),
+        "watchlist": (
+            _listed_json(w) for w in WatchlistItem.objects.select_related("title").order_by("rank")
+        ),
+        "lists": (_list_json(user_list) for user_list in UserList.objects.order_by("position")),
+        "comments": (
+            _comment_json(c)
+            for c in Comment.objects.select_related("title", "episode").order_by("created_at")
         ),
     }
     for name, items in sections.items():
@@ -238,6 +261,59 @@ def _rating_json(rating: Rating) -> dict:
         "rating": rating.rating,
         "rated_at": iso(rating.rated_at),
     }
+
+
+def _listed_json(row: Favorite | WatchlistItem | ListItem) -> dict:
+    """A favourite (a movie or a show), or an item of the watchlist or of a list (a season
+    or an episode too)."""
+    kind = getattr(row, "kind", row.title.kind)
+    body = {
+        "type": kind,
+        "trakt_id": getattr(row, "trakt_id", row.title.trakt_id),
+        "title_trakt_id": row.title.trakt_id,
+        "rank": row.rank,
+        "listed_at": iso(row.listed_at) if row.listed_at else None,
+        "notes": row.notes or None,
+    }
+    if kind in ("season", "episode"):
+        body["season"] = row.season
+    return body
+
+
+def _list_json(user_list: UserList) -> dict:
+    items = user_list.items.select_related("title").order_by("position")
+    return {
+        "trakt_id": user_list.trakt_id,
+        "slug": user_list.slug,
+        "name": user_list.name,
+        "description": user_list.description or None,
+        "sort_by": user_list.sort_by or None,
+        "sort_how": user_list.sort_how or None,
+        "updated_at": iso(user_list.updated_at) if user_list.updated_at else None,
+        "likes": user_list.likes,
+        "items": [_listed_json(item) for item in items],
+    }
+
+
+def _comment_json(comment: Comment) -> dict:
+    body = {
+        "id": comment.trakt_id,
+        "type": comment.kind,
+        "title_trakt_id": comment.title.trakt_id,
+        "review": comment.review,
+        "spoiler": comment.spoiler,
+        "text": comment.text,
+        "rating": comment.user_rating,
+        "likes": comment.likes,
+        "replies": comment.replies,
+        "created_at": iso(comment.created_at),
+        "updated_at": iso(comment.updated_at) if comment.updated_at else None,
+    }
+    if comment.kind in ("season", "episode"):
+        body["season"] = comment.season
+    if comment.episode is not None:
+        body["episode_trakt_id"] = comment.episode.trakt_id
+    return body
 
 
 def owner() -> str:

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from profile.mirror.exporting import LETTERBOXD
+from profile.models import Comment, Favorite, ListItem, UserList, WatchlistItem
 from tests import mirror
 
 TRICKY = 'Amélie, "the" fabulous\nsecond line · 千と千尋'
@@ -78,6 +79,45 @@ def test_the_json_holds_everything_in_its_documented_shape(library):
     assert body["episodes"][0]["show_trakt_id"] == body["titles"][2]["ids"]["trakt"]
     assert body["ratings"][0]["rating"] == 9
     assert date.fromisoformat(body["plays"][0]["local_date"]) == date(2025, 1, 1)
+
+
+@pytest.fixture
+def shelves(library):
+    """A favourite, a watchlisted show, a public list, a review (with a rating) and a shout."""
+    show = mirror.show("Wanted Show", tmdb_id=7)
+    Favorite.objects.create(title=library, rank=1, notes="Always.")
+    WatchlistItem.objects.create(kind="show", trakt_id=show.trakt_id, title=show, rank=1)
+    listed = UserList.objects.create(trakt_id=5, slug="rainy", name='Rainy, "Sundays"')
+    ListItem.objects.create(list=listed, kind="movie", trakt_id=library.trakt_id, title=library)
+    review = dict(kind="movie", title=library, review=True, user_rating=9)
+    Comment.objects.create(trakt_id=1, text=TRICKY, created_at="2025-01-02T00:00Z", **review)
+    Comment.objects.create(trakt_id=2, kind="show", title=show, text="A shout.",
+                           created_at="2025-01-03T00:00Z")  # fmt: skip
+    mirror.changed()
+    return library
+
+
+@pytest.mark.django_db
+def test_letterboxd_carries_the_review_with_the_first_play_of_a_film(shelves):
+    rows = list(csv.DictReader(io.StringIO(export("letterboxd"))))
+
+    assert [r["Review"] for r in rows] == [TRICKY, "", ""]  # a rewatch does not repeat it
+
+
+@pytest.mark.django_db
+def test_the_json_holds_the_library_too(shelves):
+    body = json.loads(export("json"))
+
+    assert [(f["type"], f["notes"]) for f in body["favorites"]] == [("movie", "Always.")]
+    assert [w["type"] for w in body["watchlist"]] == ["show"]
+    [only] = body["lists"]
+    assert only["name"] == 'Rainy, "Sundays"' and only["items"][0]["title_trakt_id"] == (
+        shelves.trakt_id
+    )
+    assert [(c["review"], c["text"], c["rating"]) for c in body["comments"]] == [
+        (True, TRICKY, 9),
+        (False, "A shout.", None),
+    ]
 
 
 @pytest.mark.django_db
