@@ -32,6 +32,10 @@ def imported(fake, settings, tmp_path):
         ratings=40,
         history_step_minutes=STEP_MINUTES,
         history_origin=origin.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        favorites=3,
+        watchlist=5,
+        lists=[{"name": "Rainy Sundays"}, {"name": "Hidden", "privacy": "private"}],
+        comments=6,
     )
     call_command("import_trakt_export", str(path), stdout=io.StringIO())
     return fake
@@ -53,5 +57,18 @@ def test_the_export_only_site_shows_the_owners_imported_history(open_page, impor
     year = datetime.now(UTC).year - 1
     page.goto(f"/year/{year}")
     expect(page.locator(".year-title")).to_have_text(str(year))
+
+    # The diary, a title's page, the watchlist and the lists: from the export too.
+    page.goto("/history")
+    expect(page.locator("main")).to_contain_text("Sean")
+    first = page.locator("main a[href^='/movies/'], main a[href^='/shows/']").first
+    first.click()
+    expect(page.locator("h1")).not_to_have_text("")
+    assert page.url.split("/")[-2] in ("movies", "shows")
+    page.goto("/watchlist")
+    expect(page.locator("main")).to_contain_text("Wanted Film")
+    page.goto("/lists")
+    expect(page.locator("main")).to_contain_text("Rainy Sundays")
+    expect(page.locator("main")).not_to_contain_text("Hidden")
 
     assert imported.calls("trakt:") == 0
