@@ -80,6 +80,7 @@ test: install system-deps lint
 # gunicorn and a fake Trakt/TMDB that takes 300 ms per answer (about a minute).
 bench: install system-deps
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/transfer.py
 
 # requirements.lock again from pyproject.toml's dependencies (after changing them), with
 # uv in a throwaway venv.

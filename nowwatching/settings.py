@@ -133,8 +133,13 @@ TRAKT_AUTH_URL = env_url("TRAKT_AUTH_URL", "https://auth.trakt.tv")
 TMDB_API_URL = env_url("TMDB_API_URL", "https://api.themoviedb.org/3")
 TMDB_IMAGE_URL = env_url("TMDB_IMAGE_URL", "https://image.tmdb.org/t/p")
 
-# With no Trakt key there is nothing real to show, so a fresh clone serves demo data.
-DEMO_MODE = env_bool("DEMO_MODE", not TRAKT_API_KEY)
+# Demo mode is for an empty site only: with neither a Trakt key nor a username there is nothing
+# real to show, so a fresh clone serves demo data. A username without a key is an owner with
+# no Trakt API app (only VIP accounts may own one since July 2026): the site shows the
+# history imported from Trakt's data export (`manage.py import_trakt_export`).
+DEMO_MODE = env_bool("DEMO_MODE", not TRAKT_API_KEY and not TRAKT_USERNAME)
+# No API app: nothing is asked of Trakt; the mirror comes from Trakt's data export.
+EXPORT_ONLY = not DEMO_MODE and not TRAKT_API_KEY
 
 # Combinations that cannot work stop start-up, rather than a page saying Trakt failed.
 for _name, _value in (
@@ -149,12 +154,13 @@ for _name, _value in (
             "(https://trakt.tv/oauth/applications)",
             "TRAKT_API_KEY=<the Client ID: 64 letters and digits>",
         )
-if not DEMO_MODE and not TRAKT_API_KEY:
+if not DEMO_MODE and not TRAKT_API_KEY and not TRAKT_USERNAME:
     raise config_error(
-        "DEMO_MODE is false, but TRAKT_API_KEY is not set, so there is nothing to show.",
-        "Set TRAKT_API_KEY to your Trakt app's Client ID (https://trakt.tv/oauth/applications), "
-        "or leave DEMO_MODE empty to serve the demo",
-        "TRAKT_API_KEY=<the Client ID: 64 letters and digits>",
+        "DEMO_MODE is false, but neither TRAKT_API_KEY nor TRAKT_USERNAME is set, so there is "
+        "nothing to show.",
+        "Set TRAKT_USERNAME to your Trakt username (and import your Trakt export), or "
+        "TRAKT_API_KEY to your Trakt app's Client ID, or leave DEMO_MODE empty to serve the demo",
+        "TRAKT_USERNAME=sean",
     )
 # With an access token the profile is its owner's ("me"); with the app's secret the owner
 # may sign in (`manage.py trakt_login`) and become "me". Else a username is the only way.

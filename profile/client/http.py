@@ -327,13 +327,18 @@ def decode_json(service: str, reply: Reply) -> Any:
     surrogate (a string no page can encode) would make it refuse the whole body: it becomes
     U+FFFF instead, which the schemas' text fields refuse, so only that field fails.
     """
-    body = reply.body
-    if b"\\u" in body:
-        body = _SURROGATE_ESCAPE.sub(_mark_lone_surrogate, body)
     try:
-        return pydantic_core.from_json(body, allow_inf_nan=False)
+        return json_from_bytes(reply.body)
     except ValueError:
         raise bad_response(service, "an answer that is not JSON") from None
+
+
+def json_from_bytes(body: bytes) -> Any:
+    """`body` decoded as `decode_json` does (the same limits); ValueError if it is not JSON.
+    For JSON that comes from elsewhere than a reply (a file of Trakt's data export)."""
+    if b"\\u" in body:
+        body = _SURROGATE_ESCAPE.sub(_mark_lone_surrogate, body)
+    return pydantic_core.from_json(body, allow_inf_nan=False)
 
 
 def _mark_lone_surrogate(match: re.Match) -> bytes:

@@ -28,6 +28,9 @@ class Ended:
     subtitle: str | None
     started_at: datetime
     ended_at: datetime
+    # Which movie or show (for its page): "movie" or "show", and its Trakt id.
+    kind: str = ""
+    trakt_id: int | None = None
 
 
 def note_ended(playing: NowWatching | None) -> None:
@@ -42,7 +45,12 @@ def note_ended(playing: NowWatching | None) -> None:
         return
     progress = before.progress
     ended = Ended(
-        before.title, before.subtitle, progress.started, min(datetime.now(UTC), progress.expires)
+        before.title,
+        before.subtitle,
+        progress.started,
+        min(datetime.now(UTC), progress.expires),
+        "movie" if before.type == "movie" else "show",
+        before.ids.trakt,
     )
     cache.set(ENDED_KEY, ended, timeout=ENDED_SECONDS)
 

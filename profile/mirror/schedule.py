@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from profile.client import UpstreamError
 from profile.mirror import sync
+from profile.mirror.details import fill_details
 from profile.mirror.posters import fill_posters
 from profile.mirror.state import state
 from profile.models import SyncState
@@ -73,8 +74,8 @@ class Plan:
 def due(now: datetime, state: SyncState, watching_changed_at: float | None) -> Plan | None:
     """The sync due now, if any."""
     minutes = settings.HISTORY_SYNC_MINUTES
-    if minutes <= 0:
-        return None
+    if minutes <= 0 or settings.EXPORT_ONLY:
+        return None  # off, or no Trakt API app to sync from (the mirror is imported)
     if state.lease_until is not None and state.lease_until > now:
         return None  # a sync is running somewhere
     last = state.last_attempt_at
@@ -125,6 +126,7 @@ class HistoryJob(threading.Thread):
                     full=plan.full, sleep=self.stopping.wait, should_stop=self.stopping.is_set
                 )
                 log.info("history sync (%s): %s", plan.reason, outcome.summary())
+            fill_details(sleep=self.stopping.wait, should_stop=self.stopping.is_set)
             fill_posters(sleep=self.stopping.wait, should_stop=self.stopping.is_set)
         except sync.SyncBusy:
             pass  # another process is at it

@@ -9,7 +9,7 @@ holds no script, no style attribute and no outside reference.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -30,9 +30,13 @@ class Chart:
 
 
 def _svg(view_width: int, view_height: int, label: str, body: list[str], kind: str) -> SafeString:
+    drawing = "".join(body)
+    # An image, unless its parts are links (`_part`): a group, so they can be reached, which
+    # is not a stop of the Tab key itself (Chromium would make it one).
+    role = 'role="group" tabindex="-1"' if 'class="chart-part"' in drawing else 'role="img"'
     return mark_safe(  # every piece of text in `body` is escaped where it is made
         f'<svg class="chart-svg chart-svg--{kind}" viewBox="0 0 {view_width} {view_height}" '
-        f'role="img" aria-label="{escape(label)}" focusable="false">' + "".join(body) + "</svg>"
+        f'{role} aria-label="{escape(label)}" focusable="false">' + drawing + "</svg>"
     )
 
 
@@ -42,6 +46,19 @@ def _text(x: float, y: float, text: str, css: str = "axis", anchor: str = "middl
 
 def _plays(n: int) -> str:
     return formatting.counted(n, "play")
+
+
+def _part(href: str | None, tip: str, tag: str, attributes: str) -> str:
+    """One part of a chart (a day's square, a bar) and its figures (`tip`). With `href`, a link
+    into the diary whose name is those figures (an SVG <title> names its parent): reachable
+    by keyboard, and static/js/charts.js shows the figures on focus and tap. Without, the
+    drawing alone, the figures as its tooltip."""
+    if href is None:
+        return f"<{tag} {attributes}><title>{escape(tip)}</title></{tag}>"
+    return (
+        f'<a class="chart-part" href="{escape(href)}"><title>{escape(tip)}</title>'
+        f"<{tag} {attributes}/></a>"
+    )
 
 
 # --- The heatmap: 53 weeks, one cell a day ------------------------------------------------------
@@ -70,8 +87,9 @@ def level(day: Day, levels: tuple[int, int, int]) -> int:
     return 1 + sum(day.minutes > bound for bound in levels)
 
 
-def heatmap(days: Sequence[Day], end: date) -> Chart:
-    """`days`: every day of the range, which starts on a Monday (queries.heatmap_range)."""
+def heatmap(days: Sequence[Day], end: date, link: Callable[[date], str] | None = None) -> Chart:
+    """`days`: every day of the range, which starts on a Monday (queries.heatmap_range);
+    `link`: each day's page (the diary of that day)."""
     levels = heat_levels(days)
     start = days[0].date if days else end
     weeks = (end - start).days // 7 + 1
@@ -94,10 +112,8 @@ def heatmap(days: Sequence[Day], end: date) -> Chart:
             if day.plays
             else "nothing"
         )
-        body.append(
-            f'<use href="#{HEAT_DAY}" class="heat-{level(day, levels)}" x="{x}" y="{y}">'
-            f"<title>{escape(tip)}</title></use>"
-        )
+        square = f'href="#{HEAT_DAY}" class="heat-{level(day, levels)}" x="{x}" y="{y}"'
+        body.append(_part(link(day.date) if link else None, tip, "use", square))
     active = [day for day in days if day.plays]
     plays = sum(day.plays for day in days)
     minutes = sum(day.minutes for day in days)
@@ -171,9 +187,11 @@ def columns(
     value: str = "plays",
     unit: str = "",
     extra: Sequence[str] = (),
+    links: Sequence[str] | None = None,
 ) -> Chart:
     """One column per bucket (hours, weekdays, ratings), the highest marked. `value` is the
-    bucket's figure drawn (plays or minutes); `unit` how it reads (plays, minutes, count)."""
+    bucket's figure drawn (plays or minutes); `unit` how it reads (plays, minutes, count);
+    `links` each column's page (the diary of that hour or weekday)."""
     values = [getattr(bucket, value) for bucket in buckets]
     unit = unit or value
     top = max(values, default=0) or 1
@@ -189,10 +207,11 @@ def columns(
         tall = round(amount / top * height, 1)
         css = " ".join(["bar", *extra[i : i + 1], *(["bar--peak"] if i == peak else [])])
         tip = f"{bucket.label}: {_amount(amount, unit)}"
-        body.append(
-            f'<rect class="{css}" x="{x:g}" y="{COL_TOP + height - tall:g}" width="{bar}" '
-            f'height="{max(tall, 0):g}" rx="1.5"><title>{escape(tip)}</title></rect>'
+        rect = (
+            f'class="{css}" x="{x:g}" y="{COL_TOP + height - tall:g}" width="{bar}" '
+            f'height="{max(tall, 0):g}" rx="1.5"'
         )
+        body.append(_part(links[i] if links else None, tip, "rect", rect))
         if i % label_every == 0:
             body.append(_text(x + bar / 2, COL_TOP + height + 13, bucket.label))
     if peak >= 0:
@@ -226,12 +245,12 @@ def _amount(amount: int, value: str) -> str:
     return formatting.grouped(amount)
 
 
-def hours_chart(hours: Sequence[Bucket]) -> Chart:
-    return columns(hours, what="Plays by hour of the day", label_every=3)
+def hours_chart(hours: Sequence[Bucket], links: Sequence[str] | None = None) -> Chart:
+    return columns(hours, what="Plays by hour of the day", label_every=3, links=links)
 
 
-def weekdays_chart(weekdays: Sequence[Bucket]) -> Chart:
-    return columns(weekdays, what="Plays by weekday", step=40, height=80)
+def weekdays_chart(weekdays: Sequence[Bucket], links: Sequence[str] | None = None) -> Chart:
+    return columns(weekdays, what="Plays by weekday", step=40, height=80, links=links)
 
 
 def ratings_chart(distribution: dict[str, int]) -> Chart:
@@ -246,7 +265,7 @@ def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
     sides = ["lower" if k < 0 else "higher" if k > 0 else "same" for k, _ in spread]
     chart = columns(
         buckets,
-        what="Your rating less the community's, in points",
+        what="The owner's rating less the community's, in points",
         step=18,
         height=70,
         unit="count",
@@ -256,9 +275,10 @@ def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
     return Chart(chart.svg, chart.label, ("Difference", "Ratings"), chart.rows)
 
 
-def months_chart(months: Sequence[Month]) -> Chart:
+def months_chart(months: Sequence[Month], links: Sequence[str] | None = None) -> Chart:
     """Hours watched per month, movies and episodes stacked. As wide as the year page's card
-    (46rem), so its labels are drawn near their CSS size rather than doubled."""
+    (46rem), so its labels are drawn near their CSS size rather than doubled. `links`: each
+    month's page (the diary of that month)."""
     step, height = 56, 150
     width = COL_LEFT * 2 + 12 * step
     top = max((m.minutes for m in months), default=0) or 1
@@ -277,7 +297,9 @@ def months_chart(months: Sequence[Month]) -> Chart:
             f"({formatting.counted(month.plays, 'play')}; movies {formatting.watch_time(month.movie_minutes)}, "
             f"episodes {formatting.watch_time(month.episode_minutes)})"
         )
-        body.append(f"<g><title>{escape(tip)}</title>")
+        # A group: the two bars are one part (a link with `links`), named by its figures.
+        opened = f'<a class="chart-part" href="{escape(links[i])}">' if links else "<g>"
+        body.append(f"{opened}<title>{escape(tip)}</title>")
         body.append(
             f'<rect class="bar bar--episode" x="{x}" y="{base - episodes:.1f}" width="{bar}" '
             f'height="{episodes:.1f}"/>'
@@ -286,7 +308,7 @@ def months_chart(months: Sequence[Month]) -> Chart:
             f'<rect class="bar bar--movie" x="{x}" y="{base - episodes - movies:.1f}" '
             f'width="{bar}" height="{movies:.1f}"/>'
         )
-        body.append("</g>")
+        body.append("</a>" if links else "</g>")
         body.append(_text(x + bar / 2, base + 13, month.name[:3]))
     label = "Time watched per month: " + ", ".join(
         f"{m.name} {formatting.watch_time(m.minutes)}" for m in months

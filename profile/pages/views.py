@@ -18,11 +18,17 @@ from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
 from profile.decorators import html_page, json_endpoint
-from profile.live.answers import peek_profile
 from profile.live.banner import live_parts
 from profile.live.page import get_live_data, get_page_data
 from profile.pages import figures
-from profile.pages.header import open_graph, profile_header, stats_tiles, trakt_trouble
+from profile.pages.header import (
+    open_graph,
+    owner_name,
+    profile_header,
+    short_name,
+    stats_tiles,
+    trakt_trouble,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +48,15 @@ def home(request):
     live = live_parts(data.watching, header, kept, data.ended, mirror.state, now)
     # Drawn inside the cached sections: only when they are rendered again.
     ratings = SimpleLazyObject(lambda: figures.ratings_distribution(trakt_stats))
+    # Without an API app the figures are the export's: the page says as of when.
+    as_of = None
+    if settings.EXPORT_ONLY and data.stats is not None:
+        as_of = datetime.fromtimestamp(data.stats.stored_at, UTC)
+    short = short_name(header["name"])
     context = live | {
         "profile": header,
+        "short": short,
+        "spread_caption": f"{short}'s rating less the community's, rounded to whole points",
         "stats": stats_tiles(trakt_stats) if trakt_stats else None,
         "stats_stale": bool(data.stats and data.stats.stale),
         "history": mirror,
@@ -51,8 +64,9 @@ def home(request):
         # Everything below the banner changes with the mirror or Trakt's stats, and "2 h ago"
         # with time: rendered at most once every 30 s (templates/profile/home.html).
         "history_key": mirror.cache_key(
-            trakt_stats, bool(data.stats and data.stats.stale), trouble
+            trakt_stats, bool(data.stats and data.stats.stale), trouble, short, as_of
         ),
+        "data_as_of": as_of,
         "trakt_trouble": trouble,
         "signed_out": data.signed_out,
     }
@@ -120,8 +134,7 @@ def live(request):
 def year_in_review(request, yyyy: int):
     """/year/<yyyy>: one year of the mirror; 404 for a year without plays."""
     # The owner's name if the profile is at hand: this page never waits on Trakt for it.
-    profile = peek_profile()
-    name = (profile.name or profile.username) if profile else settings.TRAKT_USERNAME or None
+    name = owner_name()
     try:
         page = figures.year(yyyy)
         if page is None:

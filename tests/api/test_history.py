@@ -7,7 +7,7 @@ import time_machine
 from django.db import DatabaseError
 
 from profile.api import views as api_views
-from profile.mirror import queries
+from profile.mirror import diary
 from tests import mirror
 from tests.contract import assert_matches_openapi
 
@@ -61,6 +61,10 @@ def test_history_lists_plays_newest_first(client, watched):
             "tmdb": "https://www.themoviedb.org/movie/37686",
         },
         "poster": "https://image.tmdb.org/t/p/w342/p.jpg",
+        "url": "/movies/super-8-2011",
+        "rating": None,
+        "episode_rating": None,
+        "rewatch": False,
     }
 
 
@@ -78,7 +82,7 @@ def test_history_pages_and_filters(client, watched):
 def test_an_empty_mirror_has_an_empty_history(client):
     body = get(client, "/api/history").json()
 
-    assert body == {"items": [], "page": 1, "limit": 50, "total": 0}
+    assert body == {"items": [], "page": 1, "limit": 50, "total": 0, "next_cursor": None}
 
 
 @pytest.mark.parametrize(
@@ -238,7 +242,7 @@ def test_an_unreadable_database_is_a_503_not_a_500(client, monkeypatch, path, te
         raise DatabaseError("database is locked")
 
     monkeypatch.setattr(api_views, "mirror", broken)
-    monkeypatch.setattr(queries, "plays_page", broken)
+    monkeypatch.setattr(diary, "diary_page", broken)
 
     response = get(client, path, template)
 

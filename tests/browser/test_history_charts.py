@@ -45,14 +45,16 @@ def test_every_chart_is_drawn_with_its_numbers(open_page, mirrored):
 
     expect(page.locator("#recent .poster-card")).to_have_count(12)
     heatmap = page.locator("svg.chart-svg--heatmap")
-    expect(heatmap).to_have_attribute("role", "img")
+    # A group of links into the diary (an image would hide them), named by its figures.
+    expect(heatmap).to_have_attribute("role", "group")
     assert heatmap.get_attribute("aria-label").startswith("Plays per day from ")
     assert 365 <= heatmap.locator("use").count() <= 371  # a square a day
     assert heatmap.locator("use.heat-4").count() > 0
-    # Each day's square is drawn (the shared square it places) and names its day.
-    newest = heatmap.locator("use").last
-    assert newest.bounding_box()["width"] > 5
+    # Each day's square is drawn (the shared square it places), names its day and opens it.
+    newest = heatmap.locator("a.chart-part").last
+    assert newest.locator("use").bounding_box()["width"] > 5
     assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}: .+", newest.locator("title").text_content())
+    assert re.fullmatch(r"/history\?day=\d{4}-\d{2}-\d{2}", newest.get_attribute("href"))
     for name in ("hours", "weekdays", "spread", "ratings"):
         chart = page.locator(f'figure[aria-labelledby="{name}-caption"] svg')
         expect(chart).to_be_visible()

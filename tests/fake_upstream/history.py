@@ -21,6 +21,9 @@ HISTORY_DEFAULTS = {
     "history_origin": "2023-01-01T18:00:00.000Z",
     "history_step_minutes": 31,
     "history_max_page_size": None,
+    # Every this-many-th play of a generated history is an episode of a show of its own (the
+    # bench's show of 2,000 plays, generated_show(60)); None: the usual mix.
+    "history_big_show_every": None,
     "ratings": None,
 }
 
@@ -143,7 +146,8 @@ def _generated_slice(state, size, removed, start, end, offset, limit) -> tuple[i
     if removed:
         indices = [i for i in indices if i + 1 not in removed]
     chosen = indices[offset : offset + limit]
-    return len(indices), [generated_play(i, origin + i * step) for i in chosen]
+    every = state["history_big_show_every"]
+    return len(indices), [generated_play(i, origin + i * step, every) for i in chosen]
 
 
 def _title(kind: str, number: int) -> str:
@@ -191,13 +195,16 @@ def generated_show(number: int) -> dict:
     }
 
 
-def generated_play(index: int, watched_at: datetime) -> dict:
+def generated_play(index: int, watched_at: datetime, big_show_every: int | None = None) -> dict:
     item = {"id": index + 1, "watched_at": iso(watched_at), "action": "scrobble"}
-    if index % 5 == 0:
+    big = big_show_every is not None and index % big_show_every == big_show_every - 1
+    if index % 5 == 0 and not big:
         return item | {"type": "movie", "movie": generated_movie(index * 7919 % MOVIE_COUNT)}
     # Runs of seven plays of one show: seven episodes in a row.
     show = index // 7 % SHOW_COUNT
     episode = index // (7 * SHOW_COUNT) * 7 + index % 7
+    if big:  # a show of its own (none of the mix's), its 80 episodes over and over
+        show, episode = SHOW_COUNT, index // big_show_every % 80
     season, number = 1 + episode // EPISODES_PER_SEASON, 1 + episode % EPISODES_PER_SEASON
     return item | {
         "type": "episode",

@@ -29,6 +29,7 @@ from tests.fake_upstream.common import (
 )
 from tests.fake_upstream.history import history_answer
 from tests.fake_upstream.hostile import gzip_bomb, hostile_body
+from tests.fake_upstream.library import library_answer
 
 
 class FakeUpstream:
@@ -186,6 +187,8 @@ class FakeUpstream:
             (r"/movie/\d+/images", "tmdb_movie_images.json"),
             (r"/tv/\d+/images", "tmdb_tv_images.json"),
             (r"/tv/\d+/season/\d+/episode/\d+/images", "tmdb_episode_images.json"),
+            (r"/movie/\d+", "tmdb_movie_details.json"),
+            (r"/tv/\d+", "tmdb_tv_details.json"),
         ):
             if re.fullmatch(pattern, path):
                 return json_answer(self.hostile("tmdb", fixture(name)))
@@ -272,7 +275,10 @@ def _handler_for(fake: FakeUpstream):
             if fault:
                 return self._fault(fault, service, path)
             if service == "trakt":
-                answer = history_answer(fake, path, parse_qs(url.query), self.headers)
+                query = parse_qs(url.query)
+                answer = library_answer(fake, path, query, self.headers) or history_answer(
+                    fake, path, query, self.headers
+                )
                 if answer == "429":
                     return self._fault("429", service, path)
                 if answer is not None:

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from profile.mirror import state as mirror_state
 from profile.mirror.sync import upkeep, writer
-from profile.models import Episode, Genre, Play, Rating, SyncState, Title
+from profile.models import Episode, Genre, ListItem, Play, Rating, SyncState, Title, UserList
 
 _ids = itertools.count(1)
 
@@ -107,3 +107,13 @@ def changed() -> None:
         version=state.version + 1, time_zone=settings.TIME_ZONE
     )
     mirror_state.forget_mirror()
+
+
+def library_examples(slug_of) -> None:
+    """The movie, show and list the OpenAPI document's examples name (`slug_of(path)`), so
+    each of their endpoints answers 200."""
+    film = title("Example Film", slug=slug_of("/api/titles/movies/{slug}"))
+    show("Example Show", slug=slug_of("/api/titles/shows/{slug}"))
+    listed = UserList.objects.create(trakt_id=1, slug=slug_of("/api/lists/{slug}"), name="A List")
+    ListItem.objects.create(list=listed, kind="movie", trakt_id=film.trakt_id, title=film)
+    changed()

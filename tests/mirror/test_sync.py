@@ -59,8 +59,12 @@ def test_a_first_run_backfills_every_page_at_trakts_cap(fake):
     assert history_ids() == set(range(1, 601))
     # 250 + 250 + a last partial page of 100, then the three kinds of ratings.
     assert fake.calls(HISTORY) == 3
-    assert outcome.calls == 6
-    assert outcome.summary() == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    # Then the library: favourites, watchlist, lists and comments, one page each.
+    assert outcome.calls == 10
+    assert (
+        outcome.summary()
+        == "600 plays, 600 new, 0 removed, 10 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
     state = mirror_state.state()
     assert state.backfilled_at is not None and state.walk_next_page is None
 
@@ -225,7 +229,10 @@ def test_full_removes_the_plays_deleted_on_trakt(fake):
 
     assert outcome.removed == 3
     assert history_ids() == set(range(1, 601)) - {1, 300, 600}
-    assert outcome.summary() == "597 plays, 0 new, 3 removed, 6 Trakt calls"
+    assert (
+        outcome.summary()
+        == "597 plays, 0 new, 3 removed, 10 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
 
 
 def test_an_incremental_never_removes_anything(fake):
@@ -287,7 +294,7 @@ def test_a_429_in_the_middle_of_a_backfill_is_waited_out(fake):
     assert history_ids() == set(range(1, 601))
     assert waits == [1]
     assert fake.calls(HISTORY) == 4  # page 2 twice
-    assert outcome.calls == 7
+    assert outcome.calls == 11
 
 
 def test_the_pace_allows_a_burst_then_keeps_to_100_calls_per_5_minutes():

@@ -88,7 +88,10 @@ def test_it_prints_its_progress_and_a_last_line_that_says_what_happened(database
     lines = first.stdout.splitlines()
     assert lines[0] == "Backfilling the history: 3 pages of up to 250 plays."
     assert "page 3 of 3" in lines
-    assert lines[-1] == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    assert (
+        lines[-1]
+        == "600 plays, 600 new, 0 removed, 10 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[-1] == "603 plays, 3 new, 0 removed, 1 Trakt call"
 
@@ -104,7 +107,10 @@ def test_two_syncs_started_at_once_run_one_at_a_time(database_url):
     assert codes == [0, 75], results
     done = next(out for code, out, _ in results if code == 0)
     busy = next(err for code, _, err in results if code == 75)
-    assert done.splitlines()[-1] == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    assert (
+        done.splitlines()[-1]
+        == "600 plays, 600 new, 0 removed, 10 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
     assert busy.startswith("Another sync is running (")
     assert "try again later" in busy
     assert fake.calls("trakt:/users/sean/history") == 3  # one walk, not two
@@ -122,12 +128,16 @@ def test_a_failure_exits_non_zero_with_the_reason(database_url):
 
 
 def test_without_a_key_it_says_what_to_set(database_url):
-    # Without a key the site serves the demo; with the demo off, it cannot start at all.
+    # Without a key the site shows the imported export: there is nothing to sync from.
     env = {"DATABASE_URL": database_url, "TRAKT_USERNAME": "sean", "DEMO_MODE": "false"}
     result = manage("sync_trakt", env=env)
 
-    assert result.returncode == EXIT_STATUS
+    assert result.returncode == 1
     assert "TRAKT_API_KEY is not set" in result.stderr
+    assert "import_trakt_export" in result.stderr and "Traceback" not in result.stderr
+    # With neither a key nor a username the site cannot start at all.
+    result = manage("sync_trakt", env=env | {"TRAKT_USERNAME": ""})
+    assert result.returncode == EXIT_STATUS
     assert "for example" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -190,5 +200,5 @@ def test_on_a_terminal_it_draws_a_progress_bar(database_url):
     assert run.returncode == 0, text
     assert "page/s]" in text and "/6 [" in text  # tqdm's bar, over the 6 pages
     assert text.replace("\r", "\n").strip().splitlines()[-1] == (
-        "1,500 plays, 1,500 new, 0 removed, 9 Trakt calls"
+        "1,500 plays, 1,500 new, 0 removed, 13 Trakt calls (4 for favourites, watchlist, lists, comments)"
     )

@@ -86,8 +86,16 @@ def test_the_activity_heatmap_has_a_cell_a_day_a_legend_and_streaks(client, fake
 
     activity = section(html, "activity")
     svg = re.search(r"<svg class=\"chart-svg chart-svg--heatmap\".*?</svg>", activity, re.S)[0]
-    assert 'role="img"' in svg
-    assert 365 <= svg.count('<use href="#heat-day" class="heat-') <= 371  # a square a day
+    # Its squares are links into the diary: a group of them, not an image (which hides them).
+    assert 'role="group"' in svg
+    squares = svg.count('<use href="#heat-day" class="heat-')
+    assert 365 <= squares <= 371  # a square a day
+    assert (
+        len(
+            re.findall(r'<a class="chart-part" href="/history\?day=\d{4}-\d{2}-\d{2}"><title>', svg)
+        )
+        == squares
+    )
     assert re.search(r'aria-label="Plays per day from \d+ \w+ \d{4} to \d+ \w+ \d{4}: ', svg)
     assert activity.count('<span class="swatch heat-') == 5
     assert "<dt>Longest streak</dt>" in activity
@@ -134,12 +142,15 @@ def test_taste_ranks_genres_shows_movies_and_compares_ratings(client, fake, watc
     html = client.get("/").content.decode()
 
     taste = unescape(section(html, "taste"))
-    genres = re.findall(r'<span class="ranked-name">([^<]*)</span>', taste)
+    genres = re.findall(r'<span class="ranked-name">(?:<a [^>]*>)?([^<]*)', taste)
     assert genres[:2] == ["Drama", "Crime"]
-    assert "3 episodes" in taste and "2 plays" in taste
+    assert "3 plays" in taste and "2 plays" in taste
     assert "Ratings given" in taste  # Trakt's distribution (the stats fixture)
     assert "Of 1 rating with a community score, 1 is a point or more above it" in taste
-    assert "you 10, community 7.1" in taste
+    # Told to a visitor: the owner by name, never "you".
+    assert "Sean 10 · community 7.1" in taste
+    assert "Where Sean and the community disagree most" in taste
+    assert not re.search(r"\b[Yy]our?\b", taste)
 
 
 def test_every_year_with_plays_is_linked(client, fake, watched):
@@ -190,7 +201,7 @@ def test_the_year_in_review_shows_the_years_figures(client, fake, watched):
 
     assert "<title>2025 in review · Sean Rudford</title>" in html
     assert '<h1 class="year-title">2025</h1>' in html
-    assert "<dt>Episodes</dt><dd>3</dd>" in html
+    assert "<dt>Episode plays</dt><dd>3</dd>" in html
     assert "Time watched per month: Jan 2 h 21 min, Feb 0 min" in html
     assert "3 episodes in a row" in html  # the longest binge
     assert "First of the year" in html and "Last of the year" in html

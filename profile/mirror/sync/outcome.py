@@ -33,12 +33,28 @@ class Outcome:
     calls: int = 0
     ratings: int = 0
     notes: list[str] = field(default_factory=list)
+    # The library's sections fetched (favorites, watchlist, lists, comments: how many each
+    # holds now), and the calls they took (counted in `calls` too).
+    library: dict[str, int] = field(default_factory=dict)
+    library_calls: int = 0
 
     def summary(self) -> str:
-        return (
+        line = (
             f"{self.plays:,} plays, {self.new:,} new, {self.removed:,} removed, "
             f"{counted(self.calls, 'Trakt call')}"
         )
+        if self.library:
+            names = [name for section, name in LIBRARY_NAMES.items() if section in self.library]
+            line += f" ({self.library_calls:,} for {', '.join(names)})"
+        return line
+
+
+LIBRARY_NAMES = {
+    "favorites": "favourites",
+    "watchlist": "watchlist",
+    "lists": "lists",
+    "comments": "comments",
+}
 
 
 class Reporter(Protocol):

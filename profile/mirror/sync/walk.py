@@ -20,8 +20,10 @@ from django.utils import timezone
 from profile.client import trakt
 from profile.mirror.state import forget_mirror, owner_identity, state, version_moved
 from profile.mirror.sync.lease import LEASE, Lease
+from profile.mirror.sync.library import Library
 from profile.mirror.sync.outcome import Outcome, Reporter, Stopped, SyncFailed
 from profile.mirror.sync.pacing import Calls, Pacer
+from profile.mirror.sync.paging import last_page as _last_page
 from profile.mirror.sync.upkeep import forget_orphans, refresh_runs, relocalize, reset_mirror
 from profile.mirror.sync.writer import Writer
 from profile.models import Play, Rating, SyncState
@@ -87,11 +89,13 @@ class Walk:
 
         if outcome.kind in ("backfill", "full"):
             outcome.ratings = self.ratings()
+        library_marks = self.library(outcome, activities, full)
         if activities is not None:
             SyncState.objects.row().update(
                 last_activities={
                     "history": list(activities.history_mark()),
                     "ratings": list(activities.ratings_mark()),
+                    "library": library_marks,
                 }
             )
         refresh_runs(self.lease.renew)
@@ -256,7 +260,29 @@ class Walk:
             SyncState.objects.row().update(**version_moved(1))
         return stored
 
-    # --- calls ------------------------------------------------------------------------------
+    # --- the library (favourites, watchlist, lists, comments) --------------------------------
+
+    def library(self, outcome: Outcome, activities, full: bool) -> dict:
+        """Fetches the library's sections that are due (mirror/sync/library.py); the marks
+        of /sync/last_activities to keep for them."""
+        st = state()
+        marks = activities.library_marks() if activities is not None else None
+        everything = full or outcome.kind in ("backfill", "full")
+        library = Library(self.fetch, self.writer, self.auth, self.user, self.lease.renew)
+        try:
+            done = library.refresh(library.due(st, marks, everything), everything)
+        finally:
+            outcome.library_calls = library.calls
+            outcome.library = dict(library.counts)
+        now = timezone.now().isoformat()
+        SyncState.objects.row().update(
+            library_fetched_at=st.library_fetched_at | dict.fromkeys(done, now)
+        )
+        kept = dict(st.last_activities.get("library", {}))
+        for section in done:
+            if marks is not None:
+                kept[section] = list(marks[section])
+        return kept
 
     # --- the end ----------------------------------------------------------------------------
 
@@ -286,13 +312,3 @@ class Walk:
             self.lease.release()
         except DatabaseError:
             log.warning("history sync: could not release the lease; it expires in %s", LEASE)
-
-
-def _last_page(page: int, read: int, pagination: trakt.Pagination) -> bool:
-    """Trakt's headers say which page is the last; without them, a short page is."""
-    if read == 0:
-        return True
-    if pagination.page_count is not None:
-        return page >= pagination.page_count
-    limit = pagination.limit or PAGE
-    return read < limit
