@@ -8,6 +8,13 @@ from datetime import date
 from django.http import JsonResponse
 
 from profile.api.answers import no_cache
+from profile.mirror.review import FIRST_YEAR, LAST_YEAR
+
+# The days a date parameter may name: the calendar the mirror can hold (Trakt's times are
+# checked into 1900..2200 at the boundary). Python's own calendar ends at 0001 and 9999, where
+# a day more or less is an OverflowError, not an answer.
+FIRST_DAY = date(FIRST_YEAR, 1, 1)
+LAST_DAY = date(LAST_YEAR, 12, 31)
 
 
 class BadParameter(Exception):
@@ -49,14 +56,25 @@ def choice(options, name: str, choices: tuple[str, ...]) -> str | None:
 
 
 def day(options, name: str) -> date | None:
+    """A date parameter, YYYY-MM-DD, from FIRST_DAY to LAST_DAY."""
     raw = options.get(name)
     if raw is None:
         return None
     try:
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
             raise ValueError
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         raise BadParameter(
             name, f"{name} must be a date like 2025-01-31, not {_shown(raw)}."
         ) from None
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise BadParameter(
+            name, f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}, not {_shown(raw)}."
+        )
+    return value
+
+
+def within_calendar(value: date) -> date:
+    """A day worked out from a parameter (a year after `from`), kept within the calendar."""
+    return min(max(value, FIRST_DAY), LAST_DAY)

@@ -177,6 +177,39 @@ def test_bad_activity_parameters_are_a_400_that_names_them(client, watched, para
     assert response.json()["error"]["message"].startswith(f"{named} must")
 
 
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"to": "0001-01-01"}, "to"),
+        ({"to": "0001-12-30"}, "to"),
+        ({"from": "0001-01-01"}, "from"),
+        ({"from": "9999-01-01"}, "from"),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "1899-12-31"}, "from"),
+        ({"from": "2200-01-01", "to": "2201-01-01"}, "to"),
+    ],
+)
+def test_dates_beyond_the_calendar_the_mirror_holds_are_a_400_not_a_500(
+    client, watched, params, named
+):
+    response = get(client, "/api/activity", **params)
+
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"{named} must be a date from 1900-01-01 to 2200-12-31")
+
+
+def test_the_calendar_the_mirror_holds_is_answered_to_its_ends(client, watched):
+    first = get(client, "/api/activity", **{"from": "1900-01-01", "to": "1900-12-31"})
+    last = get(client, "/api/activity", **{"from": "2200-01-01", "to": "2200-12-31"})
+    only_from = get(client, "/api/activity", **{"from": "2200-12-31"})
+
+    assert first.status_code == last.status_code == only_from.status_code == 200
+    assert len(first.json()["days"]) == len(last.json()["days"]) == 365
+    assert only_from.json()["to"] == "2200-12-31"
+
+
 # --- /api/year/{yyyy} ---------------------------------------------------------------------------
 
 
