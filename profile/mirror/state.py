@@ -112,10 +112,14 @@ def _read_mirror() -> Mirror:
 
 
 def cached(state: Mirror, name: str, compute: Callable[[], T]) -> T:
-    """`compute()`, reused while the mirror has not changed (and for CACHE_SECONDS at most)."""
+    """`compute()`, reused while the mirror has not changed (and for CACHE_SECONDS at most).
+
+    None (nothing to show: a year without plays) is not kept: `name` may come from a visitor
+    (/year/<yyyy>), and a key for every year anyone asks for would fill the cache."""
     key = f"{KEY}{state.version}:{state.time_zone}:{name}"
     value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, CACHE_SECONDS)
+        if value is not None:
+            cache.set(key, value, CACHE_SECONDS)
     return value

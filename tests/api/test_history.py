@@ -1,5 +1,6 @@
 """/api/history, /api/activity and /api/year/{yyyy}: answers, parameters and the contract."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -293,3 +294,20 @@ def test_demo_answers_say_so(client, settings, watched):
 
     assert get(client, "/api/history").json()["demo"] is True
     assert get(client, "/api/activity").json()["demo"] is True
+
+
+def test_a_year_without_plays_stores_nothing_in_the_cache(client, watched):
+    from django.core.cache import caches
+
+    def year_keys() -> set[str]:
+        return {key for key in caches["default"]._cache if re.search(r":year(-review)?:", key)}
+
+    get(client, "/api/year/2025", "/api/year/{yyyy}")
+    client.get("/year/2025")
+    kept = year_keys()
+    for year in (1, 1899, 1990, 2023, 2199, 9999, 123456789):
+        assert client.get(f"/api/year/{year}").status_code == 404
+        assert client.get(f"/year/{year}").status_code == 404
+
+    assert len(kept) == 2  # the year with plays is kept, as the page and the API answer it
+    assert year_keys() == kept
