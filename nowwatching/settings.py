@@ -116,13 +116,15 @@ TRAKT_ACCESS_TOKEN = env.str("TRAKT_ACCESS_TOKEN", default="").strip()
 TMDB_API_KEY = env.str("TMDB_API_KEY", default="").strip()
 TMDB_READ_ACCESS_TOKEN = env.str("TMDB_READ_ACCESS_TOKEN", default="").strip()
 
-# Trakt user slugs are letters, digits, dots, dashes and underscores. Anything else is
-# refused here, before it can ever be spliced into an upstream URL.
-TRAKT_USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Trakt user slugs are letters, digits, dots, dashes and underscores, and may begin with an
+# underscore ("_captain"). Anything else (".", "..", a "/", a "?") is refused here, before it
+# can ever be spliced into an upstream URL (profile/client/schemas.py checks Trakt's slugs so).
+TRAKT_USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 TRAKT_USERNAME = env.str("TRAKT_USERNAME", default="").strip()
 if TRAKT_USERNAME and not TRAKT_USERNAME_PATTERN.fullmatch(TRAKT_USERNAME):
     raise config_error(
-        "TRAKT_USERNAME may hold only letters, digits, '.', '-' and '_' (at most 64 characters).",
+        "TRAKT_USERNAME may hold only letters, digits, '.', '-' and '_', beginning with a "
+        "letter, a digit or '_' (at most 64 characters).",
         "Set TRAKT_USERNAME to the slug from your trakt.tv/users/<slug> address",
         "TRAKT_USERNAME=sean",
     )

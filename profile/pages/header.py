@@ -44,7 +44,7 @@ def profile_header(profile: TraktProfile | None, trakt_stats: TraktStats | None 
         "name": name,
         "username": profile.username,
         # The demo's user is made up: its name is no link to whoever has it on Trakt.
-        "url": None if settings.DEMO_MODE else f"https://trakt.tv/users/{profile.ids.slug}",
+        "url": None if settings.DEMO_MODE else profile.trakt_url,
         "avatar": profile.avatar_url,
         "initials": formatting.initials(name),
         "vip": bool(profile.vip or profile.vip_ep),

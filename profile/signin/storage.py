@@ -116,7 +116,7 @@ def store_sign_in(pair: TokenPair) -> TraktToken:
 
 def remember_owner(profile: TraktProfile) -> None:
     TraktToken.objects.row().update(
-        user_slug=profile.ids.slug, user_name=(profile.name or profile.username)[:1000]
+        user_slug=profile.ids.slug or "", user_name=(profile.name or profile.username)[:1000]
     )
 
 
