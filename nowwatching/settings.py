@@ -362,6 +362,9 @@ LOGGING = {
         # An upstream failure is logged once, by profile.client, with its code; Django would
         # log the 502/503/504 it became a second time.
         "without_traceback": {"()": "nowwatching.redaction.WithoutTraceback"},
+        # A Host not in ALLOWED_HOSTS: one line per host and hour naming the setting
+        # (nowwatching/unknown_hosts.py), not Django's traceback.
+        "once_per_unknown_host": {"()": "nowwatching.unknown_hosts.OncePerHost"},
         "not_an_upstream_failure": {
             "()": "django.utils.log.CallbackFilter",
             "callback": lambda record: getattr(record, "status_code", None) not in (502, 503, 504),
@@ -374,7 +377,6 @@ LOGGING = {
             "formatter": "plain",
             "filters": ["redact_secrets"],
         },
-        "null": {"class": "logging.NullHandler", "filters": ["redact_secrets"]},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
@@ -382,9 +384,9 @@ LOGGING = {
         "django.request": {"filters": ["not_an_upstream_failure"]},
         # "Failed to parse headers (url=...)": an upstream's fault, in one line.
         "urllib3.connection": {"filters": ["without_traceback"]},
-        # Scanners send random Host headers all day; each gets its 400 (and a line in the
-        # access log) without a traceback in the error log.
-        "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
+        # Scanners send random Host headers all day: each gets its 400, and a host is named
+        # in the log at most once an hour (a few a minute at most), without a traceback.
+        "django.security.DisallowedHost": {"filters": ["once_per_unknown_host"]},
     },
 }
 
