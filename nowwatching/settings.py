@@ -284,6 +284,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, so its redirects carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
+    # Outside ConditionalGetMiddleware (which makes the ETag of the uncompressed body), inside
+    # WhiteNoise (which serves static files compressed already): nowwatching/compression.py.
+    "nowwatching.compression.GZipMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Django's, with a cheaper hash for the ETag (nowwatching/etags.py).
     "nowwatching.etags.ConditionalGetMiddleware",
