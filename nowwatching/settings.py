@@ -82,7 +82,7 @@ if not SECRET_KEY:
         raise config_error(
             "SECRET_KEY is not set, and a server with DEBUG off needs its own.",
             "Set SECRET_KEY to a long random value of your own in .env.local or the "
-            "environment, and keep it secret (`make run`, for development, needs none)",
+            "environment, and keep it secret (`make run` writes one into .env.local)",
             # A fresh value, ready to paste; it is used nowhere.
             f"SECRET_KEY={secrets.token_urlsafe(50)}",
         )
