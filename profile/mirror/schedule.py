@@ -37,6 +37,7 @@ from profile.client import UpstreamError
 from profile.mirror import sync
 from profile.mirror.posters import fill_posters
 from profile.mirror.state import state
+from profile.mirror.sync.lease import held
 from profile.models import SyncState
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def due(now: datetime, state: SyncState, watching_changed_at: float | None) -> P
     minutes = settings.HISTORY_SYNC_MINUTES
     if minutes <= 0:
         return None
-    if state.lease_until is not None and state.lease_until > now:
+    if held(state.lease_owner, state.lease_until, now):
         return None  # a sync is running somewhere
     last = state.last_attempt_at
     interval_passed = last is None or now - last >= timedelta(minutes=minutes)

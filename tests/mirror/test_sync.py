@@ -1,5 +1,7 @@
 """The history mirror's sync against the loopback fake Trakt, on SQLite and PostgreSQL."""
 
+import os
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -494,6 +496,55 @@ def test_a_lease_left_by_a_dead_process_expires(fake):
     SyncState.objects.filter(pk=1).update(lease_until=datetime.now(UTC) - timedelta(seconds=1))
 
     assert run().plays == 10
+
+
+def gone_pid() -> int:
+    """The pid of a process of this machine that has ended (and been reaped)."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return ended.pid
+
+
+def test_a_lease_held_by_a_process_of_this_machine_that_is_gone_does_not_block(fake):
+    fake.set(history=10)
+    dead = sync_lease.Lease(pid=gone_pid())
+    dead.take()
+    notes = []
+
+    class Listening(StopAfter):
+        def note(self, text):
+            notes.append(text)
+
+    assert run(progress=Listening(99)).plays == 10
+
+    assert any(f"pid {dead.pid} on this machine" in note and "ended" in note for note in notes)
+    assert SyncState.objects.get().lease_owner == ""  # ours, released at the end
+
+
+def test_a_living_holder_of_this_machine_is_named_as_running(fake):
+    holder = sync_lease.Lease()
+    holder.take()
+
+    with pytest.raises(sync.SyncBusy) as busy:
+        run()
+
+    assert busy.value.running is True
+    assert f"pid {os.getpid()} on this machine" in busy.value.who
+    holder.release()
+
+
+def test_a_holder_on_another_machine_blocks_until_its_lease_lapses(fake):
+    fake.set(history=10)
+    other = "web-2:4242:0123abcd:not-this-place:17"
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    SyncState.objects.update_or_create(pk=1, defaults={"lease_owner": other, "lease_until": until})
+
+    with pytest.raises(sync.SyncBusy) as busy:
+        run()
+
+    assert busy.value.running is None  # it cannot be known from here
+    assert "pid 4242 on web-2, another machine" in busy.value.who
+    assert fake.calls() == 0
 
 
 def test_a_lease_lost_mid_run_stops_the_run(fake):

@@ -192,3 +192,19 @@ def test_on_a_terminal_it_draws_a_progress_bar(database_url):
     assert text.replace("\r", "\n").strip().splitlines()[-1] == (
         "1,500 plays, 1,500 new, 0 removed, 9 Trakt calls"
     )
+
+
+def test_a_killed_sync_leaves_no_lease_that_blocks_the_next_run(database_url):
+    with FakeUpstream(history=600, delay=1.0) as fake:
+        env = fake.env() | {"DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+        killed = start("sync_trakt", "--no-pace", "--no-posters", env=env)
+        assert killed.stdout.readline().startswith("Backfilling the history")  # holds the lease
+        killed.kill()
+        killed.communicate(timeout=30)
+        fake.set(delay=0.0)
+        again = manage("sync_trakt", "--no-pace", "--no-posters", env=env)
+
+    assert again.returncode == 0, again.stderr
+    assert "Another sync is running" not in again.stderr
+    assert f"pid {killed.pid} on this machine" in again.stdout
+    assert again.stdout.splitlines()[-1].startswith("600 plays")

@@ -56,11 +56,7 @@ class Command(BaseCommand):
             outcome = sync.sync(full=full, pace=not no_pace, progress=progress)
         except sync.SyncBusy as busy:
             progress.close()
-            until = timezone.localtime(busy.until).strftime("%H:%M:%S") if busy.until else "?"
-            self.stderr.write(
-                f"Another sync is running ({busy.holder}; its lease runs until {until}, "
-                "renewed while it works). Nothing done; try again later."
-            )
+            self.stderr.write(_busy_line(busy))
             sys.exit(BUSY_EXIT)
         except sync.SyncFailed as failure:
             progress.close()
@@ -76,6 +72,20 @@ class Command(BaseCommand):
             if posters:
                 self.stdout.write(f"{formatting.counted(posters, 'poster')} looked up on TMDB.")
         self.stdout.write(outcome.summary())
+
+
+def _busy_line(busy: sync.SyncBusy) -> str:
+    """What is true of the lease's holder: running here, or elsewhere and unknowable."""
+    until = timezone.localtime(busy.until).strftime("%H:%M:%S") if busy.until else "?"
+    if busy.running:
+        return (
+            f"Another sync is running ({busy.who}; its lease runs until {until}, renewed while "
+            "it works). Nothing done; try again later."
+        )
+    return (
+        f"Another sync holds the lease ({busy.who}) until {until}, renewed while it works; if "
+        "it was stopped, the lease lapses then. Nothing done; try again later."
+    )
 
 
 def _resume_note() -> str:

@@ -59,6 +59,11 @@ def sync(
         raise SyncFailed(error.message, error.code) from None
     run = Walk(used, pace and not settings.DEMO_MODE, progress or Quiet(), sleep, should_stop)
     run.lease.take()
+    if run.lease.taken_over is not None:
+        run.progress.note(
+            f"The last sync ({run.lease.taken_over.describe()}) ended without releasing its "
+            "lease: carrying on in its place."
+        )
     try:
         try:
             outcome = run.go(full)
