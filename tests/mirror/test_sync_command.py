@@ -4,6 +4,7 @@ Each runs in its own process against the loopback fake, on a database of its own
 file, or (with --postgres) a fresh database on the throwaway PostgreSQL server.
 """
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -208,3 +209,122 @@ def test_a_killed_sync_leaves_no_lease_that_blocks_the_next_run(database_url):
     assert "Another sync is running" not in again.stderr
     assert f"pid {killed.pid} on this machine" in again.stdout
     assert again.stdout.splitlines()[-1].startswith("600 plays")
+
+
+# --- The database failing: one line, exit 1 --------------------------------------------------
+
+
+def assert_one_line_reason(result: subprocess.CompletedProcess, reason: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("CommandError: Sync failed: ")
+    assert reason in last
+
+
+@pytest.fixture
+def unmigrated_url(request, tmp_path):
+    """An empty database: nobody ran `manage.py migrate` on it."""
+    if not request.config.getoption("--postgres"):
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    import psycopg
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_a_database_nobody_migrated_is_one_line_that_says_to_migrate(unmigrated_url):
+    with FakeUpstream(history=10) as fake:
+        result = manage(
+            "sync_trakt", "--no-pace", env=fake.env() | {"DATABASE_URL": unmigrated_url}
+        )
+
+    assert_one_line_reason(result, "run `manage.py migrate`")
+
+
+def test_a_postgresql_that_is_down_is_one_line_that_names_the_setting():
+    from tests.servers import free_port
+
+    down = f"postgres://postgres@127.0.0.1:{free_port()}/nowwatching"
+    with FakeUpstream(history=10) as fake:
+        result = manage("sync_trakt", "--no-pace", env=fake.env() | {"DATABASE_URL": down})
+
+    assert_one_line_reason(result, "cannot be reached")
+    assert "DATABASE_URL" in result.stderr.strip().splitlines()[-1]
+
+
+def call_sync() -> str:
+    """`manage.py sync_trakt` in this process: the CommandError it ends with."""
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as failed:
+        call_command("sync_trakt", "--no-pace", "--no-posters")
+    assert failed.value.returncode == 1
+    return str(failed.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_only_database_is_one_line(fake_server, settings):
+    from django.db import connection
+
+    fake_server.reset()
+    fake_server.set(history=10)
+    fake_server.configure(settings)
+    read_only = {
+        "sqlite": ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
+        "postgresql": (
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+        ),
+    }[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(read_only[0])
+    try:
+        message = call_sync()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(read_only[1])
+
+    assert message.startswith("Sync failed: The database is read-only")
+
+
+@contextlib.contextmanager
+def another_writer():
+    """Another connection holding the write lock: SQLite's (BEGIN IMMEDIATE) or, on
+    PostgreSQL, a lock on the sync's own table (LOCK TABLE)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        params = connection.get_connection_params()
+        other = psycopg.connect(**{k: v for k, v in params.items() if k != "context"})
+        other.execute("LOCK TABLE profile_syncstate IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_locked_by_another_writer_is_one_line(fake_server, settings):
+    fake_server.reset()
+    fake_server.set(history=10)
+    fake_server.configure(settings)
+
+    with another_writer():
+        message = call_sync()
+
+    assert message.startswith("Sync failed: The database is locked by another writer")

@@ -13,6 +13,7 @@ import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -89,7 +90,10 @@ def _busy_line(busy: sync.SyncBusy) -> str:
 
 
 def _resume_note() -> str:
-    st = state()
+    try:
+        st = state()
+    except DatabaseError:  # the failure's own reason says enough
+        return ""
     if st.walk_next_page:
         return f"The next run continues the {st.walk_kind} at page {st.walk_next_page}."
     return ""

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import DatabaseError
 
+from nowwatching.databases import problem
 from profile.client import UpstreamError
 from profile.mirror.sync.lease import SyncBusy
 from profile.mirror.sync.outcome import Outcome, Quiet, Reporter, Stopped, SyncFailed
@@ -58,7 +59,10 @@ def sync(
     except UpstreamError as error:
         raise SyncFailed(error.message, error.code) from None
     run = Walk(used, pace and not settings.DEMO_MODE, progress or Quiet(), sleep, should_stop)
-    run.lease.take()
+    try:
+        run.lease.take()
+    except DatabaseError as error:  # locked, read-only, not migrated, unreachable
+        raise SyncFailed(problem(error), "database") from None
     if run.lease.taken_over is not None:
         run.progress.note(
             f"The last sync ({run.lease.taken_over.describe()}) ended without releasing its "
@@ -70,7 +74,7 @@ def sync(
         except UpstreamError as error:
             raise SyncFailed(error.message, error.code) from None
         except DatabaseError as error:
-            raise SyncFailed(f"The database failed: {error}", "database") from None
+            raise SyncFailed(problem(error), "database") from None
     except BaseException as error:
         run.record_failure(error)
         raise
