@@ -13,6 +13,7 @@ from csp.constants import NONE, SELF
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from nowwatching.databases import config as database_config
 from nowwatching.startup import config_error
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -324,19 +325,8 @@ if urlsplit(_database_url).scheme not in DATABASE_SCHEMES:
         "in the project folder)",
         "DATABASE_URL=postgres://nowwatching:password@127.0.0.1:5432/nowwatching",
     )
-DATABASES = {"default": environ.Env.db_url_config(_database_url)}
-# Each worker keeps its connection between requests (opening one, with SQLite's PRAGMAs, cost
-# about a millisecond a page); a broken one is replaced at the next request.
-DATABASES["default"]["CONN_MAX_AGE"] = 60
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        # Readers never wait for the writer (the history sync) and the writer never blocks
-        # them; a write transaction takes its lock when it begins, not halfway through.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 5,
-    }
+# Django's backends under a guard (nowwatching/databases/): calls bounded in time, a breaker.
+DATABASES = {"default": database_config(_database_url)}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

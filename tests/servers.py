@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -289,3 +290,40 @@ def postgres_server():
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def postgres_processes(url: str) -> list[int]:
+    """The pids of the PostgreSQL server listening at `url`'s port: its postmaster and every
+    process it started (backends, checkpointer, ...), postmaster first."""
+    port = str(urlsplit(url).port)
+    postmaster = None
+    parents: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(proc.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if argv[0].endswith(b"/postgres") and b"-p" in argv and port.encode() in argv:
+            postmaster = int(proc.name)
+    if postmaster is None:
+        raise RuntimeError(f"no PostgreSQL listens on port {port}")
+    return [postmaster] + [pid for pid, parent in parents.items() if parent == postmaster]
+
+
+@contextlib.contextmanager
+def frozen_postgres(url: str):
+    """Every process of the PostgreSQL server at `url` stopped (SIGSTOP): its sockets stay
+    open and the kernel still accepts connections, but nothing answers. Thawed on exit."""
+    pids = postgres_processes(url)
+    for pid in reversed(pids):
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)

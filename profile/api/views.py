@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 from nowwatching.cache_backend import shared_cache_status
+from nowwatching.databases.guard import status as database_status
 from nowwatching.etags import set_etag
 from profile import formatting
 from profile.api import serialize
@@ -220,8 +221,10 @@ def api_openapi(request):
 def healthz(request):
     """Liveness: never touches Trakt or TMDB. The site is up ("status": "ok", always 200);
     "cache" says whether the shared cache answers, or is down and each process serves from
-    its own memory ("degraded")."""
-    return JsonResponse({"status": "ok", "cache": shared_cache_status()})
+    its own memory ("degraded"); "database" the same of the database (what was kept is
+    served meanwhile)."""
+    body = {"status": "ok", "cache": shared_cache_status(), "database": database_status()}
+    return JsonResponse(body)
 
 
 @html_page

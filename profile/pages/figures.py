@@ -18,6 +18,7 @@ from functools import cached_property
 from django.conf import settings
 from django.db import DatabaseError
 
+from nowwatching.databases.guard import reported
 from profile import formatting
 from profile.client import TraktStats
 from profile.mirror import queries
@@ -168,8 +169,8 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
     """The mirror's part of the profile page; `trouble`: why Trakt cannot be asked now."""
     try:
         state = mirror()
-    except DatabaseError:
-        log.warning("history: the database could not be read")
+    except DatabaseError as error:
+        _unread(error)
         return HomeHistory(None, trouble=trouble)
     today = formatting.local_date(now)
 
@@ -177,19 +178,26 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
     def recent() -> list[Recent]:
         try:
             items = cached(state, "recent", queries.recent)
-        except DatabaseError:
-            log.warning("history: the database could not be read")
+        except DatabaseError as error:
+            _unread(error)
             return []
         return [Recent(item, formatting.ago(item.watched_at, now)) for item in items]
 
     def figures() -> HomeFigures | None:
         try:
             return cached(state, f"home:{today}", lambda: _home_figures(today, state.time_zone))
-        except DatabaseError:
-            log.warning("history: the database could not be read")
+        except DatabaseError as error:
+            _unread(error)
             return None
 
     return HomeHistory(state, recent, figures, today, trouble)
+
+
+def _unread(error: DatabaseError) -> None:
+    # An outage is logged when it begins and ends (nowwatching/databases/guard.py), not at
+    # every request; anything else is.
+    if not reported(error):
+        log.warning("history: the database could not be read (%s)", type(error).__name__)
 
 
 def _home_figures(today: date, time_zone: str) -> HomeFigures | None:

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
+from nowwatching.databases.guard import reported
 from profile.decorators import html_page, json_endpoint
 from profile.live.answers import peek_profile
 from profile.live.banner import live_parts
@@ -127,8 +128,9 @@ def year_in_review(request, yyyy: int):
         if page is None:
             context = {"year": yyyy, "name": name, "years": figures.years()}
             return render(request, "profile/year_missing.html", context, status=404)
-    except DatabaseError:
-        log.warning("year in review: the database could not be read")
+    except DatabaseError as error:
+        if not reported(error):  # an outage is logged when it begins and ends
+            log.warning("year in review: the database could not be read")
         context = {"year": yyyy, "name": name, "unavailable": True}
         return render(request, "profile/year_missing.html", context, status=503)
     return render(request, "profile/year.html", {"page": page, "name": name})

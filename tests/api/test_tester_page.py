@@ -160,7 +160,7 @@ def test_the_copy_buttons_copy_the_body_and_the_curl_command(tester, live_server
 
     page.get_by_role("button", name="Copy body").click()
     assert page.evaluate("navigator.clipboard.readText()") == (
-        '{\n  "status": "ok",\n  "cache": "ok"\n}'
+        '{\n  "status": "ok",\n  "cache": "ok",\n  "database": "ok"\n}'
     )
 
 

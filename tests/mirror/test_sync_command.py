@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from nowwatching.databases import guard
 from nowwatching.startup import EXIT_STATUS
 from tests.fake_upstream import FakeUpstream
 from tests.servers import ROOT, migrated_sqlite, site_env
@@ -283,13 +284,15 @@ def test_a_read_only_database_is_one_line(fake_server, settings):
             "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
         ),
     }[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(read_only[0])
-    try:
-        message = call_sync()
-    finally:
+    # Under the sync's own limits: its connection is this one, not one opened afresh.
+    with guard.limits(guard.SYNC):
         with connection.cursor() as cursor:
-            cursor.execute(read_only[1])
+            cursor.execute(read_only[0])
+        try:
+            message = call_sync()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(read_only[1])
 
     assert message.startswith("Sync failed: The database is read-only")
 

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from nowwatching.databases import problem
+from nowwatching.databases.guard import SYNC, limits
 from profile.client import UpstreamError
 from profile.mirror.sync.lease import SyncBusy
 from profile.mirror.sync.outcome import Outcome, Quiet, Reporter, Stopped, SyncFailed
@@ -54,6 +55,12 @@ def sync(
     Raises SyncBusy when another sync runs, SyncFailed (with the reason) when this one could
     not finish; what it wrote before stays, and the next run continues from there.
     """
+    # Pages of plays and batches of updates: seconds, not a visitor's two (guard.py).
+    with limits(SYNC):
+        return _sync(full, pace, progress, sleep, should_stop)
+
+
+def _sync(full, pace, progress, sleep, should_stop) -> Outcome:
     try:
         used = credentials()
     except UpstreamError as error:

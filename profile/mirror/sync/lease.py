@@ -6,8 +6,9 @@ A sync that is killed (SIGKILL, a crash, the machine's OOM killer) cannot releas
 Its holder is written into the lease as `host:pid:nonce:place:started`: `place` names this
 machine and its process namespace (two containers may share a host name, never a place), and
 `started` the process's start time, so a pid used again by another process is not taken for
-it. A lease whose holder is a process of this place that no longer exists is taken over at
-once; a holder elsewhere can only be waited for, until its lease lapses (LEASE after its last
+it. A lease whose holder is a process of this place that no longer exists (or this process,
+whose sync has ended without its release reaching the database) is taken over at once; a
+holder elsewhere can only be waited for, until its lease lapses (LEASE after its last
 renewal).
 """
 
@@ -31,6 +32,9 @@ from profile.models import SyncState
 
 LEASE = timedelta(minutes=2)
 PROC = Path("/proc")
+# The leases this process holds now: one of its own not among them was left by a sync of
+# this process that has ended (its release failed: the database was down), not a running one.
+_held_here: set[str] = set()
 
 
 @cache
@@ -66,13 +70,14 @@ class Holder:
     pid: int | None
     place: str = ""
     started: str = ""
+    token: str = ""
 
     @classmethod
     def of(cls, token: str) -> Holder:
         parts = token.split(":")
         pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
         if len(parts) == 5:
-            return cls(parts[0], pid, parts[3], parts[4])
+            return cls(parts[0], pid, parts[3], parts[4], token)
         return cls(parts[0], pid)  # another form (an older version): nothing to check
 
     @property
@@ -84,6 +89,8 @@ class Holder:
         """Whether the holder still runs: None when that cannot be known from here."""
         if not self.here or self.pid is None:
             return None
+        if self.pid == os.getpid():
+            return self.token in _held_here
         if PROC.is_dir():
             now = started_at(self.pid)
             return bool(now) and (not self.started or now == self.started)
@@ -130,6 +137,7 @@ class Lease:
         now = timezone.now()
         free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
         if self._take_if(free):
+            _held_here.add(self.token)
             return
         row = SyncState.objects.row().values("lease_owner", "lease_until").first() or {}
         owner, until = row.get("lease_owner", ""), row.get("lease_until")
@@ -137,6 +145,7 @@ class Lease:
         # A process of this machine that no longer exists: its lease is ours, if nobody took
         # it meanwhile (the UPDATE is conditional on the same holder).
         if owner and holder.running is False and self._take_if(Q(lease_owner=owner)):
+            _held_here.add(self.token)
             self.taken_over = holder
             return
         raise SyncBusy(owner, until)
@@ -160,6 +169,7 @@ class Lease:
             raise SyncFailed("The sync lost its lease to another sync; stopping.", "lease_lost")
 
     def release(self) -> None:
+        _held_here.discard(self.token)  # whether or not the database hears of it
         SyncState.objects.row().filter(lease_owner=self.token).update(
             lease_owner="", lease_until=None
         )

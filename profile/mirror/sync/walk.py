@@ -283,8 +283,12 @@ class Walk:
                 SyncState.objects.row().filter(lease_owner=self.lease.token).update(
                     pace_tokens=pacer.tokens, pace_at=timezone.now()
                 )
+        except DatabaseError:
+            pass  # the pace is kept at the next run's end
+        try:
             self.lease.release()
         except DatabaseError:
+            # Known as ended here: a sync of this machine takes it over at once.
             log.warning("history sync: could not release the lease; it expires in %s", LEASE)
 
 
