@@ -243,6 +243,7 @@ def test_a_served_site_mirrors_the_history_by_itself_one_sync_at_a_time():
             log = site.log_text()
 
     assert total == 300
-    # One backfill of two pages, by one of the two workers' jobs.
-    assert fake.calls("trakt:/users/sean/history") == 2
+    # One backfill of two pages (and the count of what Trakt lists at its end), by one of the
+    # two workers' jobs.
+    assert fake.calls("trakt:/users/sean/history") == 3
     assert "Traceback" not in log

@@ -90,7 +90,7 @@ def test_it_prints_its_progress_and_a_last_line_that_says_what_happened(database
     lines = first.stdout.splitlines()
     assert lines[0] == "Backfilling the history: 3 pages of up to 250 plays."
     assert "page 3 of 3" in lines
-    assert lines[-1] == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    assert lines[-1] == "600 plays, 600 new, 0 removed, 7 Trakt calls"
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[-1] == "603 plays, 3 new, 0 removed, 1 Trakt call"
 
@@ -106,10 +106,10 @@ def test_two_syncs_started_at_once_run_one_at_a_time(database_url):
     assert codes == [0, 75], results
     done = next(out for code, out, _ in results if code == 0)
     busy = next(err for code, _, err in results if code == 75)
-    assert done.splitlines()[-1] == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    assert done.splitlines()[-1] == "600 plays, 600 new, 0 removed, 7 Trakt calls"
     assert busy.startswith("Another sync is running (")
     assert "try again later" in busy
-    assert fake.calls("trakt:/users/sean/history") == 3  # one walk, not two
+    assert fake.calls("trakt:/users/sean/history") == 4  # one walk (and its count), not two
 
 
 def test_a_failure_exits_non_zero_with_the_reason(database_url):
@@ -134,7 +134,7 @@ def test_without_a_key_it_says_what_to_set(database_url):
 
 
 def test_an_interrupted_backfill_says_where_the_next_run_continues(database_url):
-    with FakeUpstream(history=600, history_429_page=3, retry_after=3600) as fake:
+    with FakeUpstream(history=600, history_429_call=3, retry_after=3600) as fake:
         env = fake.env() | {"DATABASE_URL": database_url}
         run = start("sync_trakt", "--no-pace", env=env | {"PYTHONUNBUFFERED": "1"})
         # Page 3 answers 429 with an hour to wait: the run waits; stop it as Ctrl-C would.
@@ -145,14 +145,14 @@ def test_an_interrupted_backfill_says_where_the_next_run_continues(database_url)
                 run.send_signal(signal.SIGINT)
                 break
         _, err = run.communicate(timeout=60)
-        fake.set(history_429_page=None)
+        fake.set(history_429_call=None)
         again = manage("sync_trakt", "--no-pace", env=env)
 
     assert run.returncode == 1
     assert "Interrupted. The next run continues the backfill at page 3." in err
     assert again.returncode == 0
     assert "Continuing the interrupted backfill at page 3." in again.stdout
-    assert again.stdout.splitlines()[-1].startswith("600 plays, 100 new, 0 removed")
+    assert again.stdout.splitlines()[-1].startswith("600 plays, 101 new, 0 removed")
 
 
 def test_the_demo_history_is_mirrored_without_keys(database_url):
@@ -190,9 +190,11 @@ def test_on_a_terminal_it_draws_a_progress_bar(database_url):
 
     text = output.decode(errors="replace")
     assert run.returncode == 0, text
-    assert "page/s]" in text and "/6 [" in text  # tqdm's bar, over the 6 pages
+    # tqdm's bar, over the 6 pages Trakt counts at first, then the 7 windows they take (each
+    # begins with the oldest play of the one before).
+    assert "page/s]" in text and "0/6 [" in text and "/7 [" in text
     assert text.replace("\r", "\n").strip().splitlines()[-1] == (
-        "1,500 plays, 1,500 new, 0 removed, 9 Trakt calls"
+        "1,500 plays, 1,500 new, 0 removed, 11 Trakt calls"
     )
 
 

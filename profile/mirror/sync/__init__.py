@@ -3,22 +3,28 @@
 `sync()` is the one way in; `manage.py sync_trakt` and the background job (`mirror/schedule.py`)
 both call it.
 
-- The first run **backfills**: it walks /users/{user}/history page by page (250 plays, Trakt's
-  cap) with `end_at` fixed when the walk began, so pages stay put while new plays arrive.
-  Each page is written in one transaction together with the walk's next page number, so an
-  interrupted walk continues where it stopped; upserts on Trakt's history id make a page
-  written twice harmless.
+- The first run **backfills**: it walks /users/{user}/history newest first, a window of time
+  at a time (250 plays, Trakt's cap: `windows.py`), each window ending at the oldest play of
+  the one before, so a play deleted or added elsewhere while it walks moves nothing it has
+  still to read (page numbers would). Each page is written in one transaction together with
+  where the walk goes next, so an interrupted walk continues where it stopped; upserts on
+  Trakt's history id make a page written twice harmless.
 - Later runs are **incremental**: the plays since the newest one kept, less a day of overlap.
   With an OAuth token, /sync/last_activities is asked first and nothing else when nothing
   moved; without one, the first page is the check (one call either way).
 - **Full** (`--full`, daily by the job) walks the whole history again, marking each play it
-  sees with the walk's generation, then sweeps the plays it did not see (deleted on Trakt) in
-  one DELETE: no set of ids is kept in memory. The sweep runs only when the walk was exact
-  (Trakt's item count did not move during the walk and every play was read).
+  sees with the walk's generation, then sweeps the plays it did not see in one DELETE: no set
+  of ids is kept in memory. A play is deleted only when it was not listed when its window was
+  read (seen, not counted), and only when the walk was exact: every play could be read, and
+  no window paged within one moment moved meanwhile. A play deleted or added where the walk
+  had already read cannot show in its windows; one call then compares Trakt's count with
+  what the walk saw, and when they differ the history is walked once more (counts only ever
+  make it look again, never delete). Backfills end the same way.
 - Ratings (movies, shows, episodes) are walked after each backfill or full walk, and when
   /sync/last_activities says they moved.
 
-The rooms: `walk.py` (the plan and the walks), `pacing.py` (the pace, waits and retries),
+The rooms: `walk.py` (the plan and the walks), `windows.py` (which window of the history comes
+next), `pacing.py` (the pace, waits and retries),
 `writer.py` (rows from Trakt's answers), `lease.py` (one sync at a time), `upkeep.py` (local
 buckets, runs of episodes, starting afresh), `outcome.py` (what a run says of itself).
 """

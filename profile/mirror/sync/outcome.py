@@ -33,6 +33,7 @@ class Outcome:
     calls: int = 0
     ratings: int = 0
     notes: list[str] = field(default_factory=list)
+    exact: bool = True  # a walk that read every play (so its removals were made)
 
     def summary(self) -> str:
         return (
