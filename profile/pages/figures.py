@@ -146,6 +146,11 @@ class HomeHistory:
         parts = (mirror, self.today, settings.HISTORY_SYNC_MINUTES == 0, *others)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
+    def sections_key(self, trakt_stats: TraktStats | None) -> str:
+        """What the history's own sections (Activity, When, Taste, the years: the live
+        fragment "history") depend on: the mirror, and the ratings Trakt counts."""
+        return self.cache_key(trakt_stats.ratings if trakt_stats else None, self.trouble)
+
     @property
     def note(self) -> str:
         """What to say about the mirror itself (fetching, not yet, unavailable); "" if all is well."""

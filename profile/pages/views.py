@@ -18,7 +18,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
 from nowwatching.databases.guard import reported
-from profile.decorators import html_page, json_endpoint
+from profile.decorators import html_page, json_endpoint, query_options
 from profile.live.answers import peek_profile
 from profile.live.banner import live_parts
 from profile.live.page import get_live_data, get_page_data
@@ -54,6 +54,8 @@ def home(request):
         "history_key": mirror.cache_key(
             trakt_stats, bool(data.stats and data.stats.stale), trouble
         ),
+        # The history's own sections, a live fragment the script sends back (/live).
+        "sections_key": mirror.sections_key(trakt_stats),
         "trakt_trouble": trouble,
         "signed_out": data.signed_out,
     }
@@ -62,11 +64,14 @@ def home(request):
 
 
 # The page's live parts: what /live answers, each rendered from the partial the page
-# includes (static/js/profile.js swaps them in), by the name of its data-fragment.
+# includes (static/js/profile.js swaps them in), by the name of its data-fragment. "history"
+# (Activity, When, Taste, the years) only when the page shows another version of it than the
+# mirror's: on a first run they come in as the backfill goes on.
 LIVE_FRAGMENTS = {
     "banner": "profile/_banner_slot.html",
     "last-watched": "profile/_last_watched.html",
     "recent": "profile/_recent.html",
+    "history": "profile/_history.html",
 }
 
 
@@ -95,15 +100,21 @@ def live(request):
     fragments = {
         name: render_to_string(template, context, request).strip()
         for name, template in LIVE_FRAGMENTS.items()
-        if name != "recent"
+        if name not in ("recent", "history")
     }
     # The posters change with the mirror, their "2 h ago" with time: like the page's
     # sections, rendered again at most every 30 s (the most costly fragment by far).
-    fragments["recent"] = caches["local"].get_or_set(
-        f"nowwatching:v1:live-recent:{mirror.cache_key(trouble)}",
-        lambda: render_to_string(LIVE_FRAGMENTS["recent"], context, request).strip(),
-        RECENT_SECONDS,
-    )
+    fragments["recent"] = _kept_fragment("recent", mirror.cache_key(trouble), context, request)
+    # The history's sections, when the page says it shows another version (the key it sends
+    # back is only compared, never kept: what is kept is keyed by the mirror's own).
+    sections = mirror.sections_key(data.stats)
+    shown = query_options(request).get("history")
+    if shown is not None and shown != sections:
+        context["sections_key"] = sections
+        context["ratings_chart"] = SimpleLazyObject(
+            lambda: figures.ratings_distribution(data.stats)
+        )
+        fragments["history"] = _kept_fragment("history", sections, context, request)
     body = {
         # Plain text for document.title: the partial escapes, as the page's <title> needs.
         "title": unescape(render_to_string("profile/_title.html", context, request)).strip(),
@@ -115,6 +126,15 @@ def live(request):
     # Kept by nobody but the page's script, which revalidates with the ETag each time.
     patch_cache_control(response, no_cache=True)
     return response
+
+
+def _kept_fragment(name: str, key: str, context: dict, request) -> str:
+    """A live fragment rendered at most every RECENT_SECONDS for what it depends on (`key`)."""
+    return caches["local"].get_or_set(
+        f"nowwatching:v1:live-{name}:{key}",
+        lambda: render_to_string(LIVE_FRAGMENTS[name], context, request).strip(),
+        RECENT_SECONDS,
+    )
 
 
 @html_page

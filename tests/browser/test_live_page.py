@@ -282,3 +282,58 @@ def test_the_demos_whole_timeline_plays_on_an_open_page(clocks, settings):
         h for h in hrefs if re.search(r"trakt\.tv/(movies|shows)|themoviedb\.org/(movie|tv)", h)
     ]
     assert page.evaluate("window.__samePage") is True
+
+
+class Interrupted(Exception):
+    pass
+
+
+class StopAfterPages:
+    """The backfill's progress, stopped after its first pages (as if they were all that had
+    arrived so far)."""
+
+    def __init__(self, pages: int):
+        self.pages = pages
+
+    def walk(self, *args):
+        pass
+
+    def note(self, text):
+        pass
+
+    def page(self, page, pages, stored):
+        if page == self.pages:
+            raise Interrupted
+
+
+def test_on_a_first_run_the_history_comes_in_as_the_backfill_goes_on_without_a_reload(clocks, fake):
+    live = clocks()
+    step = timedelta(hours=7)  # 1,200 plays over a year, the newest an hour ago
+    origin = live.now - timedelta(hours=1) - 1199 * step
+    fake.set(
+        watching="idle",
+        history=1200,
+        history_step_minutes=7 * 60,
+        history_origin=origin.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    )
+    live.open()
+    page = live.page
+    page.evaluate("window.__samePage = true")
+    expect(page.locator("#recent")).to_contain_text("being fetched from Trakt")
+    expect(page.locator("#activity")).to_have_count(0)
+
+    with pytest.raises(Interrupted):  # the first pages of the backfill are in
+        sync.sync(pace=False, progress=StopAfterPages(2))
+    live.jump(16)
+
+    for section in ("activity", "when", "taste", "years"):
+        expect(page.locator(f"#{section}")).to_be_visible()
+    expect(page.locator(".history-note")).to_contain_text("still being fetched")
+    plays_then = page.locator("#activity .panel-sum").text_content()
+
+    sync.sync(pace=False)  # the rest of it, the ratings too
+    live.jump(16)
+
+    expect(page.locator(".history-note")).to_have_count(0)
+    expect(page.locator("#activity .panel-sum")).not_to_have_text(plays_then)
+    assert page.evaluate("window.__samePage") is True  # never reloaded
