@@ -386,19 +386,15 @@ LOGGING = {
 # --- Security (SECURITY.md says why each is set) -----------------------------------------
 
 
-# Trakt serves avatars (images.avatar.full) from its own image hosts (walter-r2.trakt.tv, …).
-TRAKT_IMAGE_HOSTS = "https://*.trakt.tv"
-
-
 def content_security_policy(image_url: str) -> dict:
-    """Everything from our own origin; images also from the TMDB image host, Trakt's avatar
-    hosts and data: URLs. No inline script or style, no framing, no <base>, forms post only
-    to us."""
+    """Everything from our own origin; images also from the TMDB image host and data: URLs
+    (the owner's avatar, on whatever host Trakt names, is served from our own: /avatar). No
+    inline script or style, no framing, no <base>, forms post only to us."""
     parts = urlsplit(image_url)
     return {
         "DIRECTIVES": {
             "default-src": [SELF],
-            "img-src": [SELF, "data:", f"{parts.scheme}://{parts.netloc}", TRAKT_IMAGE_HOSTS],
+            "img-src": [SELF, "data:", f"{parts.scheme}://{parts.netloc}"],
             "script-src": [SELF],
             "style-src": [SELF],
             "object-src": [NONE],

@@ -11,7 +11,7 @@ from html import unescape
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
@@ -20,6 +20,7 @@ from django.utils.functional import SimpleLazyObject
 from nowwatching.databases.guard import reported
 from profile.decorators import html_page, json_endpoint, query_options
 from profile.live.answers import peek_profile
+from profile.live.avatar import AVATAR_SECONDS, avatar_image
 from profile.live.banner import live_parts
 from profile.live.page import get_live_data, get_page_data
 from profile.pages import figures
@@ -154,6 +155,19 @@ def year_in_review(request, yyyy: int):
         context = {"year": yyyy, "name": name, "unavailable": True}
         return render(request, "profile/year_missing.html", context, status=503)
     return render(request, "profile/year.html", {"page": page, "name": name})
+
+
+@html_page
+def avatar(request):
+    """/avatar: the owner's avatar (live/avatar.py), from wherever Trakt keeps it; a 404 when
+    there is none to show (the page then shows the initials)."""
+    image = avatar_image()
+    if image is None:
+        raise Http404("no avatar")
+    response = HttpResponse(image.data, content_type=image.content_type)
+    # The page asks for it by a versioned address (/avatar?v=...): a day is safe to keep.
+    patch_cache_control(response, public=True, max_age=AVATAR_SECONDS)
+    return response
 
 
 @html_page

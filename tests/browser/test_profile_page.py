@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from profile import formatting
 from tests.browser.conftest import colour_luminance, contrast, pixel_luminance, screenshot
+from tests.fake_upstream import FakeUpstream
 
 BANNER = "[data-banner-slot] [data-banner]"
 
@@ -476,3 +477,21 @@ def test_reduced_motion_stops_animation_but_not_updates(open_page, fake):
     before = fill_share(page)
     page.clock.run_for(3000)
     assert fill_share(page) != before
+
+
+def test_an_avatar_on_any_host_shows_without_opening_the_policy(open_page, fake):
+    # Gravatar (or any host Trakt names): a host the page's policy does not allow images from.
+    with FakeUpstream() as gravatar:
+        fake.set(avatar=f"{gravatar.url}/img/avatar/0ba3f72910bdf3.png?d=mp&r=pg&s=256")
+        page = open_page()
+        page.goto("/")
+
+        avatar = page.locator("img.avatar")
+        expect(avatar).to_have_attribute("src", re.compile(r"^/avatar\?v=[0-9a-f]{12}$"))
+        page.wait_for_function("() => document.querySelector('img.avatar')?.naturalWidth > 0")
+        policy = page.evaluate(
+            "async () => (await fetch('/')).headers.get('content-security-policy')"
+        )
+        assert gravatar.url not in policy and "*" not in policy
+        assert gravatar.images["/img/avatar/0ba3f72910bdf3.png"] == 1
+    # (page_problems: no Content-Security-Policy report on the way.)
