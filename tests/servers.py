@@ -24,7 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -327,3 +327,24 @@ def frozen_postgres(url: str):
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def empty_database(request, folder: Path, prefix: str):
+    """A database nobody migrated, for a process of its own: a SQLite file in `folder`, or
+    with --postgres a new database on the tests' throwaway PostgreSQL server (dropped on
+    exit). Yields its DATABASE_URL."""
+    if not request.config.getoption("--postgres"):
+        yield f"sqlite:///{folder / f'{prefix}.sqlite3'}"
+        return
+    import psycopg
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"{prefix}_{os.urandom(5).hex()}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

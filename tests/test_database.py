@@ -108,33 +108,18 @@ def test_the_sync_stopped_by_a_locked_database_resumes_where_it_stopped(
 ):
     from profile.mirror import sync
     from profile.models import Play
-    from tests.mirror.test_sync_command import another_writer
 
     fake_server.reset()
     fake_server.configure(settings)
     fake_server.set(history=600)
 
-    class LockAfterThePage:
-        def __init__(self):
-            self.lock = None
-
-        def walk(self, *args):
-            pass
-
-        def note(self, text):
-            pass
-
-        def page(self, page, pages, stored):
-            if page == 1:
-                self.lock = another_writer()
-                self.lock.__enter__()
-
-    progress = LockAfterThePage()
+    lock = mirror.another_writer()
     try:
         with pytest.raises(sync.SyncFailed) as failed:
-            sync.sync(pace=False, progress=progress)
+            # The first page is written: then another writer holds the database.
+            sync.sync(pace=False, progress=mirror.AtPage(1, lock.__enter__))
     finally:
-        progress.lock.__exit__(None, None, None)
+        lock.__exit__(None, None, None)
     deadline = time.monotonic() + 15
     while guard.status() != "ok":  # as the background job does: its next try, later
         assert time.monotonic() < deadline, "the database never came back"

@@ -18,6 +18,7 @@ from profile.live.cache import wait_for_refreshes
 from profile.mirror import sync
 from profile.mirror.posters import fill_posters
 from tests.browser.conftest import screenshot
+from tests.mirror import AtPage
 
 BANNER = "[data-banner-slot] [data-banner]"
 LIVE_PATH = "/live"
@@ -288,22 +289,8 @@ class Interrupted(Exception):
     pass
 
 
-class StopAfterPages:
-    """The backfill's progress, stopped after its first pages (as if they were all that had
-    arrived so far)."""
-
-    def __init__(self, pages: int):
-        self.pages = pages
-
-    def walk(self, *args):
-        pass
-
-    def note(self, text):
-        pass
-
-    def page(self, page, pages, stored):
-        if page == self.pages:
-            raise Interrupted
+def interrupt():
+    raise Interrupted  # as if these were all the pages that had arrived so far
 
 
 def test_on_a_first_run_the_history_comes_in_as_the_backfill_goes_on_without_a_reload(clocks, fake):
@@ -323,7 +310,7 @@ def test_on_a_first_run_the_history_comes_in_as_the_backfill_goes_on_without_a_r
     expect(page.locator("#activity")).to_have_count(0)
 
     with pytest.raises(Interrupted):  # the first pages of the backfill are in
-        sync.sync(pace=False, progress=StopAfterPages(2))
+        sync.sync(pace=False, progress=AtPage(2, interrupt))
     live.jump(16)
 
     for section in ("activity", "when", "taste", "years"):

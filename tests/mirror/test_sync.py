@@ -16,6 +16,7 @@ from profile.mirror import sync
 from profile.mirror.sync import lease as sync_lease
 from profile.mirror.sync import pacing
 from profile.models import Episode, Play, Rating, SyncState, Title
+from tests import mirror
 from tests.fake_upstream import generated_movie, generated_show
 from tests.signin import sign_in
 
@@ -152,21 +153,14 @@ def test_an_incremental_asks_from_the_newest_play_less_a_day(fake, monkeypatch):
 # --- Resume, idempotence, removal ---------------------------------------------------------------
 
 
-class StopAfter:
+class StopAfter(mirror.AtPage):
     """A progress that stops the run (as Ctrl-C would) once a page is written."""
 
     def __init__(self, page: int):
-        self.stop_at = page
+        super().__init__(page, self.interrupt)
 
-    def walk(self, *args):
-        pass
-
-    def note(self, text):
-        pass
-
-    def page(self, page, pages, stored):
-        if page == self.stop_at:
-            raise KeyboardInterrupt
+    def interrupt(self):
+        raise KeyboardInterrupt
 
 
 def test_an_interrupted_backfill_continues_where_it_stopped(fake):
@@ -636,14 +630,11 @@ def test_a_lease_held_by_a_process_of_this_machine_that_is_gone_does_not_block(f
     fake.set(history=10)
     dead = sync_lease.Lease(pid=gone_pid())
     dead.take()
-    notes = []
+    listening = mirror.AtPage(99)
 
-    class Listening(StopAfter):
-        def note(self, text):
-            notes.append(text)
+    assert run(progress=listening).plays == 10
 
-    assert run(progress=Listening(99)).plays == 10
-
+    notes = listening.notes
     assert any(f"pid {dead.pid} on this machine" in note and "ended" in note for note in notes)
     assert SyncState.objects.get().lease_owner == ""  # ours, released at the end
 
@@ -677,13 +668,11 @@ def test_a_holder_on_another_machine_blocks_until_its_lease_lapses(fake):
 def test_a_lease_lost_mid_run_stops_the_run(fake):
     fake.set(history=600)
 
-    class Thief(StopAfter):
-        def page(self, page, pages, stored):
-            if page == 1:
-                SyncState.objects.filter(pk=1).update(lease_owner="someone else")
+    def steal():
+        SyncState.objects.filter(pk=1).update(lease_owner="someone else")
 
     with pytest.raises(sync.SyncFailed, match="lost its lease"):
-        run(progress=Thief(0))
+        run(progress=mirror.AtPage(1, steal))
 
     assert Play.objects.count() == 250
 

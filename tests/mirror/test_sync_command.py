@@ -4,7 +4,6 @@ Each runs in its own process against the loopback fake, on a database of its own
 file, or (with --postgres) a fresh database on the throwaway PostgreSQL server.
 """
 
-import contextlib
 import fcntl
 import os
 import pty
@@ -22,8 +21,9 @@ import pytest
 
 from nowwatching.databases import guard
 from nowwatching.startup import EXIT_STATUS
+from tests import mirror
 from tests.fake_upstream import FakeUpstream
-from tests.servers import ROOT, migrated_sqlite, site_env
+from tests.servers import ROOT, empty_database, migrated_sqlite, site_env
 
 pytestmark = pytest.mark.both_databases
 
@@ -228,18 +228,8 @@ def assert_one_line_reason(result: subprocess.CompletedProcess, reason: str) -> 
 @pytest.fixture
 def unmigrated_url(request, tmp_path):
     """An empty database: nobody ran `manage.py migrate` on it."""
-    if not request.config.getoption("--postgres"):
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    import psycopg
-
-    server = request.getfixturevalue("postgres_url")
-    name = f"empty_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with empty_database(request, tmp_path, "empty") as url:
+        yield url
 
 
 def test_a_database_nobody_migrated_is_one_line_that_says_to_migrate(unmigrated_url):
@@ -299,37 +289,13 @@ def test_a_read_only_database_is_one_line(fake_server, settings):
     assert message.startswith("Sync failed: The database is read-only")
 
 
-@contextlib.contextmanager
-def another_writer():
-    """Another connection holding the write lock: SQLite's (BEGIN IMMEDIATE) or, on
-    PostgreSQL, a lock on the sync's own table (LOCK TABLE)."""
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-    else:
-        import psycopg
-
-        params = connection.get_connection_params()
-        other = psycopg.connect(**{k: v for k, v in params.items() if k != "context"})
-        other.execute("LOCK TABLE profile_syncstate IN ACCESS EXCLUSIVE MODE")
-    try:
-        yield
-    finally:
-        other.rollback()
-        other.close()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_database_locked_by_another_writer_is_one_line(fake_server, settings):
     fake_server.reset()
     fake_server.set(history=10)
     fake_server.configure(settings)
 
-    with another_writer():
+    with mirror.another_writer():
         message = call_sync()
 
     assert message.startswith("Sync failed: The database is locked by another writer")
