@@ -33,6 +33,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from nowwatching.databases import problem
+from nowwatching.databases.guard import reported
 from profile.client import UpstreamError
 from profile.mirror import sync
 from profile.mirror.posters import fill_posters
@@ -127,8 +129,12 @@ class HistoryJob(threading.Thread):
         except sync.Stopped:
             pass
         except sync.SyncFailed as failure:
-            log.warning("history sync failed: %s", failure.reason)
-        except (DatabaseError, UpstreamError) as error:
+            # An outage of the database is the guard's to report (when it begins and ends),
+            # not this job's at every tick.
+            (log.info if failure.outage else log.warning)("history sync failed: %s", failure.reason)
+        except DatabaseError as error:
+            (log.info if reported(error) else log.warning)("history job: %s", problem(error))
+        except UpstreamError as error:
             log.warning("history job: %s: %s", type(error).__name__, error)
         except Exception as error:  # the thread must outlive any surprise
             log.error("history job: unexpected %s: %s", type(error).__name__, error)

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
+from nowwatching.databases import Trouble, guard
 from profile.live import answers as live_answers
 from profile.mirror import schedule, sync
 from profile.mirror import state as mirror_state
@@ -154,6 +155,29 @@ def test_a_tick_survives_anything_with_one_line_in_the_log(settings, monkeypatch
     assert [r.getMessage() for r in caplog.records] == [
         "history job: unexpected ZeroDivisionError: a bug"
     ]
+
+
+@pytest.mark.parametrize("where", ["state", "sync"])
+def test_an_outage_of_the_database_is_the_guards_to_report_not_each_ticks(
+    settings, monkeypatch, caplog, where
+):
+    settings.HISTORY_SYNC_MINUTES = 15
+    gone = guard.Unavailable(Trouble.UNREACHABLE)
+
+    def unreadable(*args, **kwargs):
+        if where == "sync":
+            raise sync.database_failed(gone)
+        raise gone
+
+    monkeypatch.setattr(schedule, "due", lambda *args: schedule.Plan(False, "backfill"))
+    monkeypatch.setattr(schedule, "state", unreadable if where == "state" else lambda: None)
+    monkeypatch.setattr(sync, "sync", unreadable)
+
+    with caplog.at_level(logging.INFO, logger="profile.mirror.schedule"):
+        schedule.HistoryJob().tick()
+
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "cannot be reached" in caplog.records[0].getMessage()
 
 
 @pytest.mark.django_db

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from nowwatching.databases import problem
-from nowwatching.databases.guard import SYNC, limits
+from nowwatching.databases.guard import SYNC, limits, reported
 from profile.client import UpstreamError
 from profile.mirror.sync.lease import SyncBusy
 from profile.mirror.sync.outcome import Outcome, Quiet, Reporter, Stopped, SyncFailed
@@ -66,6 +66,11 @@ def sync(
         return _sync(full, pace, progress, sleep, should_stop)
 
 
+def database_failed(error: DatabaseError) -> SyncFailed:
+    """The run stopped by the database: its trouble in one line (locked, read-only, ...)."""
+    return SyncFailed(problem(error), "database", outage=reported(error))
+
+
 def _sync(full, pace, progress, sleep, should_stop) -> Outcome:
     try:
         used = credentials()
@@ -75,7 +80,7 @@ def _sync(full, pace, progress, sleep, should_stop) -> Outcome:
     try:
         run.lease.take()
     except DatabaseError as error:  # locked, read-only, not migrated, unreachable
-        raise SyncFailed(problem(error), "database") from None
+        raise database_failed(error) from None
     if run.lease.taken_over is not None:
         run.progress.note(
             f"The last sync ({run.lease.taken_over.describe()}) ended without releasing its "
@@ -87,7 +92,7 @@ def _sync(full, pace, progress, sleep, should_stop) -> Outcome:
         except UpstreamError as error:
             raise SyncFailed(error.message, error.code) from None
         except DatabaseError as error:
-            raise SyncFailed(problem(error), "database") from None
+            raise database_failed(error) from None
     except BaseException as error:
         run.record_failure(error)
         raise

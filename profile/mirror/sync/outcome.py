@@ -14,10 +14,12 @@ log = logging.getLogger("profile.mirror.sync")
 class SyncFailed(Exception):
     """The run stopped; `reason` says why in a sentence. What was written stays."""
 
-    def __init__(self, reason: str, code: str = "failed"):
+    def __init__(self, reason: str, code: str = "failed", outage: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        # The database cannot be read: the guard said so when it began (nowwatching/databases).
+        self.outage = outage
 
 
 class Stopped(Exception):
