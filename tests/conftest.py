@@ -89,6 +89,9 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
 
     url = request.getfixturevalue("postgres_url")
     settings.DATABASES["default"] = config(url)
+    # Threads of the test process (background refreshes) close their connections after each
+    # job, as they would at the end of a request: the test database is dropped at the end.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Collecting the tests may have opened the SQLite connection already: start afresh.
     connections.close_all()
     for alias in list(connections.settings):

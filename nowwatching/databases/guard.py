@@ -201,7 +201,9 @@ class Guarded:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.execute_wrappers.append(self._guarded_execute)
+        # A function, not a bound method: the wrapper must not hold itself (a cycle keeps a
+        # finished thread's connection open until the garbage collector comes by).
+        self.execute_wrappers.append(_guarded_execute)
         self._busy: tuple[float, int] | None = None  # (deadline, call) while a call waits
         self._calls = 0
         self._cut = False
@@ -307,11 +309,6 @@ class Guarded:
         self._opened_with = current()  # what get_connection_params() asks for
         super().connect()
 
-    def _guarded_execute(self, execute, sql, params, many, context):
-        self._may_proceed()
-        with self._guarded():
-            return execute(sql, params, many, context)
-
     def _commit(self):
         with self._guarded(count_success=False):
             return super()._commit()
@@ -332,6 +329,14 @@ class Guarded:
             self._outcome(TooSlow(Trouble.TOO_SLOW.value))
             return False
         return usable
+
+
+def _guarded_execute(execute, sql, params, many, context):
+    """Every statement: refused at once while the breaker is open, bounded in time."""
+    wrapper = context["connection"]
+    wrapper._may_proceed()
+    with wrapper._guarded():
+        return execute(sql, params, many, context)
 
 
 def status(alias: str = "default") -> str:
