@@ -104,22 +104,27 @@ def test_a_write_refused_or_a_bug_does_not_open_the_breaker():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sync_stopped_by_a_locked_database_resumes_where_it_stopped(
-    fake_server, settings, quick_retries
+    fake_server, settings, quick_retries, monkeypatch
 ):
     from profile.mirror import sync
+    from profile.mirror.sync.walk import Walk
     from profile.models import Play
 
     fake_server.reset()
     fake_server.configure(settings)
     fake_server.set(history=600)
-
     lock = mirror.another_writer()
-    try:
-        with pytest.raises(sync.SyncFailed) as failed:
-            # The first page is written: then another writer holds the database.
-            sync.sync(pace=False, progress=mirror.AtPage(1, lock.__enter__))
-    finally:
-        lock.__exit__(None, None, None)
+    held = contextlib.ExitStack()
+    # The other writer is done by the time the sync notes its failure (else each of its
+    # closing writes would wait its own timeout too).
+    record_failure = Walk.record_failure
+    monkeypatch.setattr(
+        Walk, "record_failure", lambda walk, error: (held.close(), record_failure(walk, error))
+    )
+
+    with held, pytest.raises(sync.SyncFailed) as failed:
+        # The first page is written: then another writer holds the database.
+        sync.sync(pace=False, progress=mirror.AtPage(1, lambda: held.enter_context(lock)))
     deadline = time.monotonic() + 15
     while guard.status() != "ok":  # as the background job does: its next try, later
         assert time.monotonic() < deadline, "the database never came back"

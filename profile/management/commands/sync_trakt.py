@@ -20,9 +20,9 @@ from tqdm import tqdm
 from profile import formatting
 from profile.mirror import sync
 from profile.mirror.posters import fill_posters
-from profile.mirror.state import state
 from profile.mirror.sync.pacing import PACE_CALLS, PACE_SECONDS
 from profile.mirror.sync.walk import PAGE
+from profile.models import SyncState
 
 BUSY_EXIT = 75  # EX_TEMPFAIL: a temporary condition; trying again later will work
 POSTERS = 300  # the titles the pages show, at most
@@ -90,12 +90,13 @@ def _busy_line(busy: sync.SyncBusy) -> str:
 
 
 def _resume_note() -> str:
+    # Read only (a failed run may have left no row, and the database may refuse writes).
     try:
-        st = state()
+        walk = SyncState.objects.row().values("walk_kind", "walk_next_page").first()
     except DatabaseError:  # the failure's own reason says enough
         return ""
-    if st.walk_next_page:
-        return f"The next run continues the {st.walk_kind} at page {st.walk_next_page}."
+    if walk and walk["walk_next_page"]:
+        return f"The next run continues the {walk['walk_kind']} at page {walk['walk_next_page']}."
     return ""
 
 
