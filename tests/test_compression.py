@@ -5,6 +5,9 @@ that sends it back gets a 304 whether it took the answer compressed or not."""
 import gzip
 
 import pytest
+from django.middleware import gzip as django_gzip
+
+from nowwatching import compression
 
 # The page, its live parts, the JSON and the card: every kind of text answer.
 TEXT_ANSWERS = ["/", "/live", "/api/watching", "/api/profile", "/api/watching.svg", "/api-test"]
@@ -59,3 +62,35 @@ def test_a_tiny_or_binary_answer_is_left_alone(client, demo):
 
     assert "Content-Encoding" not in health  # under 200 bytes: not worth it
     assert "Content-Encoding" not in icon  # a PNG is compressed already
+
+
+def test_the_same_answer_is_compressed_once_per_process(client, demo, monkeypatch):
+    monkeypatch.setattr(compression, "_kept", {})
+    compressed, compress = [], django_gzip.compress_string
+
+    def counted(*args, **kwargs):
+        compressed.append(1)
+        return compress(*args, **kwargs)
+
+    monkeypatch.setattr(django_gzip, "compress_string", counted)
+    plain = client.get("/api/profile")
+    packed = [client.get("/api/profile", headers={"Accept-Encoding": "gzip"}) for _ in range(3)]
+    other = client.get("/api-test", headers={"Accept-Encoding": "gzip"})
+
+    assert len(compressed) == 2  # /api/profile once, /api-test once
+    assert {answer.content for answer in packed} == {packed[0].content}
+    assert gzip.decompress(packed[-1].content) == plain.content
+    assert gzip.decompress(other.content) == client.get("/api-test").content
+    for answer in packed:
+        assert answer["Content-Encoding"] == "gzip" and "Accept-Encoding" in answer["Vary"]
+        assert answer["ETag"] == "W/" + plain["ETag"]
+        assert int(answer["Content-Length"]) == len(answer.content)
+
+
+def test_the_compressed_bodies_kept_are_few(client, demo, monkeypatch):
+    monkeypatch.setattr(compression, "_kept", {})
+    monkeypatch.setattr(compression, "KEEP", 2)
+    for path in ("/", "/api/profile", "/api-test"):
+        client.get(path, headers={"Accept-Encoding": "gzip"})
+
+    assert len(compression._kept) == 2
