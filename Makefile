@@ -45,9 +45,11 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Development server. DEBUG defaults to on here (a development key, static files from
-# static/); with no TRAKT_API_KEY it serves the built-in demo data.
+# Development server. DEBUG defaults to on here (static files from static/); with no
+# TRAKT_API_KEY it serves the built-in demo data. The checkout gets a random SECRET_KEY of its
+# own in .env.local the first time (nowwatching/local_env.py), so manage.py commands work too.
 run: install
+	$(BIN)/python -m nowwatching.local_env
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:8000
 

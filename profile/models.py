@@ -435,12 +435,18 @@ class SyncState(models.Model):
     # The lease: one sync at a time across processes and machines (profile/mirror/sync/lease.py).
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    # A walk over the whole history (the first backfill or a --full), page by page; it
-    # continues at `walk_next_page` when it was interrupted.
+    # A walk over the whole history (the first backfill or a --full), newest first, one
+    # window at a time (profile/mirror/sync/walk.py): the plays watched up to `walk_cursor`,
+    # page `walk_cursor_page` of them (1 unless more plays share one moment than a page
+    # holds). It continues there when it was interrupted; `walk_next_page` counts its pages.
     walk_kind = models.CharField(max_length=10, blank=True)  # "backfill" or "full"
     walk_next_page = models.PositiveIntegerField(null=True, blank=True)
     walk_end_at = models.DateTimeField(null=True, blank=True)
+    walk_cursor = models.DateTimeField(null=True, blank=True)
+    walk_cursor_page = models.PositiveIntegerField(default=1)
+    # While paging within one moment: Trakt's count of the window when it began.
     walk_item_count = models.BigIntegerField(null=True, blank=True)
+    # Plays that could not be read (or a window that moved while it was paged): removals wait.
     walk_skipped = models.PositiveIntegerField(default=0)
     generation = models.BigIntegerField(default=0)
     ratings_generation = models.BigIntegerField(default=0)

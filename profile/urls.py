@@ -44,6 +44,7 @@ urlpatterns = [
     path("healthz", api.healthz, name="healthz"),
     path("readyz", api.readyz, name="readyz"),
     path("favicon.ico", pages.favicon, name="favicon"),
+    path("avatar", pages.avatar, name="avatar"),
     # Any other address under /api/ is a JSON 404 with DEBUG on too (`make run`), where Django
     # would answer its HTML debug page rather than handler404. Not an endpoint: last, unlisted.
     re_path(r"^api/", errors.page_not_found, name=errors.API_NOT_FOUND),

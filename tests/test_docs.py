@@ -285,3 +285,18 @@ def test_developers_md_points_at_files_that_exist():
     assert len(paths) > 10
     for path in paths:
         assert (ROOT / path).exists() or (ROOT / "profile" / path).exists(), path
+
+
+# --- The licence ----------------------------------------------------------------------------
+
+
+def test_the_project_is_mit_licensed_and_the_openapi_document_says_so():
+    licence = (ROOT / "LICENSE").read_text()
+    info = openapi_document()["info"]["license"]
+
+    assert licence.startswith("MIT License\n")
+    assert "Permission is hereby granted, free of charge" in licence
+    assert 'THE SOFTWARE IS PROVIDED "AS IS"' in licence
+    # OpenAPI 3.1: an SPDX identifier names the licence exactly.
+    assert info == {"name": "MIT", "identifier": "MIT"}
+    assert "[MIT](LICENSE)" in (ROOT / "README.md").read_text()

@@ -40,6 +40,8 @@ def test_a_valid_configuration_starts():
         "sean#x",
         "sean\twatching",
         "..",
+        ".",
+        ".sean",
         "-sean",
         "a" * 65,
     ],
@@ -49,6 +51,13 @@ def test_an_invalid_trakt_username_is_refused_at_startup(username):
 
     assert result.returncode != 0
     assert "TRAKT_USERNAME may hold only" in result.stderr
+
+
+@pytest.mark.parametrize("username", ["_captain", "__", "sean", "9-to-5", "the.end_", "a" * 64])
+def test_every_slug_trakt_makes_is_a_valid_trakt_username(username):
+    result = check(TRAKT_USERNAME=username)
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_missing_secret_key_is_an_error_unless_debug():

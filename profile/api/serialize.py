@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.urls import reverse
@@ -93,7 +92,7 @@ def profile_json(profile: TraktProfile) -> dict:
         "location": profile.location or None,
         "about": profile.about or None,
         "joined_at": profile.joined_at,
-        "links": {"trakt": f"https://trakt.tv/users/{quote(slug, safe='')}"},
+        "links": {"trakt": profile.trakt_url},
     }
 
 

@@ -27,7 +27,14 @@ from profile.api.answers import (
     not_ready,
 )
 from profile.api.openapi import api_endpoints, openapi_text
-from profile.api.params import BadParameter, cursor, day, diary_filters, whole
+from profile.api.params import (
+    BadParameter,
+    cursor,
+    day,
+    diary_filters,
+    whole,
+    within_calendar,
+)
 from profile.client import UpstreamError
 from profile.decorators import html_page, json_endpoint, query_options
 from profile.live import card
@@ -178,8 +185,9 @@ def api_activity(request):
         start, end = day(options, "from"), day(options, "to")
         if end is None:
             end = start + timedelta(days=364) if start else formatting.local_date(datetime.now(UTC))
+            end = within_calendar(end)
         if start is None:
-            start = end - timedelta(days=364)
+            start = within_calendar(end - timedelta(days=364))
         if start > end:
             raise BadParameter("from", "from must be on or before to.")
         if (end - start).days + 1 > MAX_ACTIVITY_DAYS:

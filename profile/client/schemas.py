@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import quote
 
 from pydantic import (
     AfterValidator,
@@ -45,7 +46,9 @@ class Body(BaseModel):
 # - `Id`, `Count`: whole numbers 0..2**53 (a 64-bit column, a float and JavaScript hold
 #   them exactly); `Number`: 0..100,000 (a season, an episode, minutes); `OptYear`:
 #   1800..2200; `Score`: 0..10, finite.
-# - `OptSlug`: letters, digits, ".", "_", "-" (safe in a URL path); `OptImdb`: tt/nm + digits.
+# - `OptSlug`: letters, digits, ".", "_", "-", beginning with a letter, a digit or "_" (Trakt
+#   has slugs like "_captain"); never "." or "..", nor anything else a URL path reads apart.
+#   `OptImdb`: tt/nm + digits.
 
 # Control characters no page, card or database column should hold (PostgreSQL refuses NUL).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -129,7 +132,8 @@ def matching(pattern: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-_slug = matching(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", "a slug")
+# The same rule as TRAKT_USERNAME's (nowwatching/settings.py), longer: titles' slugs hold years.
+_slug = matching(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}", "a slug")
 # A movie's, show's or list's slug: a path segment of this site's own pages too. Letters of
 # any script (Trakt's slugs are ASCII today; one that is not still names a page), never "/",
 # "%", a space or a dot first.
@@ -332,7 +336,8 @@ class ProfileImages(Body):
 
 
 class UserIds(Body):
-    slug: Annotated[str, _slug]
+    # Trakt's contract lets it be null; `trakt.profile()` puts the slug it asked for there.
+    slug: OptSlug = None
     trakt: OptId = None
 
 
@@ -347,6 +352,11 @@ class TraktProfile(Body):
     location: OptText = None
     about: OptText = None
     images: ProfileImages | None = None
+
+    @property
+    def trakt_url(self) -> str | None:
+        """The profile on trakt.tv; None when Trakt gave no slug."""
+        return f"https://trakt.tv/users/{quote(self.ids.slug, safe='')}" if self.ids.slug else None
 
     @property
     def avatar_url(self) -> str | None:

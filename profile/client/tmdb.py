@@ -12,8 +12,9 @@ from typing import Any, Literal, TypeVar
 
 from django.conf import settings
 
-from profile.client.errors import UpstreamError, bad_response, log_failure
+from profile.client.errors import UpstreamError, log_failure
 from profile.client.http import Reply, decode_json, parse, retry_after_seconds, send
+from profile.client.images import ImageBytes, checked
 from profile.client.schemas import TmdbDetails, TmdbImage, TmdbImages
 
 log = logging.getLogger(__name__)
@@ -120,12 +121,6 @@ def image_base() -> str:
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/svg+xml")
 
 
-@dataclass(frozen=True)
-class ImageBytes:
-    content_type: str
-    data: bytes
-
-
 def image(url: str) -> ImageBytes:
     """The bytes of an image URL made by `image_url()`, for inlining (the SVG card)."""
     base = image_base()
@@ -138,13 +133,10 @@ def image(url: str) -> ImageBytes:
         )
         if reply.status != 200:
             raise error_for(reply)
-        content_type = reply.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type not in IMAGE_TYPES or not reply.body:
-            raise bad_response("tmdb", "something that is not an image")
+        return checked("tmdb", reply, IMAGE_TYPES)
     except UpstreamError as error:
         log_failure(log, "TMDB image", error, base, "TMDB_IMAGE_URL")
         raise
-    return ImageBytes(content_type, reply.body)
 
 
 def best_image(candidates: list[TmdbImage]) -> TmdbImage | None:

@@ -125,10 +125,19 @@ def get_stats(*, wait: bool = True) -> Cached[TraktStats]:
 
 def peek_profile() -> TraktProfile | None:
     """The profile if one is kept, without ever asking Trakt (the year pages' heading)."""
+    return _peek("profile")
+
+
+def peek_stats() -> TraktStats | None:
+    """The stats if kept, without ever asking Trakt (the ratings drawn in /live's history)."""
+    return _peek("stats")
+
+
+def _peek(name: str):
     if settings.EXPORT_ONLY:
         kept = snapshot()
-        return kept.profile if kept else None
-    kept = cache.get(CACHE_KEY + "profile")
+        return getattr(kept, name) if kept else None
+    kept = cache.get(CACHE_KEY + name)
     return kept.value if kept is not None else None
 
 

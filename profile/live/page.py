@@ -23,6 +23,7 @@ from profile.live.answers import (
     get_stats,
     get_watching,
     peek_profile,
+    peek_stats,
 )
 from profile.live.cache import KEY as CACHE_KEY
 from profile.live.cache import Cached, NotKept, in_background
@@ -125,6 +126,7 @@ class LiveData:
     profile: TraktProfile | None
     last_watched: HistoryItem | None
     ended: Ended | None
+    stats: TraktStats | None = None
 
 
 def get_live_data() -> LiveData:
@@ -147,4 +149,5 @@ def get_live_data() -> LiveData:
         profile=peek_profile(),
         last_watched=kept.value if kept is not None else None,
         ended=just_ended(),
+        stats=peek_stats(),
     )

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("profile", "0003_library_and_diary"),
+        ("profile", "0004_walk_cursor"),
     ]
 
     operations = [

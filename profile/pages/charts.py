@@ -1,9 +1,12 @@
 """Server-rendered SVG charts: no chart library in the browser, nothing added to the CSP.
 
-Each chart is sized by its viewBox (it scales with its box), coloured by CSS classes and
-`currentColor` (site.css gives light and dark colours), and carries its numbers as text: an
-`aria-label` sentence on the SVG (role="img") and a table the page offers beside it. The SVG
-holds no script, no style attribute and no outside reference.
+Text in a chart is drawn at the page's own size (12 px, site.css) at every width, the same in
+every chart: a chart is never scaled. The column charts stretch to their box instead, their
+columns placed in percentages of its width (their heights in pixels); the heatmap, whose
+squares must stay square, keeps its own size and scrolls sideways where it does not fit.
+Coloured by CSS classes and `currentColor` (site.css gives light and dark colours), each
+carries its numbers as text: an `aria-label` sentence on the SVG (role="img") and a table the
+page offers beside it. The SVG holds no script, no style attribute and no outside reference.
 """
 
 from __future__ import annotations
@@ -29,19 +32,26 @@ class Chart:
     rows: list[tuple[str, ...]] = field(default_factory=list)
 
 
-def _svg(view_width: int, view_height: int, label: str, body: list[str], kind: str) -> SafeString:
+def _svg(width: str, height: int, label: str, body: list[str], kind: str) -> SafeString:
+    """An SVG drawn at its own size: `width` in pixels, or "100%" of its box (then its body
+    places things in percentages across it); `height` in pixels."""
     drawing = "".join(body)
     # An image, unless its parts are links (`_part`): a group, so they can be reached, which
     # is not a stop of the Tab key itself (Chromium would make it one).
     role = 'role="group" tabindex="-1"' if 'class="chart-part"' in drawing else 'role="img"'
     return mark_safe(  # every piece of text in `body` is escaped where it is made
-        f'<svg class="chart-svg chart-svg--{kind}" viewBox="0 0 {view_width} {view_height}" '
+        f'<svg class="chart-svg chart-svg--{kind}" width="{width}" height="{height}" '
         f'{role} aria-label="{escape(label)}" focusable="false">' + drawing + "</svg>"
     )
 
 
-def _text(x: float, y: float, text: str, css: str = "axis", anchor: str = "middle") -> str:
-    return f'<text class="{css}" x="{x:g}" y="{y:g}" text-anchor="{anchor}">{escape(text)}</text>'
+def _pct(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".") + "%"
+
+
+def _text(x: float | str, y: float, text: str, css: str = "axis", anchor: str = "middle") -> str:
+    x = x if isinstance(x, str) else f"{x:g}"
+    return f'<text class="{css}" x="{x}" y="{y:g}" text-anchor="{anchor}">{escape(text)}</text>'
 
 
 def _plays(n: int) -> str:
@@ -63,8 +73,9 @@ def _part(href: str | None, tip: str, tag: str, attributes: str) -> str:
 
 # --- The heatmap: 53 weeks, one cell a day ------------------------------------------------------
 
-CELL, STEP = 11, 14
-HEAT_LEFT, HEAT_TOP = 30, 16
+# Drawn at this size, in pixels (it scrolls sideways in a narrower box): 53 weeks of squares.
+CELL, STEP = 13, 16
+HEAT_LEFT, HEAT_TOP = 32, 18
 HEAT_DAY = "heat-day"  # the square every day's cell places (an id: one heatmap per page)
 
 
@@ -97,7 +108,7 @@ def heatmap(days: Sequence[Day], end: date, link: Callable[[date], str] | None =
     # One square drawn once and placed 371 times: a third of the heatmap's weight saved.
     body = [f'<defs><rect id="{HEAT_DAY}" width="{CELL}" height="{CELL}" rx="2"/></defs>']
     body += [
-        _text(HEAT_LEFT - 6, HEAT_TOP + row * STEP + 9, name, "axis", "end")
+        _text(HEAT_LEFT - 6, HEAT_TOP + row * STEP + 11, name, "axis", "end")
         for row, name in ((0, "Mon"), (2, "Wed"), (4, "Fri"))
     ]
     labelled_month = None
@@ -105,7 +116,7 @@ def heatmap(days: Sequence[Day], end: date, link: Callable[[date], str] | None =
         week, row = (day.date - start).days // 7, day.date.weekday()
         x, y = HEAT_LEFT + week * STEP, HEAT_TOP + row * STEP
         if day.date.day <= 7 and row == 0 and labelled_month != day.date.month and week < weeks - 1:
-            body.append(_text(x, 11, calendar.month_abbr[day.date.month], "axis", "start"))
+            body.append(_text(x, 12, calendar.month_abbr[day.date.month], "axis", "start"))
             labelled_month = day.date.month
         tip = f"{day.date:%a} {day.date.day} {day.date:%b %Y}: " + (
             f"{formatting.counted(day.plays, 'play')}, {formatting.watch_time(day.minutes)}"
@@ -129,7 +140,7 @@ def heatmap(days: Sequence[Day], end: date, link: Callable[[date], str] | None =
         )
     rows = _by_month(days)
     return Chart(
-        _svg(width, height, label + ".", body, "heatmap"),
+        _svg(str(width), height, label + ".", body, "heatmap"),
         label + ".",
         ("Month", "Days with plays", "Plays", "Time"),
         rows,
@@ -174,7 +185,22 @@ def heat_legend(days: Sequence[Day]) -> list[LegendStep]:
 
 # --- Columns ------------------------------------------------------------------------------------
 
-COL_TOP, COL_BOTTOM, COL_LEFT = 14, 18, 4
+# Pixels above the columns (the peak's figure) and below them (the labels).
+COL_TOP, COL_BOTTOM = 18, 20
+# Each column takes this share of its slot: the rest is the gap between columns.
+COL_FILL = 0.78
+
+
+def _slot(i: int, count: int) -> tuple[float, float, float]:
+    """Column `i` of `count` across the whole width, in percent: its left, width and middle."""
+    step = 100 / count
+    width = step * COL_FILL
+    left = i * step + (step - width) / 2
+    return left, width, left + width / 2
+
+
+def _baseline(y: float) -> str:
+    return f'<line class="baseline" x1="0" x2="100%" y1="{y + 0.5:g}" y2="{y + 0.5:g}"/>'
 
 
 def columns(
@@ -182,42 +208,38 @@ def columns(
     *,
     what: str,
     label_every: int = 1,
-    step: int = 14,
     height: int = 90,
     value: str = "plays",
     unit: str = "",
     extra: Sequence[str] = (),
     links: Sequence[str] | None = None,
 ) -> Chart:
-    """One column per bucket (hours, weekdays, ratings), the highest marked. `value` is the
-    bucket's figure drawn (plays or minutes); `unit` how it reads (plays, minutes, count);
-    `links` each column's page (the diary of that hour or weekday)."""
+    """One column per bucket (hours, weekdays, ratings), the highest marked, across the whole
+    width of its box. `value` is the bucket's figure drawn (plays or minutes); `unit` how it
+    reads (plays, minutes, count); `links` each column's page (the diary of that hour or
+    weekday)."""
     values = [getattr(bucket, value) for bucket in buckets]
     unit = unit or value
     top = max(values, default=0) or 1
-    width = COL_LEFT * 2 + len(buckets) * step
-    bar = step - 3
-    body = [
-        f'<line class="baseline" x1="{COL_LEFT}" x2="{width - COL_LEFT}" '
-        f'y1="{COL_TOP + height + 0.5}" y2="{COL_TOP + height + 0.5}"/>'
-    ]
+    base = COL_TOP + height
+    body = [_baseline(base)]
     peak = values.index(max(values)) if any(values) else -1
     for i, (bucket, amount) in enumerate(zip(buckets, values, strict=True)):
-        x = COL_LEFT + i * step + 1.5
+        left, width, middle = _slot(i, len(buckets))
         tall = round(amount / top * height, 1)
         css = " ".join(["bar", *extra[i : i + 1], *(["bar--peak"] if i == peak else [])])
         tip = f"{bucket.label}: {_amount(amount, unit)}"
         rect = (
-            f'class="{css}" x="{x:g}" y="{COL_TOP + height - tall:g}" width="{bar}" '
+            f'class="{css}" x="{_pct(left)}" y="{base - tall:g}" width="{_pct(width)}" '
             f'height="{max(tall, 0):g}" rx="1.5"'
         )
         body.append(_part(links[i] if links else None, tip, "rect", rect))
         if i % label_every == 0:
-            body.append(_text(x + bar / 2, COL_TOP + height + 13, bucket.label))
+            body.append(_text(_pct(middle), base + 15, bucket.label))
     if peak >= 0:
-        x = COL_LEFT + peak * step + 1.5 + bar / 2
+        middle = _slot(peak, len(buckets))[2]
         tall = round(values[peak] / top * height, 1)
-        body.append(_text(x, COL_TOP + height - tall - 3, formatting.grouped(values[peak]), "peak"))
+        body.append(_text(_pct(middle), base - tall - 4, formatting.grouped(values[peak]), "peak"))
     total = sum(values)
     label = f"{what}: " + ", ".join(
         f"{bucket.label} {formatting.grouped(amount)}"
@@ -227,7 +249,7 @@ def columns(
         most, of = _amount(values[peak], unit), _amount(total, unit)
         label += f". Most: {buckets[peak].label} ({most} of {of})"
     return Chart(
-        _svg(width, COL_TOP + height + COL_BOTTOM, label + ".", body, "columns"),
+        _svg("100%", base + COL_BOTTOM, label + ".", body, "columns"),
         label + ".",
         (what.split(" by ")[-1].capitalize() if " by " in what else "", value.capitalize()),
         [
@@ -250,12 +272,12 @@ def hours_chart(hours: Sequence[Bucket], links: Sequence[str] | None = None) -> 
 
 
 def weekdays_chart(weekdays: Sequence[Bucket], links: Sequence[str] | None = None) -> Chart:
-    return columns(weekdays, what="Plays by weekday", step=40, height=80, links=links)
+    return columns(weekdays, what="Plays by weekday", height=80, links=links)
 
 
 def ratings_chart(distribution: dict[str, int]) -> Chart:
     buckets = [Bucket(str(n), distribution.get(str(n), 0), 0) for n in range(1, 11)]
-    return columns(buckets, what="Ratings given, by rating", step=30, height=80, unit="count")
+    return columns(buckets, what="Ratings given, by rating", height=80, unit="count")
 
 
 def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
@@ -266,7 +288,6 @@ def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
     chart = columns(
         buckets,
         what="The owner's rating less the community's, in points",
-        step=18,
         height=70,
         unit="count",
         label_every=3,
@@ -276,22 +297,16 @@ def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
 
 
 def months_chart(months: Sequence[Month], links: Sequence[str] | None = None) -> Chart:
-    """Hours watched per month, movies and episodes stacked. As wide as the year page's card
-    (46rem), so its labels are drawn near their CSS size rather than doubled. `links`: each
-    month's page (the diary of that month)."""
-    step, height = 56, 150
-    width = COL_LEFT * 2 + 12 * step
+    """Hours watched per month, movies and episodes stacked, across the whole width of the
+    year page's card. `links`: each month's page (the diary of that month)."""
+    height = 150
+    base = COL_TOP + height
     top = max((m.minutes for m in months), default=0) or 1
-    body = [
-        f'<line class="baseline" x1="{COL_LEFT}" x2="{width - COL_LEFT}" '
-        f'y1="{COL_TOP + height + 0.5}" y2="{COL_TOP + height + 0.5}"/>'
-    ]
+    body = [_baseline(base)]
     for i, month in enumerate(months):
-        x = COL_LEFT + i * step + 2
-        bar = step - 4
+        left, width, middle = _slot(i, len(months))
         episodes = month.episode_minutes / top * height
         movies = month.movie_minutes / top * height
-        base = COL_TOP + height
         tip = (
             f"{calendar.month_name[month.month]}: {formatting.watch_time(month.minutes)} "
             f"({formatting.counted(month.plays, 'play')}; movies {formatting.watch_time(month.movie_minutes)}, "
@@ -301,20 +316,20 @@ def months_chart(months: Sequence[Month], links: Sequence[str] | None = None) ->
         opened = f'<a class="chart-part" href="{escape(links[i])}">' if links else "<g>"
         body.append(f"{opened}<title>{escape(tip)}</title>")
         body.append(
-            f'<rect class="bar bar--episode" x="{x}" y="{base - episodes:.1f}" width="{bar}" '
-            f'height="{episodes:.1f}"/>'
+            f'<rect class="bar bar--episode" x="{_pct(left)}" y="{base - episodes:.1f}" '
+            f'width="{_pct(width)}" height="{episodes:.1f}"/>'
         )
         body.append(
-            f'<rect class="bar bar--movie" x="{x}" y="{base - episodes - movies:.1f}" '
-            f'width="{bar}" height="{movies:.1f}"/>'
+            f'<rect class="bar bar--movie" x="{_pct(left)}" y="{base - episodes - movies:.1f}" '
+            f'width="{_pct(width)}" height="{movies:.1f}"/>'
         )
         body.append("</a>" if links else "</g>")
-        body.append(_text(x + bar / 2, base + 13, month.name[:3]))
+        body.append(_text(_pct(middle), base + 15, month.name[:3]))
     label = "Time watched per month: " + ", ".join(
         f"{m.name} {formatting.watch_time(m.minutes)}" for m in months
     )
     return Chart(
-        _svg(width, COL_TOP + height + COL_BOTTOM, label + ".", body, "months"),
+        _svg("100%", base + COL_BOTTOM, label + ".", body, "months"),
         label + ".",
         ("Month", "Plays", "Movies", "Episodes", "Time"),
         [

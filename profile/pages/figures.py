@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.urls import reverse
 
+from nowwatching.databases.guard import reported
 from profile import formatting
 from profile.client import TraktStats
 from profile.mirror import library, queries
@@ -172,6 +173,13 @@ class HomeHistory:
         parts = (mirror, self.today, settings.HISTORY_SYNC_MINUTES == 0, *others)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
+    def sections_key(self, trakt_stats: TraktStats | None, *others: object) -> str:
+        """What the history's own sections (Activity, When, Taste, the reviews, the years:
+        the live fragment "history") depend on: the mirror, the ratings Trakt counts, and
+        `others` (what else is drawn among them: the owner's short name)."""
+        ratings = trakt_stats.ratings if trakt_stats else None
+        return self.cache_key(ratings, self.trouble, *others)
+
     @property
     def note(self) -> str:
         """What to say about the mirror itself (fetching, not yet, unavailable); "" if all is well."""
@@ -200,8 +208,8 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
     """The mirror's part of the profile page; `trouble`: why Trakt cannot be asked now."""
     try:
         state = mirror()
-    except DatabaseError:
-        log.warning("history: the database could not be read")
+    except DatabaseError as error:
+        _unread(error)
         return HomeHistory(None, trouble=trouble)
     today = formatting.local_date(now)
 
@@ -209,16 +217,16 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
     def recent() -> list[Recent]:
         try:
             items = cached(state, "recent", queries.recent)
-        except DatabaseError:
-            log.warning("history: the database could not be read")
+        except DatabaseError as error:
+            _unread(error)
             return []
         return [Recent(item, formatting.ago(item.watched_at, now)) for item in items]
 
     def figures() -> HomeFigures | None:
         try:
             return cached(state, f"home:{today}", lambda: _home_figures(today, state.time_zone))
-        except DatabaseError:
-            log.warning("history: the database could not be read")
+        except DatabaseError as error:
+            _unread(error)
             return None
 
     def shelves() -> tuple[list[Shelved], list[CommentItem]]:
@@ -229,6 +237,13 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
             return [], []
 
     return HomeHistory(state, recent, figures, today, trouble, shelves)
+
+
+def _unread(error: DatabaseError) -> None:
+    # An outage is logged when it begins and ends (nowwatching/databases/guard.py), not at
+    # every request; anything else is.
+    if not reported(error):
+        log.warning("history: the database could not be read (%s)", type(error).__name__)
 
 
 def _home_figures(today: date, time_zone: str) -> HomeFigures | None:

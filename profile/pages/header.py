@@ -11,6 +11,7 @@ from django.conf import settings
 from profile import formatting
 from profile.client import TraktProfile, TraktStats, UpstreamError
 from profile.live.answers import peek_profile
+from profile.live.avatar import on_site
 from profile.live.watching import NowWatching
 
 # What a visitor reads where Trakt's data is missing, by the error's code.
@@ -45,8 +46,9 @@ def profile_header(profile: TraktProfile | None, trakt_stats: TraktStats | None 
         "name": name,
         "username": profile.username,
         # The demo's user is made up: its name is no link to whoever has it on Trakt.
-        "url": None if settings.DEMO_MODE else f"https://trakt.tv/users/{profile.ids.slug}",
-        "avatar": profile.avatar_url,
+        "url": None if settings.DEMO_MODE else profile.trakt_url,
+        # From the site's own address (/avatar), whatever host Trakt named: the CSP allows no other.
+        "avatar": on_site(profile),
         "initials": formatting.initials(name),
         "vip": bool(profile.vip or profile.vip_ep),
         "location": profile.location,

@@ -36,6 +36,7 @@ class FakeUpstream:
     def __init__(self, port: int = 0, **state):
         self.state = copy.deepcopy(DEFAULTS) | state
         self._calls: Counter[str] = Counter()
+        self.images: Counter[str] = Counter()  # the image paths asked for (not in calls())
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self.endless_bytes_sent = 0  # what the "endless" fault wrote before the client left
@@ -62,6 +63,7 @@ class FakeUpstream:
         with self._lock:
             self.state = copy.deepcopy(DEFAULTS)
             self._calls.clear()
+            self.images.clear()
             self.endless_bytes_sent = 0
             self.tokens = FakeTokens(self)
             self._released.notify_all()
@@ -180,7 +182,10 @@ class FakeUpstream:
         if rest == "/history":
             return json_answer([self.hostile("history", item) for item in self.history_body()])
         name = "private" if self.state["profile"] == "private" else "extended_full"
-        return json_answer(self.hostile("profile", fixture(f"trakt_user_profile_{name}.json")))
+        body = fixture(f"trakt_user_profile_{name}.json")
+        if self.state["avatar"] is not None and "images" in body:
+            body["images"]["avatar"]["full"] = self.state["avatar"].replace("{url}", self.url)
+        return json_answer(self.hostile("profile", body))
 
     def tmdb(self, path: str) -> tuple[int, dict, bytes]:
         for pattern, name in (
@@ -251,6 +256,8 @@ def _handler_for(fake: FakeUpstream):
             if url.path == "/_calls":
                 return self._send(*json_answer(fake.call_log()))
             if url.path.startswith("/img/"):
+                with fake._lock:
+                    fake.images[url.path] += 1
                 image = (FIXTURES / "backdrop.png").read_bytes()
                 return self._send(200, {"Content-Type": "image/png"}, image)
             if url.path.startswith("/trakt/"):

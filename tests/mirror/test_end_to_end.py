@@ -54,7 +54,7 @@ def test_sync_trakt_mirrors_the_history_and_the_site_shows_it():
     assert synced.returncode == 0, synced.stderr
     assert (
         synced.stdout.splitlines()[-1]
-        == f"{PLAYS} plays, {PLAYS} new, 0 removed, 10 Trakt calls (4 for favourites, watchlist, lists, comments)"
+        == f"{PLAYS} plays, {PLAYS} new, 0 removed, 11 Trakt calls (4 for favourites, watchlist, lists, comments)"
     )
     assert page.count('class="poster-card"') == 12
     for section in ('id="activity"', 'id="when"', 'id="taste"', f'href="/year/{year}"'):

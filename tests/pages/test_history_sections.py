@@ -240,3 +240,43 @@ def test_with_the_database_unreadable_the_cached_sections_still_follow_what_else
 
     assert unreadable.cache_key("stats A", "") != unreadable.cache_key("stats B", "")
     assert unreadable.cache_key("stats A", "") != unreadable.cache_key("stats A", "Trakt is down")
+
+
+# --- The history's sections, live ---------------------------------------------------------------
+
+
+def shown_key(html: str) -> str:
+    return re.search(r'data-fragment="history" data-history-key="([0-9a-f]+)"', html)[1]
+
+
+def test_live_brings_the_history_when_the_mirror_has_another_than_the_page_shows(client, fake):
+    page = client.get("/").content.decode()
+    key = shown_key(page)
+    assert 'id="activity"' not in page  # a first run: nothing mirrored yet
+
+    unchanged = client.get("/live", {"history": key}).json()["fragments"]
+    mirror.play(mirror.title("Super 8", genres=("drama",)), "2024-05-01T21:00:00Z")
+    arrived = client.get("/live", {"history": key}).json()["fragments"]
+
+    assert "history" not in unchanged
+    assert 'id="activity"' in arrived["history"] and 'id="years"' in arrived["history"]
+    new_key = shown_key(arrived["history"])
+    assert new_key != key
+    assert "history" not in client.get("/live", {"history": new_key}).json()["fragments"]
+    # The page itself, loaded now, shows the same version.
+    assert shown_key(client.get("/").content.decode()) == new_key
+
+
+def test_live_without_the_pages_key_sends_no_history(client, fake, watched):
+    assert "history" not in client.get("/live").json()["fragments"]
+
+
+def test_any_key_a_visitor_sends_is_only_compared(client, fake, watched):
+    from django.core.cache import caches
+
+    for junk in ("x" * 5000, "", "../../etc", "<script>"):
+        answer = client.get("/live", {"history": junk})
+        assert answer.status_code == 200
+        assert 'id="activity"' in answer.json()["fragments"]["history"]
+    kept = [key for key in caches["local"]._cache if "live-history" in key]
+    assert len(kept) == 1  # one version of the mirror, one fragment kept

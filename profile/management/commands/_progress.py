@@ -76,6 +76,8 @@ class TerminalProgress:
 
     def page(self, page, pages, stored):
         if self.bar is not None:
+            if pages is not None and pages != self.bar.total:
+                self.bar.total = pages  # Trakt's count of what is left moved
             self.bar.update(1)
 
     def note(self, text):

@@ -13,14 +13,15 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from profile import formatting
 from profile.management.commands._progress import progress_for
 from profile.mirror import sync
 from profile.mirror.posters import fill_posters
-from profile.mirror.state import state
 from profile.mirror.sync.pacing import PACE_CALLS, PACE_SECONDS
+from profile.models import SyncState
 
 BUSY_EXIT = 75  # EX_TEMPFAIL: a temporary condition; trying again later will work
 POSTERS = 300  # the titles the pages show, at most
@@ -60,11 +61,7 @@ class Command(BaseCommand):
             outcome = sync.sync(full=full, pace=not no_pace, progress=progress)
         except sync.SyncBusy as busy:
             progress.close()
-            until = timezone.localtime(busy.until).strftime("%H:%M:%S") if busy.until else "?"
-            self.stderr.write(
-                f"Another sync is running ({busy.holder}; its lease runs until {until}, "
-                "renewed while it works). Nothing done; try again later."
-            )
+            self.stderr.write(_busy_line(busy))
             sys.exit(BUSY_EXIT)
         except sync.SyncFailed as failure:
             progress.close()
@@ -82,8 +79,26 @@ class Command(BaseCommand):
         self.stdout.write(outcome.summary())
 
 
+def _busy_line(busy: sync.SyncBusy) -> str:
+    """What is true of the lease's holder: running here, or elsewhere and unknowable."""
+    until = timezone.localtime(busy.until).strftime("%H:%M:%S") if busy.until else "?"
+    if busy.running:
+        return (
+            f"Another sync is running ({busy.who}; its lease runs until {until}, renewed while "
+            "it works). Nothing done; try again later."
+        )
+    return (
+        f"Another sync holds the lease ({busy.who}) until {until}, renewed while it works; if "
+        "it was stopped, the lease lapses then. Nothing done; try again later."
+    )
+
+
 def _resume_note() -> str:
-    st = state()
-    if st.walk_next_page:
-        return f"The next run continues the {st.walk_kind} at page {st.walk_next_page}."
+    # Read only (a failed run may have left no row, and the database may refuse writes).
+    try:
+        walk = SyncState.objects.row().values("walk_kind", "walk_next_page").first()
+    except DatabaseError:  # the failure's own reason says enough
+        return ""
+    if walk and walk["walk_next_page"]:
+        return f"The next run continues the {walk['walk_kind']} at page {walk['walk_next_page']}."
     return ""

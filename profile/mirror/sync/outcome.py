@@ -14,10 +14,12 @@ log = logging.getLogger("profile.mirror.sync")
 class SyncFailed(Exception):
     """The run stopped; `reason` says why in a sentence. What was written stays."""
 
-    def __init__(self, reason: str, code: str = "failed"):
+    def __init__(self, reason: str, code: str = "failed", outage: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        # The database cannot be read: the guard said so when it began (nowwatching/databases).
+        self.outage = outage
 
 
 class Stopped(Exception):
@@ -37,6 +39,7 @@ class Outcome:
     # holds now), and the calls they took (counted in `calls` too).
     library: dict[str, int] = field(default_factory=dict)
     library_calls: int = 0
+    exact: bool = True  # a walk that read every play (so its removals were made)
 
     def summary(self) -> str:
         line = (

@@ -124,6 +124,8 @@ def reset_mirror(identity: str) -> None:
             walk_kind="",
             walk_next_page=None,
             walk_end_at=None,
+            walk_cursor=None,
+            walk_cursor_page=1,
             walk_item_count=None,
             backfilled_at=None,
             last_full_at=None,
