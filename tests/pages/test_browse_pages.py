@@ -230,7 +230,9 @@ def test_a_long_watchlist_and_list_are_paged_and_a_page_past_the_end_is_a_404(cl
     rainy = UserList.objects.get()
     for n in range(2, 130):  # 130 on each, past SHELF_PAGE twice
         wanted = mirror.title(f"Wanted {n:03}")
-        WatchlistItem.objects.create(kind="movie", trakt_id=wanted.trakt_id, title=wanted, rank=n + 1)
+        WatchlistItem.objects.create(
+            kind="movie", trakt_id=wanted.trakt_id, title=wanted, rank=n + 1
+        )
         ListItem.objects.create(
             list=rainy, kind="movie", trakt_id=wanted.trakt_id, title=wanted, position=n
         )
