@@ -13,8 +13,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from profile.client import HistoryItem, TraktAuth, TraktProfile, TraktStats, UpstreamError, trakt
+from profile.live import player
 from profile.live.cache import KEY as CACHE_KEY
-from profile.live.cache import Cached, always, forget, through_cache
+from profile.live.cache import Cached, NotKept, always, forget, in_background, through_cache
 from profile.live.poll import fetch_watching
 from profile.live.watching import NowWatching
 from profile.signin.credentials import as_owner
@@ -62,7 +63,41 @@ class WatchingAnswer:
 
 
 def get_watching(*, wait: bool = True) -> WatchingAnswer:
-    """The watching answer, reused for WATCHING_CACHE_SECONDS; stale if Trakt fails.
+    """What plays, from two sources: the media server's webhooks (`player.py`) when a
+    player speaks, else Trakt's poll (`trakt_watching`).
+
+    A player's play wins (its position is the player's own, and it knows a pause), unless
+    Trakt reports another title begun since the player last spoke (a check-in, another
+    device). Trakt is still asked at its usual pace meanwhile. A play the player stopped
+    is not brought back by Trakt's report of it, which lags behind."""
+    kept = player.current()
+    play = kept.playing(datetime.now(UTC))
+    if play is None:
+        return _unless_stopped(trakt_watching(wait=wait), kept.stopped)
+    mine = player.as_watching(play)
+    try:
+        trakt = trakt_watching(wait=False)
+    except NotKept:
+        in_background("watching", lambda: trakt_watching())
+        return WatchingAnswer(mine)
+    other = trakt.watching
+    if other is not None and not other.same_title(mine) and other.progress.started > play.at:
+        return trakt
+    return WatchingAnswer(mine)
+
+
+def _unless_stopped(answer: WatchingAnswer, stopped: player.Stopped | None) -> WatchingAnswer:
+    """Trakt's answer, but not the play a player stopped, as Trakt reported it before."""
+    playing = answer.watching
+    if stopped is None or playing is None or not playing.same_title(stopped.watching):
+        return answer
+    if playing.progress.started > stopped.at:
+        return answer  # watched again since
+    return WatchingAnswer(None, stale=answer.stale, age=answer.age)
+
+
+def trakt_watching(*, wait: bool = True) -> WatchingAnswer:
+    """Trakt's watching answer, reused for WATCHING_CACHE_SECONDS; stale if Trakt fails.
 
     A caller that waits (/api/watching, the card) gets Trakt's word on a play whose end time
     has passed: it is not served while refreshing. `wait=False` (the page and its live

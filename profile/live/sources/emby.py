@@ -1,0 +1,94 @@
+"""Emby's own webhooks (Settings → Webhooks; "application/json", or multipart with the JSON
+in the `data` field).
+
+    {"Event": "playback.start", "Date": "...", "User": {"Name": "sean"},
+     "Item": {"Type": "Episode", "SeriesName": ..., "ParentIndexNumber": 1, "IndexNumber": 3,
+              "RunTimeTicks": ..., "ProviderIds": {"Tvdb": ..., "Imdb": ...}},
+     "PlaybackInfo": {"PositionTicks": ..., "PlayedToCompletion": false}}
+
+An episode's ids are its own (often without TMDB). Reference: upstream-more.md 5.3.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, ValidationError
+
+from profile.client.schemas import Body
+from profile.live.sources.events import (
+    Action,
+    BadPayload,
+    ExternalIds,
+    Ignored,
+    LooseBool,
+    LooseInt,
+    LooseTime,
+    PlayerEvent,
+    item,
+    seconds_from_ticks,
+)
+from profile.live.sources.jellyfin import NamedUser, NestedItem
+
+ACTIONS: dict[str, Action] = {
+    "playback.start": "play",
+    "playback.pause": "pause",
+    "playback.unpause": "resume",
+    "playback.stop": "stop",
+    "playback.progress": "progress",
+    "playback.scrobble": "progress",
+}
+TESTS = ("system.webhooktest", "system.notificationtest")
+
+
+class EmbyPlaybackInfo(Body):
+    PositionTicks: LooseInt = None
+    PlayedToCompletion: LooseBool = None
+
+
+class Payload(Body):
+    Event: str = Field(max_length=64)
+    Date: LooseTime = None
+    User: NamedUser = NamedUser()
+    Item: NestedItem | None = None  # Emby's BaseItemDto, as Jellyfin's (its fork) has it
+    PlaybackInfo: EmbyPlaybackInfo = EmbyPlaybackInfo()
+
+
+def parse(data: dict, received_at: datetime) -> PlayerEvent | Ignored:
+    try:
+        payload = Payload.model_validate(data)
+    except ValidationError:
+        raise BadPayload("This is not an Emby webhook body.") from None
+    if payload.Event in TESTS:
+        return Ignored("Emby's test notification: the webhook works")
+    action = ACTIONS.get(payload.Event)
+    if action is None:
+        return Ignored(f"not a playback event ({payload.Event[:40]})")
+    media = payload.Item
+    if media is None:
+        raise BadPayload("An Emby playback event without its Item.")
+    episode = media.Type.lower() == "episode"
+    played = item(
+        media.Type,
+        media.SeriesName if episode else media.Name,
+        year=None if episode else media.ProductionYear,  # an episode's is its own
+        season=media.ParentIndexNumber,
+        number=media.IndexNumber,
+        episode_title=media.Name,
+        ids=ExternalIds.from_mapping(media.ProviderIds),
+        show_ids=ExternalIds.from_mapping(media.SeriesProviderIds),
+        duration=seconds_from_ticks(media.RunTimeTicks),
+    )
+    if isinstance(played, Ignored):
+        return played
+    info = payload.PlaybackInfo
+    return PlayerEvent(
+        source="emby",
+        action=action,
+        user=payload.User.Name or "",
+        item=played,
+        position=seconds_from_ticks(info.PositionTicks),
+        received_at=received_at,
+        sent_at=payload.Date,
+        completed=bool(info.PlayedToCompletion),
+    )
