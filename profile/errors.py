@@ -24,8 +24,14 @@ ERRORS = {
 API_PREFIX = "/api/"
 # The URL name of the catch-all under /api/ (profile/urls.py): not an endpoint.
 API_NOT_FOUND = "api-not-found"
-# Our own refusals that are not one of the error pages above: code, status.
-API_ERRORS = {"method_not_allowed": 405, "history_unavailable": 503}
+# Our own refusals that are not one of the error pages above: code, status. The last two are
+# the webhooks' (/hooks/...).
+API_ERRORS = {
+    "method_not_allowed": 405,
+    "history_unavailable": 503,
+    "payload_too_large": 413,
+    "too_many_requests": 429,
+}
 
 
 def _answer(request, status: int) -> HttpResponse:

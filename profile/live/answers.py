@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from profile.client import HistoryItem, TraktAuth, TraktProfile, TraktStats, UpstreamError, trakt
-from profile.live import player
+from profile.live import player, push
 from profile.live.cache import KEY as CACHE_KEY
 from profile.live.cache import Cached, NotKept, always, forget, in_background, through_cache
 from profile.live.poll import fetch_watching
@@ -114,10 +114,19 @@ def trakt_watching(*, wait: bool = True) -> WatchingAnswer:
             stale_ok=lambda value: value is not None and not _has_ended(value),
             revalidate_ok=not_ended,
             wait=wait,
+            on_change=_trakt_changed,
         )
     except UpstreamError as error:
         return WatchingAnswer(None, error=error)
     return WatchingAnswer(cached.value, stale=cached.stale, age=cached.age)
+
+
+def _trakt_changed(before: NowWatching | None, after: NowWatching | None) -> None:
+    """A Trakt refresh stored a new answer: open pages hear of a change of what plays."""
+    if (before is None) != (after is None) or (
+        before is not None and after is not None and before.play != after.play
+    ):
+        push.changed()
 
 
 def _has_ended(value: NowWatching) -> bool:

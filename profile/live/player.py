@@ -64,6 +64,7 @@ class Play:
     runtime: int | None = None  # seconds, from Trakt, when the player does not say
     looked_up: Match | None = None  # Trakt's ids and links, TMDB's artwork (resolve.py)
     completed: bool = False  # the player counts it watched
+    paused_since: datetime | None = None  # when it paused (a paused player repeats itself)
 
     @property
     def key(self) -> str:
@@ -119,13 +120,18 @@ class Change:
     play: Play | None  # the play after the event (for stopped: the play that ended)
     reason: str = ""
     watched: bool = False  # stopped: seen to the end (WATCHED_SHARE) or the player says so
+    again: bool = False  # started: the same item, stopped less than AGAIN ago (a hiccup)
+    jumped: bool = False  # moved: the position is not where it was reckoned to be (a seek)
 
     @property
-    def pushes(self) -> bool:
-        return self.kind != "ignored"
+    def shows(self) -> bool:
+        """Whether open pages need to hear of it (a position that only moved on does not)."""
+        return self.kind not in ("ignored", "moved") or self.jumped
 
 
 WATCHED_SHARE = 0.8  # Trakt's threshold: a play stopped past 80 % counts as watched
+AGAIN = timedelta(seconds=60)
+JUMP_SECONDS = 30
 
 
 def apply(kept: Player | None, event: PlayerEvent) -> tuple[Player, Change]:
@@ -157,8 +163,11 @@ def apply(kept: Player | None, event: PlayerEvent) -> tuple[Player, Change]:
             started_at=now,
             sent_at=event.sent_at,
             completed=event.completed,
+            paused_since=now if paused else None,
         )
-        return Player(play, _still_stopped(kept, now)), Change("started", play)
+        stopped = kept.stopped
+        again = stopped is not None and stopped.key == key and now - stopped.at < AGAIN
+        return Player(play, _still_stopped(kept, now)), Change("started", play, again=again)
     play = _moved(current, event, paused)
     if paused and not current.paused:
         kind = "paused"
@@ -166,7 +175,15 @@ def apply(kept: Player | None, event: PlayerEvent) -> tuple[Player, Change]:
         kind = "resumed"
     else:
         kind = "moved"
-    return Player(play, _still_stopped(kept, now)), Change(kind, play)
+    jumped = abs(play.position - _reckoned(current, now)) > JUMP_SECONDS
+    return Player(play, _still_stopped(kept, now)), Change(kind, play, jumped=jumped)
+
+
+def _reckoned(play: Play, now: datetime) -> float:
+    """Where the play should be at `now`, by its last event."""
+    if play.paused:
+        return play.position
+    return play.position + (now - play.at).total_seconds()
 
 
 def _moved(play: Play, event: PlayerEvent, paused: bool) -> Play:
@@ -174,9 +191,7 @@ def _moved(play: Play, event: PlayerEvent, paused: bool) -> Play:
     last (a player that was playing has moved on since)."""
     position = event.position
     if position is None:
-        position = play.position
-        if not play.paused:
-            position += (event.received_at - play.at).total_seconds()
+        position = _reckoned(play, event.received_at)
     return replace(
         play,
         paused=paused,
@@ -184,6 +199,7 @@ def _moved(play: Play, event: PlayerEvent, paused: bool) -> Play:
         at=event.received_at,
         sent_at=event.sent_at or play.sent_at,
         completed=play.completed or event.completed,
+        paused_since=(play.paused_since or event.received_at) if paused else None,
     )
 
 
@@ -249,6 +265,11 @@ def current() -> Player:
     kept = cache.get(PLAYER_KEY) or Player()
     caches["local"].set(PLAYER_KEY, kept, timeout=LOCAL_SECONDS)
     return kept
+
+
+def shared() -> Player:
+    """The shared record, read now (not this process's copy)."""
+    return cache.get(PLAYER_KEY) or Player()
 
 
 def forget_local() -> None:

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
+from profile.context_processors import site
 from profile.decorators import html_page, json_endpoint
 from profile.live.answers import peek_profile
 from profile.live.banner import live_parts
@@ -77,6 +78,23 @@ def live(request):
     """/live: the page's live parts as the page would render them now, for the page's
     script (not an API: its shape is the page's). Never waits on Trakt; an unchanged
     answer is a 304 (ConditionalGetMiddleware compares the ETag)."""
+    response = JsonResponse(live_body(request))
+    # Kept by nobody but the page's script, which revalidates with the ETag each time.
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
+@html_page
+def live_stream(request):
+    """/live/stream as Django answers it (`make run`): no stream here, so 204, and the
+    page's EventSource gives up and the page polls /live. Under gunicorn's asgi worker the
+    stream is served before Django sees the request (profile/live/stream.py)."""
+    return HttpResponse(status=204)
+
+
+def live_body(request=None) -> dict:
+    """/live's body: the page's live parts, rendered from the page's own partials. Pushed to
+    open pages as it is (profile/live/push.py renders it with no request)."""
     data = get_live_data()
     now = datetime.now(UTC)
     error = data.watching.error if data.watching else None
@@ -91,6 +109,8 @@ def live(request):
         now,
     )
     context["history"] = mirror
+    if request is None:
+        context |= site(None)  # what the context processor gives a request's rendering
     fragments = {
         name: render_to_string(template, context, request).strip()
         for name, template in LIVE_FRAGMENTS.items()
@@ -103,17 +123,13 @@ def live(request):
         lambda: render_to_string(LIVE_FRAGMENTS["recent"], context, request).strip(),
         RECENT_SECONDS,
     )
-    body = {
+    return {
         # Plain text for document.title: the partial escapes, as the page's <title> needs.
         "title": unescape(render_to_string("profile/_title.html", context, request)).strip(),
         "announce": context["announce"],
         "poll_seconds": context["poll_seconds"],
         "fragments": fragments,
     }
-    response = JsonResponse(body)
-    # Kept by nobody but the page's script, which revalidates with the ETag each time.
-    patch_cache_control(response, no_cache=True)
-    return response
 
 
 @html_page
