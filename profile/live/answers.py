@@ -122,7 +122,11 @@ def trakt_watching(*, wait: bool = True) -> WatchingAnswer:
 
 
 def _trakt_changed(before: NowWatching | None, after: NowWatching | None) -> None:
-    """A Trakt refresh stored a new answer: open pages hear of a change of what plays."""
+    """A Trakt refresh stored a new answer: open pages hear of a change of what plays.
+    Not with reuse off (WATCHING_CACHE_SECONDS=0): every request asks Trakt then, the push's
+    rendering would too, and the pages' own polls see the change as soon."""
+    if settings.WATCHING_CACHE_SECONDS <= 0:
+        return
     if (before is None) != (after is None) or (
         before is not None and after is not None and before.play != after.play
     ):

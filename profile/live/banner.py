@@ -81,20 +81,28 @@ def banner(playing: NowWatching, now: datetime) -> dict[str, Any]:
     """The banner partial's values: what plays, at `now`."""
     progress = playing.progress
     duration = progress.duration_seconds
-    elapsed = min(duration, max(0, int((now - progress.started).total_seconds())))
+    elapsed = progress.elapsed_seconds(now)
+    state = playing.state(now)
     images = playing.images
     thumb = images.get("still") or images.get("poster")
     if images.get("still"):
         thumb_alt = f"Still from {playing.title} {playing.subtitle or ''}".strip()
     else:
         thumb_alt = f"Poster of {playing.title}"
-    finishing = now >= progress.expires
+    finishing = state == "finishing"
+    if state == "paused":
+        label = formatting.paused_for((now - progress.paused).total_seconds())
+    else:
+        label = "Checked in" if playing.is_checkin else "Now Watching"
     return {
         "play": playing.play,
         # Past its end time while Trakt still reports it (the script also says so the moment
         # the end time passes on the page, before asking).
         "finishing": finishing,
-        "label": "Checked in" if playing.is_checkin else "Now Watching",
+        # A player says it is paused: the bar stands still (the script too), the label says
+        # for how long.
+        "paused": state == "paused",
+        "label": label,
         "title": playing.title,
         "subtitle": playing.subtitle,
         "meta": " · ".join(
@@ -102,11 +110,15 @@ def banner(playing: NowWatching, now: datetime) -> dict[str, Any]:
             for part in (
                 str(playing.year) if playing.year else None,
                 "Movie" if playing.type == "movie" else "TV",
+                None
+                if playing.source == "trakt"
+                else f"on {formatting.source_name(playing.source)}",
             )
             if part
         ),
         "started_at": progress.started_at,
         "expires_at": progress.expires_at,
+        "paused_at": progress.paused_at or "",
         "percentage": progress.percentage(now),
         # In whole minutes: the page refreshes them with every poll (every 15 s), while the
         # script moves the bar every second.

@@ -29,6 +29,7 @@ import apprise
 from apprise.attachment.memory import AttachMemory
 from django.conf import settings
 
+from profile.formatting import source_name
 from profile.live import player
 from profile.live.poll import get_image_bytes
 from profile.live.watching import NowWatching
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 60.0
 TRIES = 4
 BACKOFF_SECONDS = (2.0, 8.0, 30.0)  # the waits before the second, third and fourth tries
-SOURCE_NAMES = {"trakt": "Trakt", "plex": "Plex", "jellyfin": "Jellyfin", "emby": "Emby"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def _lines(shown: NowWatching, source: str | None = None) -> str:
     kind = "Movie" if shown.type == "movie" else "TV"
     first = " · ".join(part for part in (str(shown.year) if shown.year else "", kind) if part)
     if source and source != "trakt":
-        first += f" · on {SOURCE_NAMES.get(source, source)}"
+        first += f" · on {source_name(source)}"
     link = site_url() or shown.links.trakt or shown.links.tmdb or shown.links.imdb
     return f"{first}\n{link}" if link else first
 

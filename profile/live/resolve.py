@@ -12,6 +12,7 @@ id, the artwork; with no id at all the title shows alone.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
@@ -57,10 +58,10 @@ def look_up(item: PlayerItem) -> Match:
 
 
 def _name(item: PlayerItem) -> str:
-    ids = ",".join(
-        f"{kind}={value}" for kind, value in item.ids.lookups() + item.show_ids.lookups()
-    )
-    return f"player-lookup:{item.key}:{ids}"
+    """The cache key's name: the item's key and ids (hashed: a title may hold anything)."""
+    ids = [f"{kind}={value}" for kind, value in item.ids.lookups() + item.show_ids.lookups()]
+    digest = hashlib.sha256("\n".join([item.key, *ids]).encode()).hexdigest()
+    return f"player-lookup:{digest[:40]}"
 
 
 def _on_trakt(item: PlayerItem) -> Match:

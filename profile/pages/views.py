@@ -19,6 +19,7 @@ from django.utils.functional import SimpleLazyObject
 
 from profile.context_processors import site
 from profile.decorators import html_page, json_endpoint
+from profile.live import push
 from profile.live.answers import peek_profile
 from profile.live.banner import live_parts
 from profile.live.page import get_live_data, get_page_data
@@ -56,6 +57,7 @@ def home(request):
         ),
         "trakt_trouble": trouble,
         "signed_out": data.signed_out,
+        "event_id": latest.id if (latest := push.latest()) else "",
     }
     context["og"] = open_graph(request, header, live["playing"])
     return render(request, "profile/home.html", context)

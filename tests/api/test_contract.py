@@ -209,9 +209,11 @@ def test_every_upstream_error_code_is_in_the_documents_enum():
     from profile.client import ERROR_HTTP_STATUS
 
     documented = openapi_document()["components"]["schemas"]["Error"]["properties"]["code"]
-    # Besides Trakt's: the site's own refusals, and the history mirror's database failing
-    # (tests/test_docs.py checks the documentation's table against the same enum).
+    # Besides Trakt's: the site's own refusals, the history mirror's database failing, and
+    # the webhooks' refusals (tests/test_docs.py checks the documentation's table against
+    # the same enum).
     own = {"method_not_allowed", "bad_request", "server_error", "history_unavailable"}
+    own |= {"payload_too_large", "too_many_requests"}
     assert set(documented["enum"]) == set(ERROR_HTTP_STATUS) | own
 
 

@@ -29,6 +29,7 @@ from tests.fake_upstream.common import (
 )
 from tests.fake_upstream.history import history_answer
 from tests.fake_upstream.hostile import gzip_bomb, hostile_body
+from tests.fake_upstream.social import following_answer, social_answer
 
 
 class FakeUpstream:
@@ -266,7 +267,12 @@ def _handler_for(fake: FakeUpstream):
             if fault:
                 return self._fault(fault, service, path)
             if service == "trakt":
-                answer = history_answer(fake, path, parse_qs(url.query), self.headers)
+                query = parse_qs(url.query)
+                if (social := social_answer(fake, path, query)) is not None:
+                    return self._send(*social)
+                if re.fullmatch(r"/users/[^/]+/following", path):
+                    return self._send(*following_answer(fake, query))
+                answer = history_answer(fake, path, query, self.headers)
                 if answer == "429":
                     return self._fault("429", service, path)
                 if answer is not None:
