@@ -61,6 +61,13 @@ def source_name(source: str) -> str:
     return SOURCE_NAMES.get(source, source.capitalize())
 
 
+def joined(names: list[str]) -> str:
+    """ "@sam", "@sam and @alex", "@sam, @alex and @kim"."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def time_of_day(moment: datetime) -> str:
     """ "1:33 AM", "12:00 PM": the hour without a leading zero, as US English reads it."""
     hour = moment.hour % 12 or 12

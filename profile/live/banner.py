@@ -15,6 +15,7 @@ from profile import formatting
 from profile.client import HistoryItem
 from profile.live.answers import WatchingAnswer
 from profile.live.ended import Ended
+from profile.live.friends import FriendPlay, together
 from profile.live.watching import NowWatching, history_lines
 from profile.mirror.state import Mirror
 
@@ -37,13 +38,18 @@ def live_parts(
     ended: Ended | None,
     mirror: Mirror | None,
     now: datetime,
+    friends: list[FriendPlay] = (),
 ) -> dict[str, Any]:
     """The page's live parts at `now`. `watching` None: not at hand yet; `mirror` None: the
-    mirror's state could not be read."""
+    mirror's state could not be read; `friends`: the friends watching now."""
     playing = watching.watching if watching is not None else None
     # The script swaps a banner for another title's whole (and announces it), and only the
     # parts that changed of the same title's.
     shown = banner(playing, now) if playing is not None else None
+    with_me = together(playing, list(friends))
+    if shown is not None:
+        names = formatting.joined([f"@{slug}" for slug in with_me])
+        shown["with"] = f"watching with {names}" if with_me else ""
     line = None
     if watching is not None and shown is None:
         line = last_watched_line(mirror, last_watched_item, ended, now)
@@ -61,6 +67,19 @@ def live_parts(
         "profile": profile,
         "announce": announce,
         "poll_seconds": poll_seconds(watching, shown),
+        "friends": [friend_line(play, now) for play in friends if play.slug not in with_me],
+    }
+
+
+def friend_line(play: FriendPlay, now: datetime) -> dict[str, Any]:
+    """One friend in the strip: "@sam, Dune: Part Two, 40 %"."""
+    shown = play.watching
+    title = f"{shown.title} {shown.subtitle}" if shown.subtitle else shown.title
+    return {
+        "slug": play.slug,
+        "url": f"https://trakt.tv/users/{play.slug}",
+        "title": title,
+        "percentage": shown.progress.percentage(now),
     }
 
 

@@ -41,7 +41,7 @@ def home(request):
     mirror = figures.home(now, trouble if data.error else "")
     header = profile_header(profile, trakt_stats)
     kept = data.last_watched.value if data.last_watched else None
-    live = live_parts(data.watching, header, kept, data.ended, mirror.state, now)
+    live = live_parts(data.watching, header, kept, data.ended, mirror.state, now, data.friends)
     # Drawn inside the cached sections: only when they are rendered again.
     ratings = SimpleLazyObject(lambda: figures.ratings_distribution(trakt_stats))
     context = live | {
@@ -68,6 +68,7 @@ def home(request):
 LIVE_FRAGMENTS = {
     "banner": "profile/_banner_slot.html",
     "last-watched": "profile/_last_watched.html",
+    "friends": "profile/_friends.html",
     "recent": "profile/_recent.html",
 }
 
@@ -109,6 +110,7 @@ def live_body(request=None) -> dict:
         data.ended,
         mirror.state,
         now,
+        data.friends,
     )
     context["history"] = mirror
     if request is None:
