@@ -63,7 +63,7 @@ def played(change: player.Change, play: player.Play | None) -> None:
         key = play.key
         message = _end(shown, play, change.watched)
         _notifier.schedule(DEBOUNCE_SECONDS, _unless(lambda kept: _plays(kept, key), message))
-    elif change.kind == "paused" and "pause" in events:
+    elif change.kind == "paused" and "pause" in events and play.paused_since is not None:
         key, since = play.key, play.paused_since
         message = Message(f"Paused: {_name(shown)}", _lines(shown, play.source), _poster(shown))
         still = _unless(lambda kept: not _paused_since(kept, key, since), message)
@@ -93,13 +93,13 @@ def _name(shown: NowWatching) -> str:
 
 
 def _lines(shown: NowWatching, source: str | None = None) -> str:
-    """The year and kind, where it plays, and a link: the site's, else the title's."""
+    """The year and kind, where it plays, the title's page and the site's."""
     kind = "Movie" if shown.type == "movie" else "TV"
     first = " · ".join(part for part in (str(shown.year) if shown.year else "", kind) if part)
     if source and source != "trakt":
         first += f" · on {source_name(source)}"
-    link = site_url() or shown.links.trakt or shown.links.tmdb or shown.links.imdb
-    return f"{first}\n{link}" if link else first
+    links = (shown.links.trakt or shown.links.tmdb or shown.links.imdb, site_url())
+    return "\n".join([first, *(link for link in links if link)])
 
 
 def _poster(shown: NowWatching) -> str | None:

@@ -18,7 +18,7 @@ import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -113,17 +113,15 @@ def _after_the_answer(change: player.Change) -> None:
 
 def _follow_up(change: player.Change) -> None:
     try:
-        play = change.play
+        play = change.play  # as the event left it (the record may have moved on since)
         if change.kind != "stopped" and play is not None and play.looked_up is None:
             known = resolve.kept(play.item)
             if known is None:
                 push.changed()  # the title at once; its artwork and links once looked up
                 known = resolve.look_up(play.item)
-            runtime = known.named.runtime
-            play = (
-                player.update(play.key, looked_up=known, runtime=runtime * 60 if runtime else None)
-                or play
-            )
+            runtime = known.named.runtime * 60 if known.named.runtime else None
+            player.update(play.key, looked_up=known, runtime=runtime)
+            play = replace(play, looked_up=known, runtime=runtime)
         if change.shows:
             push.changed()
         notify.played(change, play)
