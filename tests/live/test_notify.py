@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from profile.live import notify, player
+from profile.live import friends, notify, player
 from tests.conftest import NOTIFY_SECRET, WEBHOOK_TOKEN
 from tests.player import EPISODE, Player
 
@@ -164,3 +164,15 @@ def test_no_target_no_work(client, hooks, settings, monkeypatch):
 
     Player("plex", WEBHOOK_TOKEN).send(client, "play", position=0)
     hooks.settle()
+
+
+def test_a_friend_who_starts_watching_is_told_once(hooks, receiver, settings):
+    settings.FRIENDS = "all"
+    settings.NOTIFY_EVENTS = frozenset({"friends"})
+    hooks.set(following=["sam"], friends_watching={"sam": "episode"})
+
+    for slot in range(4):  # the follows, then sam three times: still the same episode
+        friends.tick(now=1_790_000_000.0 + slot * friends.SLOT_SECONDS + 0.1)
+    assert notify.wait_for_notifications(timeout=30)
+
+    assert receiver.titles() == ["@sam is watching Breaking Bad S0E2 - Wedding Day"]
