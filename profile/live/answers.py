@@ -121,6 +121,19 @@ def trakt_watching(*, wait: bool = True) -> WatchingAnswer:
     return WatchingAnswer(cached.value, stale=cached.stale, age=cached.age)
 
 
+def keep_trakt_fresh() -> None:
+    """Read Trakt's watching answer as a page's poll would, never waiting: one past its reuse
+    window is refreshed in the background (once across processes). The stream hubs call it
+    while pages are open on them (stream.py): streaming pages poll only once a minute, and
+    Trakt must still be asked at its usual pace, for a change to be pushed."""
+    if settings.WATCHING_CACHE_SECONDS <= 0:
+        return
+    try:
+        trakt_watching(wait=False)
+    except NotKept:
+        in_background("watching", lambda: trakt_watching())
+
+
 def _trakt_changed(before: NowWatching | None, after: NowWatching | None) -> None:
     """A Trakt refresh stored a new answer: open pages hear of a change of what plays.
     Not with reuse off (WATCHING_CACHE_SECONDS=0): every request asks Trakt then, the push's

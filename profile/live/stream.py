@@ -28,6 +28,7 @@ from django.http.request import split_domain_port, validate_host
 from redis.exceptions import RedisError
 
 from profile.live import player, push
+from profile.live.answers import keep_trakt_fresh
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Hub:
         self.latest: push.LiveEvent | None = None
         self.up = False
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self._said_down = False
         self.tried: asyncio.Event | None = None  # set once the first subscription was tried
 
@@ -78,21 +79,22 @@ class Hub:
         self.loop = asyncio.get_running_loop()
         self.tried = asyncio.Event()
         push.listen(self._from_another_thread)
+        self._tasks.append(asyncio.create_task(self._keep_fresh(), name="live-fresh"))
         url = push.pubsub_url()
         if url is None:
             self.latest = await self._read_latest()
             self.up = True  # this process's own events only
             self.tried.set()
             return
-        self._task = asyncio.create_task(self._subscribe(url), name="live-subscriber")
+        self._tasks.append(asyncio.create_task(self._subscribe(url), name="live-subscriber"))
 
     async def stop(self) -> None:
         push.unlisten(self._from_another_thread)
         self.close_all()
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     def close_all(self) -> None:
         for stream in list(self.streams):
@@ -107,6 +109,17 @@ class Hub:
         loop = self.loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self.deliver, event)
+
+    async def _keep_fresh(self) -> None:
+        """While pages are open here, Trakt's answer is read as their polls used to, so a
+        change on Trakt is noticed at its usual pace (and pushed)."""
+        while True:
+            await asyncio.sleep(max(1, settings.WATCHING_CACHE_SECONDS))
+            if self.streams:
+                try:
+                    await asyncio.get_running_loop().run_in_executor(None, keep_trakt_fresh)
+                except Exception:  # a cache or upstream surprise: the next round tries again
+                    log.exception("live pushes: keeping Trakt's answer fresh failed")
 
     async def _read_latest(self) -> push.LiveEvent | None:
         # The cache is synchronous (a Redis round trip with a short timeout): off the loop.

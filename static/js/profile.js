@@ -205,9 +205,11 @@
         streaming = false; // reconnecting by itself, with the last event's id
         return;
       }
-      // Refused or gone for good: poll, and try the stream again later.
+      // Refused or gone for good: poll as before (sooner, if the stream had slowed it down),
+      // and try the stream again later.
+      const wasStreaming = streaming;
       stopListening();
-      schedule(pollMs);
+      if (wasStreaming) schedule(pollMs);
       streamTimer = setTimeout(listen, streamRetryMs);
       streamRetryMs = Math.min(streamRetryMs * 2, MAX_BACKOFF_MS);
     });

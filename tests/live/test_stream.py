@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -51,7 +52,9 @@ def event(number: int) -> push.LiveEvent:
 
 
 def run(test):
-    """Runs `test(hub)` on a fresh hub, up and without Redis (the cache is local memory)."""
+    """Runs `test(hub)` on a fresh hub, up and without Redis (the cache is local memory), on
+    an event loop of its own in a thread of its own (Playwright's sync API may hold one in
+    this thread), as a worker's loop is."""
 
     async def main():
         hub = stream.Hub()
@@ -63,7 +66,8 @@ def run(test):
             stream.HUB = previous
             await hub.stop()
 
-    asyncio.run(main())
+    with ThreadPoolExecutor(1) as loop_thread:
+        loop_thread.submit(asyncio.run, main()).result(timeout=60)
 
 
 def test_an_event_reaches_every_open_page_at_once():
@@ -203,3 +207,22 @@ def test_under_djangos_own_server_the_stream_is_a_204_and_the_page_polls(client)
 
     assert response.status_code == 204
     assert response.content == b""
+
+
+def test_while_pages_stream_trakt_is_still_asked_at_its_usual_pace(fake, settings):
+    # Streaming pages poll /live once a minute; the hub reads Trakt's answer as their polls
+    # did, so a change on Trakt is noticed (and pushed) as soon as before.
+    settings.WATCHING_CACHE_SECONDS = 1
+    fake.set(watching="idle")
+
+    async def test(hub):
+        page = Page()
+        await page.start()
+        await page.body()
+        deadline = asyncio.get_running_loop().time() + 20
+        while fake.calls("trakt:/users/sean/watching") < 3:
+            assert asyncio.get_running_loop().time() < deadline, "Trakt was not asked"
+            await asyncio.sleep(0.05)
+        await page.leave()
+
+    run(test)
