@@ -201,15 +201,13 @@
       apply(JSON.parse(message.data));
     });
     source.addEventListener("error", () => {
-      if (source.readyState !== EventSource.CLOSED) {
-        streaming = false; // reconnecting by itself, with the last event's id
-        return;
+      if (streaming) {
+        streaming = false;
+        schedule(pollMs); // the stream had slowed the polls down: back to the usual pace
       }
-      // Refused or gone for good: poll as before (sooner, if the stream had slowed it down),
-      // and try the stream again later.
-      const wasStreaming = streaming;
+      if (source.readyState !== EventSource.CLOSED) return; // reconnecting, with the last id
+      // Refused or gone for good: keep polling, and try the stream again later.
       stopListening();
-      if (wasStreaming) schedule(pollMs);
       streamTimer = setTimeout(listen, streamRetryMs);
       streamRetryMs = Math.min(streamRetryMs * 2, MAX_BACKOFF_MS);
     });
