@@ -105,6 +105,24 @@ def latest() -> LiveEvent | None:
     return cache.get(LATEST_KEY)
 
 
+# The id of the latest event this process's stream hub relayed: what a page rendered now has
+# seen (its `?since=`). Empty without a hub (Django's own server: no stream to ask).
+_relayed_id = ""
+
+
+def relayed(event: LiveEvent | None) -> None:
+    """The hub relayed `event` (or found it the latest when it started)."""
+    global _relayed_id
+    if event is not None:
+        _relayed_id = event.id  # one str, replaced whole (atomic under the GIL)
+
+
+def latest_id() -> str:
+    """The latest event's id as this process knows it, without a round trip (every page
+    view asks)."""
+    return _relayed_id
+
+
 def publish(event: LiveEvent) -> None:
     cache.set(LATEST_KEY, event, timeout=LATEST_SECONDS)
     shared = caches["default"]

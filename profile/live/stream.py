@@ -102,6 +102,7 @@ class Hub:
 
     def deliver(self, event: push.LiveEvent) -> None:
         self.latest = event
+        push.relayed(event)
         for stream in self.streams:
             stream.offer(event)
 
@@ -123,7 +124,9 @@ class Hub:
 
     async def _read_latest(self) -> push.LiveEvent | None:
         # The cache is synchronous (a Redis round trip with a short timeout): off the loop.
-        return await asyncio.get_running_loop().run_in_executor(None, push.latest)
+        latest = await asyncio.get_running_loop().run_in_executor(None, push.latest)
+        push.relayed(latest)
+        return latest
 
     async def _subscribe(self, url: str) -> None:
         wait = RECONNECT_SECONDS[0]

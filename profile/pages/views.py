@@ -57,7 +57,7 @@ def home(request):
         ),
         "trakt_trouble": trouble,
         "signed_out": data.signed_out,
-        "event_id": latest.id if (latest := push.latest()) else "",
+        "event_id": push.latest_id(),
     }
     context["og"] = open_graph(request, header, live["playing"])
     return render(request, "profile/home.html", context)

@@ -226,3 +226,12 @@ def test_while_pages_stream_trakt_is_still_asked_at_its_usual_pace(fake, setting
         await page.leave()
 
     run(test)
+
+
+def test_a_page_is_rendered_with_the_id_of_the_last_event_its_worker_relayed(client, monkeypatch):
+    monkeypatch.setattr(push, "_relayed_id", "")
+    assert 'data-event-id=""' in client.get("/").content.decode()
+
+    push.relayed(event(7))
+
+    assert 'data-event-id="e7"' in client.get("/").content.decode()
