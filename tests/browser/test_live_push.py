@@ -1,10 +1,15 @@
 """Live from the player, in a browser: the site as `make serve` runs it (gunicorn, 2 asgi
 workers, Redis) against the fake Trakt/TMDB, and the scripted player posting webhooks. A
 film starts, pauses and ends on an open page without a reload, and only the stream can have
-brought it: the page's polls of /live are cut off. How soon it shows is `make bench`'s to
-measure (bench/run.py), not a test's."""
+brought it: the page's polls of /live are cut off. /api/watching and the card agree, and the
+start is told to a loopback notification target (the end, a minute later, debounced: see
+tests/live/test_notify.py). How soon it shows is `make bench`'s to measure, not a test's."""
 
 from __future__ import annotations
+
+import json
+import time
+import urllib.request
 
 import pytest
 from playwright.sync_api import expect
@@ -13,6 +18,7 @@ from tests.browser.conftest import _loopback_only, screenshot
 from tests.conftest import WEBHOOK_TOKEN
 from tests.fake_upstream import FakeUpstream
 from tests.player import Player
+from tests.receiver import Receiver
 from tests.servers import gunicorn, redis_server
 
 BANNER = "[data-banner-slot] [data-banner]"
@@ -22,12 +28,21 @@ WIDTH = "el => parseFloat(el.style.width) / 100"
 
 
 @pytest.fixture(scope="module")
-def site():
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site(receiver):
     with FakeUpstream(watching="idle") as fake, redis_server() as cache_url:
         env = fake.env() | {
             "CACHE_URL": cache_url,
             "WEBHOOK_TOKEN": WEBHOOK_TOKEN,
             "MEDIA_SERVER_USER": "sean",
+            "NOTIFY_URLS": receiver.url,
         }
         with gunicorn(env, workers=2) as site:
             yield site
@@ -55,7 +70,12 @@ def open_page(browser, site, page_problems):
     context.close()
 
 
-def test_a_webhook_puts_a_film_on_an_open_page_pauses_it_and_ends_it(open_page, site):
+def answer(site, path: str) -> str:
+    with urllib.request.urlopen(site.url + path, timeout=30) as response:
+        return response.read().decode()
+
+
+def test_a_webhook_puts_a_film_on_an_open_page_pauses_it_and_ends_it(open_page, site, receiver):
     page = open_page
     plex = Player("plex", WEBHOOK_TOKEN)
     expect(page.locator(BANNER)).to_have_count(0)
@@ -84,6 +104,11 @@ def test_a_webhook_puts_a_film_on_an_open_page_pauses_it_and_ends_it(open_page, 
     assert fill.evaluate(WIDTH) == pytest.approx(still, abs=1e-4)
     assert still == pytest.approx(0.2, abs=0.01)
     screenshot(page, "push-paused", full_page=False)
+    watching = json.loads(answer(site, "/api/watching"))["content"]
+    assert (watching["state"], watching["source"], watching["progress"]["percentage"]) == (
+        "paused", "plex", 20,
+    )  # fmt: skip
+    assert "Paused on Plex" in answer(site, "/api/watching.svg")
 
     plex.post(site.url, "resume", position=1344)
     expect(page.locator(f"{BANNER} [data-slot=label]")).to_have_text(
@@ -95,3 +120,7 @@ def test_a_webhook_puts_a_film_on_an_open_page_pauses_it_and_ends_it(open_page, 
         "Last watched: Super 8", timeout=TIMEOUT
     )
     assert page.evaluate("window.__samePage") is True
+    deadline = time.monotonic() + 30
+    while not receiver.titles() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert receiver.titles() == ["Now watching: Super 8"]  # once, though it was resumed
