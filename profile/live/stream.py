@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from urllib.parse import parse_qs
 
 import redis.asyncio as aioredis
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 STREAM_PATH = "/live/stream"
 HEARTBEAT_SECONDS = 15.0
+# Each stream's heartbeat is this much later, at random: streams opened together (a restart,
+# a page-load storm) do not all write in the same millisecond.
+HEARTBEAT_JITTER = 0.2
 # How long a page's EventSource waits before reconnecting after a stream ended.
 RETRY_MS = 3000
 # Open streams one worker holds at most (each is a socket and a small object).
@@ -240,6 +244,7 @@ async def serve(scope, receive, send) -> None:
     stream = Stream()
     hub.streams.add(stream)
     gone = asyncio.ensure_future(_disconnected(receive))
+    heartbeat = HEARTBEAT_SECONDS * (1 + random.uniform(0, HEARTBEAT_JITTER))
     try:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         first = f"retry: {RETRY_MS}\n\n".encode()
@@ -249,7 +254,7 @@ async def serve(scope, receive, send) -> None:
         while not stream.closed:
             woken = asyncio.ensure_future(stream.wake.wait())
             done, _ = await asyncio.wait(
-                {woken, gone}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                {woken, gone}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED
             )
             woken.cancel()
             if gone in done:
