@@ -211,16 +211,26 @@ NESTED = {"play": "Play", "pause": "Pause", "resume": "Resume", "stop": "Stop",
           "progress": "Progress"}  # fmt: skip
 
 
+def base_item(item: Item, server_id: str) -> dict:
+    """The item as a BaseItemDto, Jellyfin's and Emby's (an episode's ids are its own; Emby's
+    rarely hold TMDB's, upstream-more 5.3)."""
+    dto = {
+        "Name": item.episode_title if item.type == "episode" else item.title,
+        "ServerId": server_id, "Id": "7a2b", "Type": item.type.title(),
+        "RunTimeTicks": item.duration * TICKS, "ProductionYear": item.year,
+        "ProviderIds": {kind.title(): str(value) for kind, value in item.ids.items()},
+    }  # fmt: skip
+    if item.type == "episode":  # ProductionYear: the episode's own
+        dto |= {"SeriesName": item.title, "ParentIndexNumber": item.season,
+                "IndexNumber": item.number, "ProductionYear": 2013}  # fmt: skip
+    return dto
+
+
 def jellyfin_nested(player: Player, event: str, position: float, paused: bool):
     """shemanaev/jellyfin-plugin-webhooks, "Default" format."""
     item = player.item
-    dto = {
-        "Name": item.episode_title if item.type == "episode" else item.title,
-        "ServerId": "a1b2c3", "Id": "7a2b", "Type": item.type.title(),
-        "RunTimeTicks": item.duration * TICKS, "ProductionYear": item.year,
-        "ProviderIds": {kind.title(): str(value) for kind, value in item.ids.items()},
-        "UserData": {"PlaybackPositionTicks": int(position * TICKS), "Played": False},
-    }  # fmt: skip
+    dto = base_item(item, "a1b2c3")
+    dto["UserData"] = {"PlaybackPositionTicks": int(position * TICKS), "Played": False}
     body = {
         "Event": NESTED[event],
         "Item": dto,
@@ -231,8 +241,6 @@ def jellyfin_nested(player: Player, event: str, position: float, paused: bool):
         "Server": {"Id": "a1b2c3", "Name": "jelly", "Version": "10.10.3"},
     }  # fmt: skip
     if item.type == "episode":
-        dto |= {"SeriesName": item.title, "ParentIndexNumber": item.season,
-                "IndexNumber": item.number, "ProductionYear": 2013}  # fmt: skip
         body["Series"] = {
             "Name": item.title,
             "ProductionYear": item.year,
@@ -250,16 +258,7 @@ EMBY = {"play": "playback.start", "pause": "playback.pause", "resume": "playback
 def emby(player: Player, event: str, position: float, paused: bool) -> tuple[str, bytes]:
     item = player.item
     now = datetime.now(UTC)
-    dto = {
-        "Name": item.episode_title if item.type == "episode" else item.title,
-        "ServerId": "e1", "Id": "4711", "Type": item.type.title(),
-        "ProductionYear": item.year, "RunTimeTicks": item.duration * TICKS,
-        # Emby's episodes carry their own TVDB and IMDb ids, rarely TMDB's (upstream-more 5.3).
-        "ProviderIds": {kind.title(): str(value) for kind, value in item.ids.items()},
-    }  # fmt: skip
-    if item.type == "episode":
-        dto |= {"SeriesName": item.title, "SeasonName": f"Season {item.season}",
-                "ParentIndexNumber": item.season, "IndexNumber": item.number}  # fmt: skip
+    dto = base_item(item, "e1")
     body = {
         "Title": f"{player.user} has started playing {item.title}",
         "Description": "", "Date": now.strftime("%Y-%m-%dT%H:%M:%S.%f0Z"), "Event": EMBY[event],

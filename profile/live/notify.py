@@ -240,13 +240,12 @@ class Notifier:
     def wait(self, timeout: float) -> bool:
         """Until every job due within `timeout` has run (tests)."""
         deadline = time.monotonic() + timeout
+
+        def done() -> bool:
+            return not self._busy and not (self._jobs and self._jobs[0].due <= deadline)
+
         with self._wake:
-            while self._busy or (self._jobs and self._jobs[0].due <= deadline):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._wake.wait(min(left, 0.05))
-        return True
+            return self._wake.wait_for(done, timeout)
 
     def after_fork(self) -> None:
         self.__init__()

@@ -177,14 +177,8 @@ class _Pusher:
 
     def wait(self, timeout: float) -> bool:
         """Until no push is due or under way (tests). True if so in time."""
-        deadline = time.monotonic() + timeout
         with self._wake:
-            while self._dirty or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._wake.wait(left)
-        return True
+            return self._wake.wait_for(lambda: not (self._dirty or self._busy), timeout)
 
     def after_fork(self) -> None:
         self.__init__()

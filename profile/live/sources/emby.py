@@ -19,16 +19,14 @@ from profile.client.schemas import Body
 from profile.live.sources.events import (
     Action,
     BadPayload,
-    ExternalIds,
     Ignored,
     LooseBool,
     LooseInt,
     LooseTime,
     PlayerEvent,
-    item,
     seconds_from_ticks,
 )
-from profile.live.sources.jellyfin import NamedUser, NestedItem
+from profile.live.sources.jellyfin import NamedUser, NestedItem, item_of
 
 ACTIONS: dict[str, Action] = {
     "playback.start": "play",
@@ -67,18 +65,7 @@ def parse(data: dict, received_at: datetime) -> PlayerEvent | Ignored:
     media = payload.Item
     if media is None:
         raise BadPayload("An Emby playback event without its Item.")
-    episode = media.Type.lower() == "episode"
-    played = item(
-        media.Type,
-        media.SeriesName if episode else media.Name,
-        year=None if episode else media.ProductionYear,  # an episode's is its own
-        season=media.ParentIndexNumber,
-        number=media.IndexNumber,
-        episode_title=media.Name,
-        ids=ExternalIds.from_mapping(media.ProviderIds),
-        show_ids=ExternalIds.from_mapping(media.SeriesProviderIds),
-        duration=seconds_from_ticks(media.RunTimeTicks),
-    )
+    played = item_of(media)
     if isinstance(played, Ignored):
         return played
     info = payload.PlaybackInfo

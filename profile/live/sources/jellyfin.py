@@ -28,6 +28,7 @@ from profile.live.sources.events import (
     LooseText,
     LooseTime,
     PlayerEvent,
+    PlayerItem,
     item,
     seconds_from_ticks,
 )
@@ -168,7 +169,6 @@ def _unofficial(body: Nested, received_at: datetime) -> PlayerEvent | Ignored:
     media = body.Item
     if media is None:
         raise BadPayload("A Jellyfin playback event without its Item.")
-    episode = media.Type.lower() == "episode"
     series = body.Series or JellyfinSeries()
     state = (
         body.Session.PlayState if body.Session and body.Session.PlayState else JellyfinPlayState()
@@ -176,17 +176,7 @@ def _unofficial(body: Nested, received_at: datetime) -> PlayerEvent | Ignored:
     ticks = state.PositionTicks
     if ticks is None and media.UserData is not None:
         ticks = media.UserData.PlaybackPositionTicks
-    played = item(
-        media.Type,
-        (media.SeriesName or series.Name) if episode else media.Name,
-        year=series.ProductionYear if episode else media.ProductionYear,
-        season=media.ParentIndexNumber,
-        number=media.IndexNumber,
-        episode_title=media.Name,
-        ids=ExternalIds.from_mapping(media.ProviderIds),
-        show_ids=ExternalIds.from_mapping(series.ProviderIds or media.SeriesProviderIds),
-        duration=seconds_from_ticks(media.RunTimeTicks),
-    )
+    played = item_of(media, series)
     if isinstance(played, Ignored):
         return played
     if action == "progress" and state.IsPaused:
@@ -199,4 +189,22 @@ def _unofficial(body: Nested, received_at: datetime) -> PlayerEvent | Ignored:
         position=seconds_from_ticks(ticks),
         received_at=received_at,
         completed=body.Event == "Scrobble",
+    )
+
+
+def item_of(media: NestedItem, series: JellyfinSeries | None = None) -> PlayerItem | Ignored:
+    """A BaseItemDto (Jellyfin's, and Emby's: Jellyfin is its fork) as a PlayerItem. An
+    episode's year is its own, so the show's comes from `series`, when the body has it."""
+    episode = media.Type.lower() == "episode"
+    series = series or JellyfinSeries()
+    return item(
+        media.Type,
+        (media.SeriesName or series.Name) if episode else media.Name,
+        year=series.ProductionYear if episode else media.ProductionYear,
+        season=media.ParentIndexNumber,
+        number=media.IndexNumber,
+        episode_title=media.Name,
+        ids=ExternalIds.from_mapping(media.ProviderIds),
+        show_ids=ExternalIds.from_mapping(series.ProviderIds or media.SeriesProviderIds),
+        duration=seconds_from_ticks(media.RunTimeTicks),
     )
