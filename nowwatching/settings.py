@@ -545,8 +545,8 @@ if HSTS_PRELOAD and not HTTPS_ONLY:
     )
 if HTTPS_ONLY:
     SECURE_SSL_REDIRECT = True
-    # A load balancer may probe liveness over plain HTTP from inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # A load balancer may probe liveness and readiness over plain HTTP from inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     # The proxy must set this header itself and drop any copy a client sent.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = 365 * 24 * 3600

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/openapi.json", api.api_openapi, name="api-openapi"),
     path("api-test", api.api_test, name="api-test"),
     path("healthz", api.healthz, name="healthz"),
+    path("readyz", api.readyz, name="readyz"),
     path("favicon.ico", pages.favicon, name="favicon"),
     path("hooks/<str:server>/<str:token>", hooks.hook, name="hook"),
     # Any other address under /api/ is a JSON 404 with DEBUG on too (`make run`), where Django

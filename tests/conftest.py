@@ -42,6 +42,12 @@ def pytest_addoption(parser):
         action="store_true",
         help="run the database tests on a throwaway PostgreSQL server instead of SQLite",
     )
+    parser.addoption(
+        "--image",
+        action="store_true",
+        help="run tests/image/ (`make image-test`): build the image, run it and the compose "
+        "file with Docker",
+    )
 
 
 def pytest_configure(config):
@@ -52,11 +58,16 @@ def pytest_configure(config):
     )
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Every test may read the database: the pages and the API read the history mirror
     (empty unless the test fills it) and every Trakt call reads the stored sign-in. A test's
-    own django_db marker wins (transaction=True for tests whose threads write)."""
+    own django_db marker wins (transaction=True for tests whose threads write).
+
+    tests/image/ runs only with --image (`make image-test`): it needs Docker and minutes."""
+    image = pytest.mark.skip(reason="Docker: run by `make image-test` (pytest --image)")
     for item in items:
+        if "image" in item.path.parent.parts[-1:] and not config.getoption("--image"):
+            item.add_marker(image)
         if item.get_closest_marker("django_db") is None:
             item.add_marker(pytest.mark.django_db)
 

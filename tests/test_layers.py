@@ -26,6 +26,7 @@ RANKS = {
     "profile.pages": 6,
     "profile.api": 6,
     "profile.live": 5,
+    "profile.ops": 5,  # running the site: migrations, backups, health (over the mirror's state)
     "profile.mirror": 4,
     "profile.signin": 3,
     "profile.demo": 2,  # installed at the client's way out by apps.py, never imported by it

@@ -46,6 +46,20 @@ def history_unavailable() -> JsonResponse:
     return no_cache(JsonResponse(body, status=API_ERRORS["history_unavailable"]))
 
 
+# How soon an orchestrator may ask /readyz again: migrations take seconds.
+NOT_READY_RETRY_SECONDS = 5
+
+
+def not_ready(reason: str) -> JsonResponse:
+    body = {
+        "ready": False,
+        "error": {"code": "not_ready", "message": reason, "retry_after": NOT_READY_RETRY_SECONDS},
+    }
+    response = JsonResponse(body, status=API_ERRORS["not_ready"])
+    response["Retry-After"] = str(NOT_READY_RETRY_SECONDS)
+    return no_cache(response)
+
+
 def no_cache(response: JsonResponse) -> JsonResponse:
     patch_cache_control(response, no_cache=True)
     return response

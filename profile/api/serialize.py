@@ -19,6 +19,7 @@ from profile.live.watching import NowWatching, Progress
 from profile.mirror.queries import TitleCount
 from profile.mirror.review import YearReview
 from profile.mirror.titles import PlayItem, TitleInfo
+from profile.ops.health import Liveness
 
 # --- /api/watching ------------------------------------------------------------------------------
 
@@ -220,3 +221,19 @@ def year_json(review: YearReview, time_zone: str) -> dict:
         "first": play_json(review.first),
         "last": play_json(review.last),
     }
+
+
+# --- Health ---------------------------------------------------------------------------------------
+
+
+def liveness_json(liveness: Liveness) -> dict[str, Any]:
+    """/healthz's "database" and "history" (beside "status" and "cache")."""
+    job = liveness.history
+    history = job and {
+        "sync_minutes": job.sync_minutes,
+        "state": job.state,
+        "running": job.running,
+        "last_run_at": job.last_run_at and iso(job.last_run_at),
+        "last_success_at": job.last_success_at and iso(job.last_success_at),
+    }
+    return {"database": "ok" if liveness.database else "degraded", "history": history}

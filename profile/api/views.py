@@ -23,6 +23,7 @@ from profile.api.answers import (
     error_answer,
     history_unavailable,
     no_cache,
+    not_ready,
 )
 from profile.api.openapi import api_endpoints, openapi_text
 from profile.api.params import BadParameter, choice, day, whole
@@ -34,6 +35,7 @@ from profile.live.cache import Cached
 from profile.mirror import queries
 from profile.mirror.review import year_list, year_review
 from profile.mirror.state import cached, mirror
+from profile.ops import health
 
 
 @json_endpoint(error_fields={"isWatching": False})
@@ -219,8 +221,19 @@ def api_openapi(request):
 def healthz(request):
     """Liveness: never touches Trakt or TMDB. The site is up ("status": "ok", always 200);
     "cache" says whether the shared cache answers, or is down and each process serves from
-    its own memory ("degraded")."""
-    return JsonResponse({"status": "ok", "cache": shared_cache_status()})
+    its own memory ("degraded"); "database" and "history" what `ops.health` says."""
+    liveness = serialize.liveness_json(health.liveness())
+    return JsonResponse({"status": "ok", "cache": shared_cache_status()} | liveness)
+
+
+@json_endpoint()
+def readyz(request):
+    """Readiness: 200 once the database answers and holds every migration of this release,
+    else 503 (`not_ready`), so an orchestrator sends no visitor here before then."""
+    ready = health.readiness()
+    if ready.ready:
+        return no_cache(JsonResponse({"ready": True}))
+    return not_ready(ready.reason)
 
 
 @html_page

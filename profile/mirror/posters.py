@@ -17,7 +17,7 @@ from profile.client import UpstreamError, tmdb
 from profile.client.tmdb import best_image
 from profile.mirror.state import mark_changed
 from profile.models import Play, Rating, Title
-from profile.signin.credentials import tmdb_auth
+from profile.signin.credentials import tmdb_auth, tmdb_configured
 
 # A few per tick, a pause between TMDB calls; a title without one is asked again after a
 # week, one with one after two months (TMDB's best poster can change).
@@ -54,6 +54,8 @@ def fill_posters(
 ) -> int:
     """Looks up TMDB posters for up to `limit` titles that need one; how many it looked up.
     TMDB failing leaves the title for the next time."""
+    if not tmdb_configured():
+        return 0  # nothing to ask with: no warning every tick
     now = timezone.now()
     auth = tmdb_auth()
     done = 0

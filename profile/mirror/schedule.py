@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30
 FULL_EVERY = timedelta(days=1)
+RESUME_WALK_AFTER = timedelta(minutes=1)
 WATCHING_KEY = "nowwatching:v1:history:watching"
 WATCHING_CHANGED_KEY = "nowwatching:v1:history:watching-changed-at"
 
@@ -77,7 +78,11 @@ def due(now: datetime, state: SyncState, watching_changed_at: float | None) -> P
     if state.lease_until is not None and state.lease_until > now:
         return None  # a sync is running somewhere
     last = state.last_attempt_at
-    interval_passed = last is None or now - last >= timedelta(minutes=minutes)
+    interval = timedelta(minutes=minutes)
+    if state.walk_next_page is not None:
+        # A walk cut short (a restart, `docker stop`) goes on soon, not a whole interval later.
+        interval = min(interval, RESUME_WALK_AFTER)
+    interval_passed = last is None or now - last >= interval
     changed = watching_changed_at is not None and (
         last is None or watching_changed_at > last.timestamp()
     )
@@ -132,7 +137,9 @@ class HistoryJob(threading.Thread):
         except Exception as error:  # the thread must outlive any surprise
             log.error("history job: unexpected %s: %s", type(error).__name__, error)
 
-    def stop(self, wait: float = 3.0) -> None:
+    def stop(self, wait: float = 10.0) -> None:
+        """Ends the job at its next page (a worker exiting calls this: `docker stop`, a
+        restart): at most one Trakt call (5 s) and one page's write away."""
         self.stopping.set()
         self.join(wait)
 

@@ -18,7 +18,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import IntegrityError
-from django.db.models import F, Max
+from django.db.models import F, Max, Value
+from django.db.models.functions import Greatest
 
 from profile.models import OneRow, Play, SyncState
 
@@ -48,6 +49,13 @@ def version_moved(count: int = 1) -> dict:
     """The SyncState update that marks the mirror changed (when `count` says it did), to go
     in the same UPDATE as the change: the one way the mirror's version moves."""
     return {"version": F("version") + 1} if count else {}
+
+
+def version_past(version: int) -> dict:
+    """The SyncState update that moves the version beyond both its own and `version` (a
+    restored backup brings back an older number: figures cached under the numbers either
+    database reached are never served for the other)."""
+    return {"version": Greatest(F("version"), Value(version)) + 1}
 
 
 def mark_changed() -> None:

@@ -146,3 +146,8 @@ def _after_refusal(used: Credentials, error: UpstreamError) -> Credentials:
 def tmdb_auth() -> TmdbAuth:
     """TMDB's credentials: the read access token or the v3 key, from the settings."""
     return TmdbAuth(settings.TMDB_READ_ACCESS_TOKEN or None, settings.TMDB_API_KEY or None)
+
+
+def tmdb_configured() -> bool:
+    """Whether TMDB can be asked at all (the demo answers without credentials)."""
+    return bool(settings.TMDB_READ_ACCESS_TOKEN or settings.TMDB_API_KEY or settings.DEMO_MODE)

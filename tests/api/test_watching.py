@@ -454,7 +454,7 @@ def test_healthz_never_touches_an_upstream(client, mock):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "cache": "ok"}
+    assert response.json()["status"] == "ok" and response.json()["cache"] == "ok"
     assert not mock.calls
 
 

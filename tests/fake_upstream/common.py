@@ -30,6 +30,8 @@ DEFAULTS = {
     "title": None,  # overrides the movie's or show's title
     "delay": 0.0,
     "watching_delay": 0.0,
+    # True: /watching answers only once set back to False (a test's own moment, not a delay).
+    "watching_hold": False,
     "trakt_fault": None,
     "tmdb_fault": None,
     "profile": "full",

@@ -40,6 +40,7 @@ class FakeUpstream:
         self._started = time.monotonic()
         self.endless_bytes_sent = 0  # what the "endless" fault wrote before the client left
         self.tokens = FakeTokens(self)
+        self._released = threading.Condition(self._lock)
         self.server = _QuietServer(("127.0.0.1", port), _handler_for(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -55,6 +56,7 @@ class FakeUpstream:
         with self._lock:
             self.state |= changes
             self._started = time.monotonic()
+            self._released.notify_all()
 
     def reset(self) -> None:
         with self._lock:
@@ -62,6 +64,7 @@ class FakeUpstream:
             self._calls.clear()
             self.endless_bytes_sent = 0
             self.tokens = FakeTokens(self)
+            self._released.notify_all()
 
     def calls(self, prefix: str = "") -> int:
         """How many calls were made whose key ("trakt:/users/x/watching") starts with prefix."""
@@ -260,6 +263,9 @@ def _handler_for(fake: FakeUpstream):
             delay = state["delay"] + (state["watching_delay"] if path.endswith("/watching") else 0)
             if delay:
                 time.sleep(delay)
+            if path.endswith("/watching"):
+                with fake._lock:
+                    fake._released.wait_for(lambda: not fake.state["watching_hold"], timeout=30)
             refusal = self._check_auth(service, parse_qs(url.query))
             if refusal:
                 return self._send(*refusal)

@@ -206,10 +206,11 @@ def test_a_cold_cache_answers_at_once_with_the_skeleton_and_a_quick_second_look(
 
 
 def test_many_pages_on_a_cold_cache_start_one_fetch(fake):
-    fake.set(watching_delay=1)
+    fake.set(watching_hold=True)  # Trakt answers only once every page has asked
 
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(lambda _: Client().get("/live").json(), range(48)))
+    fake.set(watching_hold=False)
     assert wait_for_refreshes(timeout=30)
 
     assert all("data-banner-skeleton" in a["fragments"]["banner"] for a in answers)

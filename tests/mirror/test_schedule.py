@@ -82,6 +82,18 @@ def test_the_first_run_backfills_and_an_interrupted_walk_continues(settings):
     assert schedule.due(NOW, walking, None) == schedule.Plan(False, "continuing the full")
 
 
+def test_a_walk_cut_short_by_a_restart_goes_on_after_a_minute_not_an_interval(settings):
+    settings.HISTORY_SYNC_MINUTES = 15
+    cut = {"walk_kind": "backfill", "walk_next_page": 7, "backfilled_at": None}
+
+    soon = state(**cut, last_attempt_at=NOW - timedelta(seconds=30))
+    later = state(**cut, last_attempt_at=NOW - timedelta(minutes=1))
+
+    assert schedule.due(NOW, soon, None) is None
+    assert schedule.due(NOW, later, None) == schedule.Plan(False, "continuing the backfill")
+    assert schedule.due(NOW, state(last_attempt_at=NOW - timedelta(minutes=1)), None) is None
+
+
 def test_nothing_is_due_while_another_sync_holds_the_lease(settings):
     settings.HISTORY_SYNC_MINUTES = 15
     busy = state(lease_until=NOW + timedelta(minutes=1), last_attempt_at=None)
@@ -246,3 +258,20 @@ def test_a_served_site_mirrors_the_history_by_itself_one_sync_at_a_time():
     # One backfill of two pages, by one of the two workers' jobs.
     assert fake.calls("trakt:/users/sean/history") == 2
     assert "Traceback" not in log
+
+
+@pytest.mark.django_db
+def test_without_tmdb_credentials_posters_are_not_asked_for_nor_warned_about(
+    settings, fake_server, caplog
+):
+    fake_server.reset()
+    fake_server.configure(settings)
+    settings.TMDB_API_KEY = settings.TMDB_READ_ACCESS_TOKEN = ""
+    film = mirror.title("Film", tmdb_id=550)
+    mirror.play(film, "2025-05-01T20:00:00Z")
+
+    with caplog.at_level(logging.WARNING):
+        assert fill_posters(pause=0) == 0
+
+    assert fake_server.calls("tmdb:") == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -114,7 +114,7 @@ def test_single_flight_holds_per_process_while_redis_is_down(redis, fake):
 def test_healthz_says_degraded_while_redis_is_frozen_then_ok_once_it_answers(
     redis, client, caplog, quick_retries
 ):
-    assert client.get("/healthz").json() == {"status": "ok", "cache": "ok"}
+    assert client.get("/healthz").json()["cache"] == "ok"
 
     redis.freeze()
     with caplog.at_level(logging.WARNING, logger="nowwatching.cache"):
@@ -125,7 +125,8 @@ def test_healthz_says_degraded_while_redis_is_frozen_then_ok_once_it_answers(
             assert time.monotonic() < deadline, "the breaker never closed"
             time.sleep(0.1)
 
-    assert (frozen.status_code, frozen.json()) == (200, {"status": "ok", "cache": "degraded"})
+    assert (frozen.status_code, frozen.json()["cache"]) == (200, "degraded")
+    assert frozen.json()["status"] == "ok"
     assert back.status_code == 200
     lines = outage_lines(caplog)
     assert len(lines) == 2 and "unreachable" in lines[0]
