@@ -11,10 +11,13 @@ import threading
 import pytest
 from django.test import Client
 
+from profile.api.openapi import openapi_document
 from profile.live import resolve, webhooks
 from tests.conftest import WEBHOOK_TOKEN
 from tests.contract import assert_matches_openapi
 from tests.player import HOME_VIDEO, MOVIE, SERVERS, Player
+
+HOOK = "/hooks/{server}/{token}"
 
 
 def watching(client) -> dict:
@@ -265,3 +268,32 @@ def test_trakt_failing_the_lookup_leaves_the_players_own_ids(client, hooks):
     assert content["links"]["imdb"] == "https://www.imdb.com/title/tt1650062/"
     assert content["links"]["tmdb"] == "https://www.themoviedb.org/movie/37686"
     assert content["images"]["poster"]  # TMDB still gave the artwork
+
+
+# --- As the OpenAPI document says -----------------------------------------------------------------
+
+
+def test_every_answer_of_the_hooks_is_the_documented_one(client, hooks, time_machine):
+    time_machine.move_to("2026-11-23 20:15:00Z", tick=False)  # one rate-limit window
+    post = openapi_document()["paths"][HOOK]["post"]
+    example = post["requestBody"]["content"]["application/json"]["example"]
+    url = f"/hooks/jellyfin/{WEBHOOK_TOKEN}"
+    over_the_cap = b'{"pad": "' + b"x" * webhooks.MAX_BODY_BYTES["jellyfin"] + b'"}'
+
+    answers = [
+        client.post(url, example, content_type="application/json"),
+        client.post(url, {"NotificationType": "ItemAdded"}, content_type="application/json"),
+        client.post(url, b"[1]", content_type="application/json"),
+        client.post("/hooks/jellyfin/x", example, content_type="application/json"),
+        client.generic("POST", url, over_the_cap, "application/json"),
+    ]
+    for _ in range(webhooks.RATE_LIMIT):
+        if (refused := client.post(url, example, content_type="application/json")).status_code == 429:  # fmt: skip
+            break
+    answers.append(refused)
+
+    assert [answer.status_code for answer in answers] == [202, 202, 400, 404, 413, 429]
+    assert answers[0].json() == {"accepted": True, "note": "started"}
+    assert watching(client)["content"]["title"] == example["Name"]
+    for answer in answers:
+        assert_matches_openapi(answer, HOOK, "post")
