@@ -401,3 +401,13 @@ def test_the_checker_enforces_formats():
 
     with pytest.raises(AssertionError, match="is not a 'date-time'"):
         assert_matches_openapi(answer(200, json.dumps(body).encode()), "/api/profile")
+
+
+def test_a_source_added_later_still_fits_the_watching_answer():
+    # The docs promise more sources may come (as more actions may): a client that validates
+    # against the document must not break on one.
+    examples = openapi_document()["paths"]["/api/watching"]["get"]["responses"]["200"]
+    body = examples["content"]["application/json"]["examples"]["movie"]["value"]
+    body["content"]["source"] = "kodi"
+
+    assert_matches_openapi(answer(200, json.dumps(body).encode()), "/api/watching")
