@@ -202,6 +202,35 @@ def test_a_webhook_is_pushed_to_this_processs_pages_without_redis(client, hooks,
     run(test)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_change_on_trakt_is_pushed_when_its_poll_sees_it(fake, settings, pushes):
+    # No media server speaks: Trakt's poll, which the hub keeps at its usual pace while pages
+    # are open, is the source, and what it newly reports reaches the open pages unasked.
+    settings.WATCHING_CACHE_SECONDS = 1
+    fake.set(watching="idle")
+
+    async def test(hub):
+        page = Page()
+        await page.start()
+        await page.body()
+        deadline = asyncio.get_running_loop().time() + 20
+        while fake.calls("trakt:/users/sean/watching") < 1:
+            assert asyncio.get_running_loop().time() < deadline, "Trakt was not asked"
+            await asyncio.sleep(0.05)
+
+        fake.set(watching="movie")
+
+        frame = ""
+        while "data: " not in frame:  # past any keep-alive comment
+            left = deadline + 20 - asyncio.get_running_loop().time()
+            frame = (await asyncio.wait_for(page.sent.get(), timeout=left))["body"].decode()
+        answer = json.loads(frame.split("data: ", 1)[1])
+        assert "Super 8" in answer["fragments"]["banner"]
+        await page.leave()
+
+    run(test)
+
+
 def test_under_djangos_own_server_the_stream_is_a_204_and_the_page_polls(client):
     response = client.get("/live/stream")
 
