@@ -95,6 +95,33 @@ def test_every_worker_relays_every_change_in_order(upstream, redis_server):
                 each.close()
 
 
+def test_a_thousand_open_pages_all_get_the_change_and_the_site_still_answers(
+    upstream, redis_server
+):
+    # As `make serve` runs it: 2 workers. The streams live on the event loop, not a thread
+    # each, so the site's other addresses go on answering (their cost is make bench's row).
+    with gunicorn(env(upstream, redis_server), workers=2) as site:
+        streams = []
+        try:
+            for _ in range(1000):
+                streams.append(EventStream(site.url))
+            assert {each.status for each in streams} == {200}
+            until(lambda: subscribers(redis_server) == 2)
+
+            assert Player("plex", WEBHOOK_TOKEN).post(site.url, "play", 600)[0] == 202
+
+            for path in ("/", "/api/watching"):
+                with urllib.request.urlopen(site.url + path, timeout=30) as answer:
+                    assert answer.status == 200
+            for each in streams:
+                assert "Super 8" in banner_of(each.next_event(timeout=30))
+        finally:
+            for each in streams:
+                each.close()
+        Player("plex", WEBHOOK_TOKEN).post(site.url, "stop", 700)
+        assert "Traceback" not in site.log_text()
+
+
 def test_with_redis_down_pages_poll_and_nothing_fails_then_streams_come_back(
     upstream, redis_server
 ):
