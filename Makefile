@@ -45,9 +45,11 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Development server. DEBUG defaults to on here (a development key, static files from
-# static/); with no TRAKT_API_KEY it serves the built-in demo data.
+# Development server. DEBUG defaults to on here (static files from static/); with no
+# TRAKT_API_KEY it serves the built-in demo data. The checkout gets a random SECRET_KEY of its
+# own in .env.local the first time (nowwatching/local_env.py), so manage.py commands work too.
 run: install
+	$(BIN)/python -m nowwatching.local_env
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
@@ -80,6 +82,7 @@ test: install system-deps lint
 # gunicorn and a fake Trakt/TMDB that takes 300 ms per answer (about a minute).
 bench: install system-deps
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/transfer.py
 
 # requirements.lock again from pyproject.toml's dependencies (after changing them), with
 # uv in a throwaway venv.

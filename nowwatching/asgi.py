@@ -24,6 +24,11 @@ from nowwatching.startup import settings_or_exit
 
 settings_or_exit()
 
+# A server: its requests wait on the database a bounded time (nowwatching/databases/guard.py).
+from nowwatching.databases import guard  # noqa: E402
+
+guard.serving()
+
 # Requests of one worker that run Django at the same time; the others wait their turn on the
 # event loop, first come first served. Views never wait on Trakt once its answers are kept
 # (profile/live/cache.py refreshes them in the background), so a few threads keep the core busy;

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.core.cache import caches
@@ -40,18 +41,35 @@ HEALTH_PING_SECONDS = 5.0
 FALLBACK_MAX_ENTRIES = 10_000
 
 
+def _class_name(error: BaseException | None) -> str:
+    return type(error).__name__ if error else "error"
+
+
 class Breaker:
     """Closed while Redis answers; open (memory only) from the first failure until a retry,
-    one caller at a time, reaches it again."""
+    one caller at a time, reaches it again. One warning when it opens, one when it closes.
 
-    def __init__(self, where: str):
+    The database has one too (nowwatching/databases/guard.py): `what` it guards, what each
+    process does `meanwhile`, and how a failure is `described` in the warning."""
+
+    def __init__(
+        self,
+        where: str,
+        *,
+        what: str = "The shared cache",
+        meanwhile: str = "each process serves from its own memory",
+        describe: Callable[[BaseException | None], str] = _class_name,
+        logger: logging.Logger = log,
+    ):
         self.where = where
+        self.what, self.meanwhile, self.describe, self.log = what, meanwhile, describe, logger
         self._lock = threading.Lock()
         self.down_since: float | None = None  # monotonic; None while closed
         self._retry_at = 0.0
-        self._probing = False
+        self._probing_since: float | None = None  # a probe's start, until its outcome
         self.last_ok = 0.0  # monotonic time of the last call that reached Redis
         self.failures = 0  # calls that tried Redis and failed: each cost at most one timeout
+        self.last_error: BaseException | None = None
 
     @property
     def is_open(self) -> bool:
@@ -65,24 +83,29 @@ class Breaker:
         with self._lock:
             if self.down_since is None:
                 return True
-            if self._probing or time.monotonic() < self._retry_at:
+            now = time.monotonic()
+            # A probe whose caller never told its outcome does not hold the others off forever.
+            probing = self._probing_since is not None and now < self._probing_since + 30
+            if probing or now < self._retry_at:
                 return False
-            self._probing = True
+            self._probing_since = now
             return True
 
     def failed(self, error: BaseException | None) -> None:
         with self._lock:
             self.failures += 1
-            self._probing = False
+            self.last_error = error
+            self._probing_since = None
             self._retry_at = time.monotonic() + RETRY_SECONDS
             if self.down_since is not None:
                 return
             self.down_since = time.monotonic()
-        log.warning(
-            "The shared cache at %s is unreachable (%s): each process serves from its own "
-            "memory and tries again every %g s.",
+        self.log.warning(
+            "%s at %s is unreachable (%s): %s and tries again every %g s.",
+            self.what,
             self.where,
-            type(error).__name__ if error else "error",
+            self.describe(error),
+            self.meanwhile,
             RETRY_SECONDS,
         )
 
@@ -95,8 +118,8 @@ class Breaker:
                 return
             down_for = time.monotonic() - self.down_since
             self.down_since = None
-            self._probing = False
-        log.warning("The shared cache at %s is back after %.0f s.", self.where, down_for)
+            self._probing_since = None
+        self.log.warning("%s at %s is back after %.0f s.", self.what, self.where, down_for)
 
 
 # Django makes a cache object per thread; the breaker and the memory are per process.

@@ -23,6 +23,9 @@ bind = "127.0.0.1:8000"
 control_socket_disable = True
 # Idle kept-alive connections are closed after this long; each costs only a socket meanwhile.
 keepalive = 5
+# A search of 500 characters (all /search and /api/search read) is up to 6,000 bytes of
+# address once percent-encoded: gunicorn's default request line (4 KB) would refuse it.
+limit_request_line = 8190
 
 
 def on_starting(server):

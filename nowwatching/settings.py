@@ -13,6 +13,7 @@ from csp.constants import NONE, SELF
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from nowwatching.databases import config as database_config
 from nowwatching.startup import config_error
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ if not SECRET_KEY:
         raise config_error(
             "SECRET_KEY is not set, and a server with DEBUG off needs its own.",
             "Set SECRET_KEY to a long random value of your own in .env.local or the "
-            "environment, and keep it secret (`make run`, for development, needs none)",
+            "environment, and keep it secret (`make run` writes one into .env.local)",
             # A fresh value, ready to paste; it is used nowhere.
             f"SECRET_KEY={secrets.token_urlsafe(50)}",
         )
@@ -116,13 +117,15 @@ TRAKT_ACCESS_TOKEN = env.str("TRAKT_ACCESS_TOKEN", default="").strip()
 TMDB_API_KEY = env.str("TMDB_API_KEY", default="").strip()
 TMDB_READ_ACCESS_TOKEN = env.str("TMDB_READ_ACCESS_TOKEN", default="").strip()
 
-# Trakt user slugs are letters, digits, dots, dashes and underscores. Anything else is
-# refused here, before it can ever be spliced into an upstream URL.
-TRAKT_USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Trakt user slugs are letters, digits, dots, dashes and underscores, and may begin with an
+# underscore ("_captain"). Anything else (".", "..", a "/", a "?") is refused here, before it
+# can ever be spliced into an upstream URL (profile/client/schemas.py checks Trakt's slugs so).
+TRAKT_USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 TRAKT_USERNAME = env.str("TRAKT_USERNAME", default="").strip()
 if TRAKT_USERNAME and not TRAKT_USERNAME_PATTERN.fullmatch(TRAKT_USERNAME):
     raise config_error(
-        "TRAKT_USERNAME may hold only letters, digits, '.', '-' and '_' (at most 64 characters).",
+        "TRAKT_USERNAME may hold only letters, digits, '.', '-' and '_', beginning with a "
+        "letter, a digit or '_' (at most 64 characters).",
         "Set TRAKT_USERNAME to the slug from your trakt.tv/users/<slug> address",
         "TRAKT_USERNAME=sean",
     )
@@ -133,8 +136,13 @@ TRAKT_AUTH_URL = env_url("TRAKT_AUTH_URL", "https://auth.trakt.tv")
 TMDB_API_URL = env_url("TMDB_API_URL", "https://api.themoviedb.org/3")
 TMDB_IMAGE_URL = env_url("TMDB_IMAGE_URL", "https://image.tmdb.org/t/p")
 
-# With no Trakt key there is nothing real to show, so a fresh clone serves demo data.
-DEMO_MODE = env_bool("DEMO_MODE", not TRAKT_API_KEY)
+# Demo mode is for an empty site only: with neither a Trakt key nor a username there is nothing
+# real to show, so a fresh clone serves demo data. A username without a key is an owner with
+# no Trakt API app (only VIP accounts may own one since July 2026): the site shows the
+# history imported from Trakt's data export (`manage.py import_trakt_export`).
+DEMO_MODE = env_bool("DEMO_MODE", not TRAKT_API_KEY and not TRAKT_USERNAME)
+# No API app: nothing is asked of Trakt; the mirror comes from Trakt's data export.
+EXPORT_ONLY = not DEMO_MODE and not TRAKT_API_KEY
 
 # Combinations that cannot work stop start-up, rather than a page saying Trakt failed.
 for _name, _value in (
@@ -149,12 +157,13 @@ for _name, _value in (
             "(https://trakt.tv/oauth/applications)",
             "TRAKT_API_KEY=<the Client ID: 64 letters and digits>",
         )
-if not DEMO_MODE and not TRAKT_API_KEY:
+if not DEMO_MODE and not TRAKT_API_KEY and not TRAKT_USERNAME:
     raise config_error(
-        "DEMO_MODE is false, but TRAKT_API_KEY is not set, so there is nothing to show.",
-        "Set TRAKT_API_KEY to your Trakt app's Client ID (https://trakt.tv/oauth/applications), "
-        "or leave DEMO_MODE empty to serve the demo",
-        "TRAKT_API_KEY=<the Client ID: 64 letters and digits>",
+        "DEMO_MODE is false, but neither TRAKT_API_KEY nor TRAKT_USERNAME is set, so there is "
+        "nothing to show.",
+        "Set TRAKT_USERNAME to your Trakt username (and import your Trakt export), or "
+        "TRAKT_API_KEY to your Trakt app's Client ID, or leave DEMO_MODE empty to serve the demo",
+        "TRAKT_USERNAME=sean",
     )
 # With an access token the profile is its owner's ("me"); with the app's secret the owner
 # may sign in (`manage.py trakt_login`) and become "me". Else a username is the only way.
@@ -260,9 +269,11 @@ elif _friends:
                 "FRIENDS=sam,alex",
             )
     FRIENDS = tuple(dict.fromkeys(_friends))
-if FRIENDS != "off" and DEMO_MODE:
+if FRIENDS != "off" and (DEMO_MODE or EXPORT_ONLY):
     raise config_error(
-        "FRIENDS is on, but DEMO_MODE is too: the demo follows nobody.",
+        "FRIENDS is on, but DEMO_MODE is too: the demo follows nobody."
+        if DEMO_MODE
+        else "FRIENDS is on, but TRAKT_API_KEY is not set: friends are asked through Trakt's API.",
         "Set TRAKT_API_KEY (a real profile), or FRIENDS=off",
         "FRIENDS=off",
     )
@@ -383,6 +394,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, so its redirects carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
+    # Outside ConditionalGetMiddleware (which makes the ETag of the uncompressed body), inside
+    # WhiteNoise (which serves static files compressed already): nowwatching/compression.py.
+    "nowwatching.compression.GZipMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Django's, with a cheaper hash for the ETag (nowwatching/etags.py).
     "nowwatching.etags.ConditionalGetMiddleware",
@@ -420,19 +434,8 @@ if urlsplit(_database_url).scheme not in DATABASE_SCHEMES:
         "in the project folder)",
         "DATABASE_URL=postgres://nowwatching:password@127.0.0.1:5432/nowwatching",
     )
-DATABASES = {"default": environ.Env.db_url_config(_database_url)}
-# Each worker keeps its connection between requests (opening one, with SQLite's PRAGMAs, cost
-# about a millisecond a page); a broken one is replaced at the next request.
-DATABASES["default"]["CONN_MAX_AGE"] = 60
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        # Readers never wait for the writer (the history sync) and the writer never blocks
-        # them; a write transaction takes its lock when it begins, not halfway through.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 5,
-    }
+# Django's backends under a guard (nowwatching/databases/): calls bounded in time, a breaker.
+DATABASES = {"default": database_config(_database_url)}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -461,6 +464,9 @@ LOGGING = {
         # An upstream failure is logged once, by profile.client, with its code; Django would
         # log the 502/503/504 it became a second time.
         "without_traceback": {"()": "nowwatching.redaction.WithoutTraceback"},
+        # A Host not in ALLOWED_HOSTS: one line per host and hour naming the setting
+        # (nowwatching/unknown_hosts.py), not Django's traceback.
+        "once_per_unknown_host": {"()": "nowwatching.unknown_hosts.OncePerHost"},
         "not_an_upstream_failure": {
             "()": "django.utils.log.CallbackFilter",
             "callback": lambda record: getattr(record, "status_code", None) not in (502, 503, 504),
@@ -473,7 +479,6 @@ LOGGING = {
             "formatter": "plain",
             "filters": ["redact_secrets"],
         },
-        "null": {"class": "logging.NullHandler", "filters": ["redact_secrets"]},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
@@ -481,9 +486,9 @@ LOGGING = {
         "django.request": {"filters": ["not_an_upstream_failure"]},
         # "Failed to parse headers (url=...)": an upstream's fault, in one line.
         "urllib3.connection": {"filters": ["without_traceback"]},
-        # Scanners send random Host headers all day; each gets its 400 (and a line in the
-        # access log) without a traceback in the error log.
-        "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},
+        # Scanners send random Host headers all day: each gets its 400, and a host is named
+        # in the log at most once an hour (a few a minute at most), without a traceback.
+        "django.security.DisallowedHost": {"filters": ["once_per_unknown_host"]},
         # Apprise logs its targets' URLs (their secrets) and every failed try; the site logs
         # one line per target that keeps failing instead (profile/live/notify.py).
         "apprise": {"level": "CRITICAL"},
@@ -493,19 +498,15 @@ LOGGING = {
 # --- Security (SECURITY.md says why each is set) -----------------------------------------
 
 
-# Trakt serves avatars (images.avatar.full) from its own image hosts (walter-r2.trakt.tv, …).
-TRAKT_IMAGE_HOSTS = "https://*.trakt.tv"
-
-
 def content_security_policy(image_url: str) -> dict:
-    """Everything from our own origin; images also from the TMDB image host, Trakt's avatar
-    hosts and data: URLs. No inline script or style, no framing, no <base>, forms post only
-    to us."""
+    """Everything from our own origin; images also from the TMDB image host and data: URLs
+    (the owner's avatar, on whatever host Trakt names, is served from our own: /avatar). No
+    inline script or style, no framing, no <base>, forms post only to us."""
     parts = urlsplit(image_url)
     return {
         "DIRECTIVES": {
             "default-src": [SELF],
-            "img-src": [SELF, "data:", f"{parts.scheme}://{parts.netloc}", TRAKT_IMAGE_HOSTS],
+            "img-src": [SELF, "data:", f"{parts.scheme}://{parts.netloc}"],
             "script-src": [SELF],
             "style-src": [SELF],
             "object-src": [NONE],

@@ -233,7 +233,27 @@ class DemoTitle:
             "genres": list(self.genres),
             "rating": self.rating,
             "votes": self.votes,
+            "overview": OVERVIEWS.get(self.title) or self.blurb(kind),
         }
+
+    def blurb(self, kind: str) -> str:
+        """An overview for a title without one written: what kind of story, and when."""
+        genres = " and ".join(g.replace("-", " ") for g in self.genres)
+        what = "film" if kind == "movie" else f"series in {len(self.seasons)} seasons"
+        return f"A made-up {genres} {what} from {self.year}, for the demo of this site."
+
+
+# The demo's titles its pages draw first, with an overview of their own.
+OVERVIEWS = {
+    "The Quiet Orbit": "A station keeper at the edge of the solar system counts the days until "
+    "the supply ship, and starts to hear the station answer back.",
+    "Saltmarsh": "A tidal village, a drowned ferry and the families who never stopped "
+    "arguing about what happened that night.",
+    "The Cartographer's Daughter": "A young mapmaker follows her father's last chart down a "
+    "coast that should not exist.",
+    "Quiet Machines": "A small maintenance robot keeps an empty city running, one streetlight "
+    "at a time.",
+}
 
 
 def _movie(trakt, title, year, runtime, genres, rating, votes, mine=None) -> DemoTitle:

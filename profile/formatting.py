@@ -8,6 +8,7 @@ own zone and locale (these are US English in TIME_ZONE, the site's language).
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 
 from django.utils import timezone
@@ -122,3 +123,44 @@ def episode_subtitle(season: int, number: int, title: str | None) -> str:
     """The episode line: "S1E2 - Title", or only the code when it has no title."""
     code = episode_code(season, number)
     return f"{code} - {title}" if title else code
+
+
+def season_name(number: int) -> str:
+    """ "Season 2"; season 0 is Trakt's specials."""
+    return "Specials" if number == 0 else f"Season {number}"
+
+
+def community(rating: float | None) -> str:
+    """Trakt's community rating as the pages show it: "6.2" (one decimal)."""
+    return "" if rating is None else f"{rating:.1f}"
+
+
+def ratings_line(name: str, own: int | None, others: float | None) -> str:
+    """ "Alex rated it 9 · community 6.2": the owner's rating beside the community's, for a
+    visitor (either may be missing)."""
+    parts = []
+    if own is not None:
+        parts.append(f"{name} rated it {own}")
+    if others is not None:
+        parts.append(f"community {community(others)}")
+    return " · ".join(parts)
+
+
+# Trakt's comments mark a spoiler inside a text with [spoiler]...[/spoiler].
+_SPOILER = re.compile(r"\[spoiler\](.*?)\[/spoiler\]", re.I | re.S)
+
+
+def spoiler_parts(text: str) -> list[tuple[bool, str]]:
+    """A comment's text in pieces, each (whether it is a spoiler, its text): the pages fold
+    the spoilers away (a <details>), whatever the comment as a whole says."""
+    parts: list[tuple[bool, str]] = []
+    at = 0
+    for match in _SPOILER.finditer(text):
+        if match.start() > at:
+            parts.append((False, text[at : match.start()]))
+        if match[1].strip():
+            parts.append((True, match[1]))
+        at = match.end()
+    if at < len(text):
+        parts.append((False, text[at:]))
+    return [(spoiler, piece) for spoiler, piece in parts if piece.strip()]

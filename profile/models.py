@@ -6,10 +6,17 @@ day, hour and weekday in TIME_ZONE, computed in Python when it is written (exact
 changes, and the same on SQLite and PostgreSQL, whose own time-zone functions disagree and
 are slow); `SyncState.time_zone` says which zone they are in.
 
+The owner's library, mirrored by the same sync: favourites, the watchlist, the public lists
+and their items, and the owner's comments (shouts and reviews). Only what Trakt shows
+everyone is kept: a list whose privacy is anything but `public` is never stored.
+
 The sign-in: `TraktToken` and `TraktRateLimit`, written by `profile/signin/` only.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 from django.db import models
 
@@ -80,14 +87,94 @@ class Title(models.Model):
     # TMDB's poster file ("/abc.jpg"), filled in by the background job; "" = none known.
     poster_path = models.CharField(max_length=200, blank=True)
     poster_checked_at = models.DateTimeField(null=True, blank=True)
+    # TMDB's backdrop file, looked up with the poster (the title's page draws it).
+    backdrop_path = models.CharField(max_length=200, blank=True)
+    overview = models.TextField(blank=True)
+    # The title as search reads it (`search_words()`): `search_key` its words, for an exact
+    # match; `search_text` every word and form of it (and the year), indexed by the
+    # database's own full-text search (SQLite FTS5, PostgreSQL tsvector: migration 0003).
+    search_key = models.CharField(max_length=1000, blank=True)
+    search_text = models.CharField(max_length=2000, blank=True)
+    # When TMDB was asked for the runtime and genres Trakt's export leaves out (imported
+    # titles only: the sync's own answers carry them).
+    details_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["kind", "trakt_id"], name="title_kind_trakt_id"),
         ]
+        indexes = [models.Index(fields=["kind", "slug"], name="title_kind_slug")]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.year})" if self.year else self.title
+
+    def save(self, *args, **kwargs):
+        # The writer sets them in bulk (profile/mirror/sync/writer.py); any other write too.
+        self.search_key, self.search_text = search_fields(self.title, self.year)
+        super().save(*args, **kwargs)
+
+
+# --- Search: the words of a title ----------------------------------------------------------------
+#
+# Computed in Python when a title is written (like a play's local day), so both databases
+# index the very same words whatever their locale: case folded, accents dropped (Amélie is
+# amelie, İ and ı are i), apostrophes and hyphens joining a word's parts (Schindler's is
+# schindlers, schindler and s), and every character of a script written without spaces
+# (Chinese, Japanese, Korean, Thai) a word of its own, so a query finds it anywhere in a
+# title. Letters outside ASCII that remain (Cyrillic, Greek, Arabic, ...) are spelt as
+# x + their code point in hex, which every tokenizer reads as one plain word.
+
+# Letters that carry no accent to drop but read as these in a search box.
+_FOLDED = str.maketrans({"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d",
+                         "þ": "th", "ı": "i"})  # fmt: skip
+_WORD = re.compile(r"[^\W_]+(?:['’ʼ\-][^\W_]+)*")
+_JOINERS = re.compile(r"['’ʼ\-]")
+# Scripts written without spaces between words: each character is searched on its own.
+_UNSPACED = (
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u312f\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
+)
+_PIECES = re.compile(f"[{_UNSPACED}]|[^{_UNSPACED}]+")
+_IS_UNSPACED = re.compile(f"[{_UNSPACED}]")
+
+
+def _fold(text: str) -> str:
+    text = text.replace("İ", "i").casefold()
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", text).translate(_FOLDED)
+
+
+def _spelt(word: str) -> str:
+    return "".join(c if c.isascii() else f"x{ord(c):06x}" for c in word)
+
+
+def _forms(word: str) -> list[str]:
+    """A word's forms: the whole of it (its parts joined), then each part."""
+    parts = [part for part in _JOINERS.split(word) if part]
+    return [_spelt(form) for form in ["".join(parts), *(parts if len(parts) > 1 else [])]]
+
+
+def search_words(text: str) -> list[tuple[list[str], bool]]:
+    """The words of `text` as search reads them: for each, its forms (`_forms`) and whether
+    it is one character of an unspaced script (a run of them gives a word per character)."""
+    found: list[tuple[list[str], bool]] = []
+    for match in _WORD.finditer(_fold(text)):
+        for piece in _PIECES.findall(match[0]):
+            if _IS_UNSPACED.fullmatch(piece):
+                found.append(([_spelt(piece)], True))
+            elif forms := [form for form in _forms(piece) if form]:
+                found.append((forms, False))
+    return found
+
+
+def search_fields(title: str, year: int | None) -> tuple[str, str]:
+    """(`search_key`, `search_text`) of a title (see the Title model)."""
+    words = [forms for forms, _ in search_words(title or "")]
+    key = " ".join(forms[0] for forms in words)
+    text = " ".join(form for forms in words for form in dict.fromkeys(forms))
+    if year:
+        text = f"{text} {year}".strip()
+    return key[:1000], text[:2000]
 
 
 class Episode(models.Model):
@@ -138,8 +225,37 @@ class Play(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["watched_at"], name="play_watched_at"),
-            models.Index(fields=["kind", "watched_at"], name="play_kind_watched_at"),
+            # The diary's order (newest first, the history id breaking ties), and its filters
+            # read from the index alone: a page by keyset, or a deep page's skip, never reads
+            # the table (profile/mirror/diary.py).
+            models.Index(
+                fields=[
+                    "watched_at",
+                    "history_id",
+                    "kind",
+                    "title",
+                    "local_date",
+                    "local_hour",
+                    "local_weekday",
+                ],
+                name="play_diary",
+            ),  # fmt: skip
+            # One title's plays: its page (in order, and its figures: plays, time, first and
+            # last, each episode's plays, its runs) and the diary of one show or movie, all
+            # read from the index alone.
+            models.Index(
+                fields=[
+                    "title",
+                    "watched_at",
+                    "history_id",
+                    "kind",
+                    "episode",
+                    "runtime",
+                    "run_start",
+                    "epoch_minute",
+                ],
+                name="play_title",
+            ),  # fmt: skip
             # Covers the GROUP BYs over a range of days (heatmap, /api/activity, a year's
             # figures and its longest binge): they never read the table.
             models.Index(
@@ -182,6 +298,134 @@ class Rating(models.Model):
         return f"{self.kind} {self.trakt_id}: {self.rating}"
 
 
+# --- The owner's library (profile/mirror/sync/library.py) -------------------------------------
+#
+# Each row points at a Title (the movie, or the show of a season or an episode), so every page
+# can draw it; `seen` is the walk that saw it last, and a complete walk removes the others.
+
+MEDIA_KINDS = [("movie", "Movie"), ("show", "Show"), ("season", "Season"), ("episode", "Episode")]
+
+
+class Listed(models.Model):
+    """What the watchlist and a list's items share: the thing listed, and how."""
+
+    kind = models.CharField(max_length=7, choices=MEDIA_KINDS)
+    trakt_id = models.BigIntegerField()  # of the movie, show, season or episode
+    title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="%(class)ss")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss"
+    )
+    season = models.PositiveIntegerField(null=True, blank=True)  # seasons and episodes
+    rank = models.PositiveIntegerField(default=0)  # the owner's order
+    listed_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    seen = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class Favorite(models.Model):
+    """One of the owner's favourite movies or shows, in the owner's order."""
+
+    title = models.OneToOneField(Title, on_delete=models.CASCADE, related_name="favorite")
+    rank = models.PositiveIntegerField(default=0)
+    listed_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    seen = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rank", "pk"]
+
+    def __str__(self) -> str:
+        return f"favourite {self.rank}: {self.title}"
+
+
+class WatchlistItem(Listed):
+    class Meta:
+        ordering = ["rank", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "trakt_id"], name="watchlist_kind_trakt_id")
+        ]
+        indexes = [models.Index(fields=["title"], name="watchlist_title")]
+
+    def __str__(self) -> str:
+        return f"watchlist {self.rank}: {self.kind} {self.trakt_id}"
+
+
+class UserList(models.Model):
+    """One of the owner's lists. Only public ones are ever stored (the sync skips the rest
+    and removes a list that stopped being public)."""
+
+    trakt_id = models.BigIntegerField(unique=True)
+    slug = models.CharField(max_length=200)
+    name = models.CharField(max_length=1000)
+    description = models.TextField(blank=True)
+    sort_by = models.CharField(max_length=32, blank=True)
+    sort_how = models.CharField(max_length=4, blank=True)
+    updated_at = models.DateTimeField(
+        null=True, blank=True
+    )  # Trakt's: items are fetched when it moves
+    item_count = models.PositiveIntegerField(default=0)
+    likes = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)  # in Trakt's order of the owner's lists
+    seen = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["slug"], name="userlist_slug")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListItem(Listed):
+    list = models.ForeignKey(UserList, on_delete=models.CASCADE, related_name="items")
+    # Where Trakt put it in the list's own order (its sort), across pages.
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["list", "kind", "trakt_id"], name="listitem_list_kind_trakt_id"
+            )
+        ]
+        indexes = [models.Index(fields=["title"], name="listitem_title")]
+
+    def __str__(self) -> str:
+        return f"{self.list_id} #{self.position}: {self.kind} {self.trakt_id}"
+
+
+class Comment(models.Model):
+    """One of the owner's comments: a shout, or a review (`review`), on a movie, a show, one
+    of its seasons or an episode."""
+
+    trakt_id = models.BigIntegerField(unique=True)
+    kind = models.CharField(max_length=7, choices=MEDIA_KINDS)
+    title = models.ForeignKey(Title, on_delete=models.CASCADE, related_name="comments")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
+    )
+    season = models.PositiveIntegerField(null=True, blank=True)
+    text = models.TextField()
+    spoiler = models.BooleanField(default=False)
+    review = models.BooleanField(default=False)
+    likes = models.PositiveIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+    user_rating = models.PositiveSmallIntegerField(null=True, blank=True)  # given with it
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(null=True, blank=True)
+    seen = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-trakt_id"]
+        indexes = [models.Index(fields=["review", "created_at"], name="comment_review_created")]
+
+    def __str__(self) -> str:
+        return f"comment {self.trakt_id} on {self.kind} {self.title_id}"
+
+
 class SyncState(models.Model):
     """The sync's own state: one row (pk 1)."""
 
@@ -191,12 +435,18 @@ class SyncState(models.Model):
     # The lease: one sync at a time across processes and machines (profile/mirror/sync/lease.py).
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    # A walk over the whole history (the first backfill or a --full), page by page; it
-    # continues at `walk_next_page` when it was interrupted.
+    # A walk over the whole history (the first backfill or a --full), newest first, one
+    # window at a time (profile/mirror/sync/walk.py): the plays watched up to `walk_cursor`,
+    # page `walk_cursor_page` of them (1 unless more plays share one moment than a page
+    # holds). It continues there when it was interrupted; `walk_next_page` counts its pages.
     walk_kind = models.CharField(max_length=10, blank=True)  # "backfill" or "full"
     walk_next_page = models.PositiveIntegerField(null=True, blank=True)
     walk_end_at = models.DateTimeField(null=True, blank=True)
+    walk_cursor = models.DateTimeField(null=True, blank=True)
+    walk_cursor_page = models.PositiveIntegerField(default=1)
+    # While paging within one moment: Trakt's count of the window when it began.
     walk_item_count = models.BigIntegerField(null=True, blank=True)
+    # Plays that could not be read (or a window that moved while it was paged): removals wait.
     walk_skipped = models.PositiveIntegerField(default=0)
     generation = models.BigIntegerField(default=0)
     ratings_generation = models.BigIntegerField(default=0)
@@ -210,6 +460,9 @@ class SyncState(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     # /sync/last_activities as last seen (with an OAuth token).
     last_activities = models.JSONField(default=dict, blank=True)
+    # Without a token: when each section of the library was last fetched ({"watchlist":
+    # "2026-12-07T10:00:00+00:00", ...}); each is asked again at most hourly.
+    library_fetched_at = models.JSONField(default=dict, blank=True)
     # The zone the plays' local buckets are in.
     time_zone = models.CharField(max_length=64, blank=True)
     # The pace's token bucket, kept between runs.
@@ -222,6 +475,27 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"sync state v{self.version}"
+
+
+class TraktSnapshot(models.Model):
+    """The owner's profile and stats as Trakt's data export held them (one row, id 1):
+    what the site shows where it cannot ask Trakt (no API app, `import_trakt_export`)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    slug = models.CharField(max_length=200)  # whose export it is
+    profile = models.JSONField(default=dict, blank=True)  # /users/{slug}?extended=full
+    stats = models.JSONField(default=dict, blank=True)  # /users/{slug}/stats
+    # When the export was made (its files' own date), and when it was imported here.
+    data_as_of = models.DateTimeField()
+    imported_at = models.DateTimeField()
+
+    objects = OneRow()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_trakt_snapshot")]
+
+    def __str__(self) -> str:
+        return f"Trakt export of @{self.slug} as of {self.data_as_of:%Y-%m-%d}"
 
 
 # --- The owner's Trakt sign-in (profile/signin/) -------------------------------------------------

@@ -85,15 +85,16 @@ def postgres_url():
 def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
     """With --postgres, the test database lives on the throwaway server (pytest-django
     creates and drops it there); else in a SQLite file of the session's temporary folder."""
-    import environ
     from django.conf import settings
     from django.db import connections
+
+    from nowwatching.databases import config
 
     if not request.config.getoption("--postgres"):
         # A file, as in production (WAL, a busy timeout), not SQLite's shared-cache memory
         # database, whose table locks fail at once instead of waiting: the Trakt sign-in's
         # lease is written by many threads at once.
-        if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
             folder = request.getfixturevalue("tmp_path_factory").mktemp("database")
             settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
                 folder / "test.sqlite3"
@@ -101,7 +102,10 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
         return
 
     url = request.getfixturevalue("postgres_url")
-    settings.DATABASES["default"] = environ.Env.db_url_config(url)
+    settings.DATABASES["default"] = config(url)
+    # Threads of the test process (background refreshes) close their connections after each
+    # job, as they would at the end of a request: the test database is dropped at the end.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Collecting the tests may have opened the SQLite connection already: start afresh.
     connections.close_all()
     for alias in list(connections.settings):
@@ -208,6 +212,20 @@ def fake_server():
 
     with FakeUpstream() as fake:
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def database_breaker_closed():
+    """Each test starts with the database's breaker closed and no mirror state remembered
+    from another test's database (nowwatching/databases/guard.py, profile/mirror/state.py)."""
+    from nowwatching.databases import guard
+    from profile.mirror import state
+
+    guard.forget_breakers()
+    state._last_read = None
+    yield
+    guard.forget_breakers()
+    state._last_read = None
 
 
 @pytest.fixture(autouse=True)

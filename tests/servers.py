@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -289,3 +290,61 @@ def postgres_server():
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def postgres_processes(url: str) -> list[int]:
+    """The pids of the PostgreSQL server listening at `url`'s port: its postmaster and every
+    process it started (backends, checkpointer, ...), postmaster first."""
+    port = str(urlsplit(url).port)
+    postmaster = None
+    parents: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(proc.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if argv[0].endswith(b"/postgres") and b"-p" in argv and port.encode() in argv:
+            postmaster = int(proc.name)
+    if postmaster is None:
+        raise RuntimeError(f"no PostgreSQL listens on port {port}")
+    return [postmaster] + [pid for pid, parent in parents.items() if parent == postmaster]
+
+
+@contextlib.contextmanager
+def frozen_postgres(url: str):
+    """Every process of the PostgreSQL server at `url` stopped (SIGSTOP): its sockets stay
+    open and the kernel still accepts connections, but nothing answers. Thawed on exit."""
+    pids = postgres_processes(url)
+    for pid in reversed(pids):
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def empty_database(request, folder: Path, prefix: str):
+    """A database nobody migrated, for a process of its own: a SQLite file in `folder`, or
+    with --postgres a new database on the tests' throwaway PostgreSQL server (dropped on
+    exit). Yields its DATABASE_URL."""
+    if not request.config.getoption("--postgres"):
+        yield f"sqlite:///{folder / f'{prefix}.sqlite3'}"
+        return
+    import psycopg
+
+    server = request.getfixturevalue("postgres_url")
+    name = f"{prefix}_{os.urandom(5).hex()}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -171,6 +171,6 @@ def test_the_demo_page_shows_every_chart(client, demo_mode):
 
     for section in ("recent", "activity", "when", "taste", "years"):
         assert f'id="{section}"' in html, section
-    assert "Ratings against Trakt's community" in html
+    assert "ratings against Trakt's community" in html
     assert "/static/demo/w342/demo-poster-" in html
     assert "being fetched" not in html

@@ -159,8 +159,10 @@ def test_the_cards_parameters_are_the_ones_it_reads():
 
 @pytest.fixture
 def upstream(mock):
-    # A play in the year the documents' examples name, so /api/year/{yyyy} has an answer.
+    # A play in the year the documents' examples name, so /api/year/{yyyy} has an answer;
+    # the movie, show and list the examples name, so their endpoints have one too.
     mirror.play(mirror.title("A Film"), f"{example_year()}-06-01T20:00:00Z")
+    mirror.library_examples(example_slug)
     mock.get(WATCHING_URL, status=204)
     mock.get(f"{TRAKT}/users/sean", json=fixture("trakt_user_profile_extended_full.json"))
     mock.get(f"{TRAKT}/users/sean/stats", json=fixture("trakt_user_stats.json"))
@@ -171,6 +173,10 @@ def upstream(mock):
 
 def example_year() -> int:
     return openapi_document()["paths"]["/api/year/{yyyy}"]["get"]["parameters"][0]["example"]
+
+
+def example_slug(path: str) -> str:
+    return openapi_document()["paths"][path]["get"]["parameters"][0]["example"]
 
 
 def example_url(path: str) -> str:
@@ -279,3 +285,18 @@ def test_developers_md_points_at_files_that_exist():
     assert len(paths) > 10
     for path in paths:
         assert (ROOT / path).exists() or (ROOT / "profile" / path).exists(), path
+
+
+# --- The licence ----------------------------------------------------------------------------
+
+
+def test_the_project_is_mit_licensed_and_the_openapi_document_says_so():
+    licence = (ROOT / "LICENSE").read_text()
+    info = openapi_document()["info"]["license"]
+
+    assert licence.startswith("MIT License\n")
+    assert "Permission is hereby granted, free of charge" in licence
+    assert 'THE SOFTWARE IS PROVIDED "AS IS"' in licence
+    # OpenAPI 3.1: an SPDX identifier names the licence exactly.
+    assert info == {"name": "MIT", "identifier": "MIT"}
+    assert "[MIT](LICENSE)" in (ROOT / "README.md").read_text()

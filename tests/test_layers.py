@@ -30,6 +30,7 @@ RANKS = {
     "profile.mirror": 4,
     "profile.signin": 3,
     "profile.demo": 2,  # installed at the client's way out by apps.py, never imported by it
+    "profile.demo_library": 2,  # the demo's favourites, watchlist, lists and reviews
     "profile.client": 1,
     "profile.decorators": 0,
     "profile.errors": 0,

@@ -183,3 +183,66 @@ def test_the_browser_check_catches_an_inline_script(live_server, site, watched):
 
     assert watched.page.title() == "x"  # the script was blocked
     assert any("script-src" in v for v in watched.violations())
+
+
+# --- An unknown Host: one line that names the setting ------------------------------------------
+
+
+@pytest.fixture
+def host_lines(caplog):
+    from nowwatching import unknown_hosts
+
+    unknown_hosts.forget()
+    caplog.set_level("WARNING", logger="django.security.DisallowedHost")
+
+    def lines() -> list:
+        return [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+
+    yield lines
+    unknown_hosts.forget()
+
+
+def test_an_unknown_host_is_logged_once_naming_allowed_hosts(site, settings, host_lines):
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+
+    for _ in range(5):
+        assert site.get("/", HTTP_HOST="blog.example").status_code == 400
+        assert site.get("/api/watching", HTTP_HOST="blog.example:8443").status_code == 400
+
+    lines = host_lines()
+    assert [line.levelname for line in lines] == ["WARNING", "WARNING"]
+    first = lines[0].getMessage()
+    assert "'blog.example'" in first
+    assert "ALLOWED_HOSTS (localhost, 127.0.0.1)" in first
+    assert "add it to ALLOWED_HOSTS" in first
+    assert "'blog.example:8443'" in lines[1].getMessage()
+    assert all(line.exc_info is None for line in lines)  # one line, no traceback
+
+
+def test_unknown_hosts_are_logged_again_after_an_hour(site, host_lines):
+    import time_machine
+
+    with time_machine.travel("2026-01-01 12:00Z", tick=False) as clock:
+        site.get("/", HTTP_HOST="blog.example")
+        clock.shift(59 * 60)
+        site.get("/", HTTP_HOST="blog.example")
+        clock.shift(2 * 60)
+        site.get("/", HTTP_HOST="blog.example")
+
+    assert len(host_lines()) == 2
+
+
+def test_a_scanner_with_many_hosts_cannot_flood_the_log(site, host_lines):
+    for n in range(200):
+        assert site.get("/", HTTP_HOST=f"scan{n}.example").status_code == 400
+
+    lines = host_lines()
+    assert 1 <= len(lines) <= 10
+
+
+def test_a_hostile_host_header_is_logged_printable_and_short(site, host_lines):
+    site.get("/", HTTP_HOST="evil\x1b[2J" + "x" * 500)
+
+    message = host_lines()[0].getMessage()
+    assert "\x1b" not in message
+    assert len(message) < 400

@@ -40,6 +40,8 @@ def test_a_valid_configuration_starts():
         "sean#x",
         "sean\twatching",
         "..",
+        ".",
+        ".sean",
         "-sean",
         "a" * 65,
     ],
@@ -49,6 +51,13 @@ def test_an_invalid_trakt_username_is_refused_at_startup(username):
 
     assert result.returncode != 0
     assert "TRAKT_USERNAME may hold only" in result.stderr
+
+
+@pytest.mark.parametrize("username", ["_captain", "__", "sean", "9-to-5", "the.end_", "a" * 64])
+def test_every_slug_trakt_makes_is_a_valid_trakt_username(username):
+    result = check(TRAKT_USERNAME=username)
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_missing_secret_key_is_an_error_unless_debug():
@@ -105,9 +114,9 @@ def check_trakt(**env) -> subprocess.CompletedProcess:
             "TRAKT_USERNAME is not set",
             "TRAKT_USERNAME",
         ),
-        # No demo asked for, and nothing real to show.
-        ({"DEMO_MODE": "false"}, "DEMO_MODE is false", "Set TRAKT_API_KEY"),
-        ({"DEMO_MODE": "false", "TRAKT_USERNAME": "sean"}, "DEMO_MODE is false", "TRAKT_API_KEY"),
+        # No demo asked for, and nothing real to show: no key, no username.
+        ({"DEMO_MODE": "false"}, "DEMO_MODE is false", "Set TRAKT_USERNAME"),
+        ({"DEMO_MODE": "false"}, "neither TRAKT_API_KEY nor TRAKT_USERNAME", "TRAKT_API_KEY"),
         # The app's secret or a user's token belong to an app: its client id must be set.
         ({"TRAKT_CLIENT_SECRET": "s"}, "TRAKT_CLIENT_SECRET is set", "Set TRAKT_API_KEY"),
         ({"TRAKT_ACCESS_TOKEN": "t"}, "TRAKT_ACCESS_TOKEN is set", "Set TRAKT_API_KEY"),
@@ -130,7 +139,9 @@ def test_settings_that_cannot_work_together_stop_startup(env, wrong, to_set):
     "env",
     [
         {},  # the demo
-        {"TRAKT_USERNAME": "sean"},  # still the demo, labelled so, until a key is set
+        # An owner with no Trakt API app: the site shows what their export holds.
+        {"TRAKT_USERNAME": "sean"},
+        {"TRAKT_USERNAME": "sean", "DEMO_MODE": "false"},
         {"TRAKT_API_KEY": "k", "TRAKT_USERNAME": "sean"},
         {"TRAKT_API_KEY": "k", "TRAKT_USERNAME": "sean", "DEMO_MODE": "false"},
         # The token's owner is "me": no username needed.
@@ -177,6 +188,30 @@ def test_an_empty_allowed_hosts_means_the_default():
     assert "localhost" in result.stdout, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "demo", "export_only"),
+    [
+        ({}, True, False),  # a fresh clone: the demo
+        ({"TRAKT_USERNAME": "sean"}, False, True),  # no API app: the imported export
+        ({"TRAKT_API_KEY": "k", "TRAKT_USERNAME": "sean"}, False, False),  # the live site
+        ({"TRAKT_USERNAME": "sean", "DEMO_MODE": "true"}, True, False),  # asked for
+    ],
+)
+def test_demo_mode_is_for_an_empty_site_only(env, demo, export_only):
+    code = "from django.conf import settings; print(settings.DEMO_MODE, settings.EXPORT_ONLY)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=settings.BASE_DIR,
+        env=BASE | TRAKT_SETTINGS | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == [str(demo), str(export_only)]
+
+
 # --- Media servers, notifications, friends ---------------------------------------------------
 
 TOKEN = "a-WEBHOOK-token-of-32-characters"
@@ -194,7 +229,8 @@ LIVE = {"TRAKT_API_KEY": "k", "TRAKT_USERNAME": "sean"}
         ({"NOTIFY_URLS": NOTIFY_URL, "NOTIFY_EVENTS": "start,boom"}, "may hold only start, end"),
         ({"NOTIFY_EVENTS": "end"}, "NOTIFY_EVENTS is set, but NOTIFY_URLS is not"),
         ({"FRIENDS": "sam,a b"}, "FRIENDS is off, all, or Trakt user slugs"),
-        ({"FRIENDS": "all", "TRAKT_API_KEY": ""}, "FRIENDS is on, but DEMO_MODE is too"),
+        ({"FRIENDS": "all", "TRAKT_API_KEY": "", "TRAKT_USERNAME": ""}, "DEMO_MODE is too"),
+        ({"FRIENDS": "all", "TRAKT_API_KEY": ""}, "FRIENDS is on, but TRAKT_API_KEY is not"),
         ({"NOTIFY_URLS": NOTIFY_URL, "NOTIFY_EVENTS": "friends"}, "but FRIENDS is off"),
     ],
 )

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
+from django.urls import reverse
 
 from profile.client import TraktProfile, TraktStats
 from profile.live.answers import WatchingAnswer
 from profile.live.watching import NowWatching, Progress
+from profile.mirror.detail import TitleDetail
+from profile.mirror.diary import Entry
+from profile.mirror.library import CommentItem, ListSummary
+from profile.mirror.library import Entry as Shelved
 from profile.mirror.queries import TitleCount
-from profile.mirror.review import YearReview
-from profile.mirror.titles import PlayItem, TitleInfo
+from profile.mirror.review import Binge, YearReview
+from profile.mirror.search import Hit
+from profile.mirror.titles import EpisodeInfo, PlayItem, TitleInfo
 from profile.ops.health import Liveness
 
 # --- /api/watching ------------------------------------------------------------------------------
@@ -92,7 +97,7 @@ def profile_json(profile: TraktProfile) -> dict:
         "location": profile.location or None,
         "about": profile.about or None,
         "joined_at": profile.joined_at,
-        "links": {"trakt": f"https://trakt.tv/users/{quote(slug, safe='')}"},
+        "links": {"trakt": profile.trakt_url},
     }
 
 
@@ -149,21 +154,35 @@ def play_json(item: PlayItem) -> dict[str, Any]:
         "ids": ids_json(item.title),
         "links": item.title.links(item.episode),
         "poster": item.title.poster,
+        "url": item.title.url,
     }
     if item.episode is not None:
-        e = item.episode
-        body["episode"] = {
-            "season": e.season,
-            "number": e.number,
-            "title": e.title or None,
-            "ids": {
-                "trakt": e.trakt_id,
-                "tvdb": e.tvdb_id,
-                "imdb": e.imdb_id or None,
-                "tmdb": e.tmdb_id,
-            },
-        }
+        body["episode"] = episode_json(item.episode)
     return body
+
+
+def episode_json(e: EpisodeInfo) -> dict[str, Any]:
+    return {
+        "season": e.season,
+        "number": e.number,
+        "title": e.title or None,
+        "ids": {
+            "trakt": e.trakt_id,
+            "tvdb": e.tvdb_id,
+            "imdb": e.imdb_id or None,
+            "tmdb": e.tmdb_id,
+        },
+    }
+
+
+def diary_json(entry: Entry) -> dict[str, Any]:
+    """One play of /api/history: play_json(), with the owner's ratings and whether it was
+    a rewatch."""
+    return play_json(entry.item) | {
+        "rating": entry.rating,
+        "episode_rating": entry.episode_rating,
+        "rewatch": entry.rewatch,
+    }
 
 
 def title_json(title: TitleInfo) -> dict:
@@ -174,11 +193,22 @@ def title_json(title: TitleInfo) -> dict:
         "ids": ids_json(title),
         "links": title.links(),
         "poster": title.poster,
+        "url": title.url,
     }
 
 
 def _title_figure(entry: TitleCount) -> dict:
     return title_json(entry.title) | {"plays": entry.plays, "minutes": entry.minutes}
+
+
+def binge_json(binge: Binge) -> dict:
+    return {
+        "show": title_json(binge.title),
+        "episodes": binge.episodes,
+        "minutes": binge.minutes,
+        "started_at": iso(binge.started),
+        "ended_at": iso(binge.ended),
+    }
 
 
 def year_json(review: YearReview, time_zone: str) -> dict:
@@ -209,17 +239,119 @@ def year_json(review: YearReview, time_zone: str) -> dict:
         ],
         "top_shows": [_title_figure(entry) for entry in review.shows],
         "top_movies": [_title_figure(entry) for entry in review.movies],
-        "longest_binge": None
-        if binge is None
-        else {
-            "show": title_json(binge.title),
-            "episodes": binge.episodes,
-            "minutes": binge.minutes,
-            "started_at": iso(binge.started),
-            "ended_at": iso(binge.ended),
-        },
+        "longest_binge": None if binge is None else binge_json(binge),
         "first": play_json(review.first),
         "last": play_json(review.last),
+    }
+
+
+# --- The library, the titles, search --------------------------------------------------------------
+
+
+def _moment(moment: datetime | None) -> str | None:
+    return iso(moment) if moment is not None else None
+
+
+def entry_json(entry: Shelved) -> dict[str, Any]:
+    """A favourite, a watchlist item or a list's item: its title (the show of a season or an
+    episode), what was listed, and how."""
+    body = title_json(entry.title) | {
+        "item_type": entry.kind,
+        "rank": entry.rank,
+        "listed_at": _moment(entry.listed_at),
+        "notes": entry.notes or None,
+        "plays": entry.plays,
+    }
+    if entry.season is not None:
+        body["season"] = entry.season
+    if entry.episode is not None:
+        body["episode"] = episode_json(entry.episode)
+    return body
+
+
+def _list_ref(slug: str, name: str) -> dict[str, str]:
+    return {"slug": slug, "name": name, "url": reverse("list", args=[slug])}
+
+
+def list_json(summary: ListSummary) -> dict[str, Any]:
+    return _list_ref(summary.slug, summary.name) | {
+        "description": summary.description or None,
+        "items": summary.items,
+        "likes": summary.likes,
+        "updated_at": _moment(summary.updated_at),
+        "posters": [title.poster for title in summary.posters if title.poster],
+    }
+
+
+def comment_json(comment: CommentItem) -> dict[str, Any]:
+    return {
+        "id": comment.trakt_id,
+        "review": comment.review,
+        "spoiler": comment.spoiler,
+        "text": comment.text,
+        "rating": comment.rating,
+        "likes": comment.likes,
+        "created_at": iso(comment.created_at),
+        "item_type": comment.kind,
+        "about": comment.about or None,
+    }
+
+
+def detail_json(d: TitleDetail) -> dict[str, Any]:
+    """/api/titles/{movies,shows}/{slug}: the title, the owner's rating, plays, comments,
+    lists, watchlist; a show's seasons and longest binge."""
+    title = title_json(d.title) | {
+        "overview": d.overview or None,
+        "runtime": d.runtime,
+        "genres": [{"slug": slug, "name": name} for slug, name in d.genres],
+        "community_rating": d.community_rating,
+        "community_votes": d.community_votes,
+        "backdrop": d.backdrop,
+    }
+    body: dict[str, Any] = {
+        "title": title,
+        "rating": None if d.rating is None else {"value": d.rating, "rated_at": iso(d.rated_at)},
+        "plays": {
+            "count": d.plays,
+            "minutes": d.minutes,
+            "first_at": _moment(d.first),
+            "last_at": _moment(d.last),
+            "latest": [diary_json(entry) for entry in d.latest],
+        },
+        "comments": [comment_json(comment) for comment in d.comments],
+        "lists": [_list_ref(slug, name) for slug, name in d.lists],
+        "on_watchlist": d.on_watchlist,
+        "watchlisted_at": _moment(d.watchlisted),
+        "favorite": d.favorite,
+    }
+    if d.title.kind == "show":
+        body["plays"]["episodes_watched"] = d.episodes_watched
+        body["seasons"] = [
+            {
+                "number": season.number,
+                "episodes": [
+                    {
+                        "number": cell.number,
+                        "title": cell.title or None,
+                        "plays": cell.plays,
+                        "rating": cell.rating,
+                    }
+                    for cell in season.cells
+                ],
+            }
+            for season in d.seasons
+        ]
+        body["longest_binge"] = None if d.binge is None else binge_json(d.binge)
+    return body
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    return title_json(hit.title) | {
+        "plays": hit.plays,
+        "exact": hit.exact,
+        "favorite": hit.favorite,
+        "on_watchlist": hit.watchlist,
+        "lists": [_list_ref(slug, name) for slug, name in hit.lists],
     }
 
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.text import slugify
 
 from nowwatching.cache_backend import shared_cache_status
 from nowwatching.etags import set_etag
@@ -26,14 +27,23 @@ from profile.api.answers import (
     not_ready,
 )
 from profile.api.openapi import api_endpoints, openapi_text
-from profile.api.params import BadParameter, choice, day, whole
+from profile.api.params import (
+    BadParameter,
+    cursor,
+    day,
+    diary_filters,
+    whole,
+    within_calendar,
+)
 from profile.client import UpstreamError
 from profile.decorators import html_page, json_endpoint, query_options
 from profile.live import card
 from profile.live.answers import WatchingAnswer, get_profile, get_stats, get_watching
 from profile.live.cache import Cached
-from profile.mirror import queries
-from profile.mirror.review import year_list, year_review
+from profile.mirror import diary, exporting, library, queries
+from profile.mirror.detail import title_detail
+from profile.mirror.review import year_review
+from profile.mirror.search import MAX_QUERY, search
 from profile.mirror.state import cached, mirror
 from profile.ops import health
 
@@ -133,19 +143,38 @@ MAX_ACTIVITY_DAYS = 366
 
 @json_endpoint()
 def api_history(request):
-    """The plays, newest first, a page at a time."""
+    """The plays, newest first, with the diary's filters: a page at a time by cursor (any
+    depth at the cost of the first), or by page number."""
     options = query_options(request)
     try:
-        page = whole(options, "page", 1, 1, MAX_PAGE)
         limit = whole(options, "limit", HISTORY_LIMIT, 1, MAX_LIMIT)
-        kind = choice(options, "type", ("movie", "episode"))
-        items, total = queries.plays_page(page, limit, kind)
+        after = cursor(options)
+        if after is not None and "page" in options:
+            raise BadParameter("page", "page and cursor cannot be combined: follow next_cursor.")
+        page = whole(options, "page", 1, 1, MAX_PAGE)
+        found = diary.diary_page(
+            diary_filters(options),
+            after=after,
+            page=None if after else page,
+            limit=limit,
+            count_position=True,
+        )
     except BadParameter as bad:
         return bad.answer()
     except DatabaseError:
         return history_unavailable()
-    body = {"items": [serialize.play_json(item) for item in items], "page": page, "limit": limit}
-    return answer(body | {"total": total})
+    if found.position is not None:
+        page = found.position // limit + 1
+    elif after is not None:
+        page = found.total // limit + 1  # past the end
+    body = {
+        "items": [serialize.diary_json(entry) for entry in found.entries],
+        "page": page,
+        "limit": limit,
+        "total": found.total,
+        "next_cursor": found.older.cursor if found.older else None,
+    }
+    return answer(body)
 
 
 @json_endpoint()
@@ -156,8 +185,9 @@ def api_activity(request):
         start, end = day(options, "from"), day(options, "to")
         if end is None:
             end = start + timedelta(days=364) if start else formatting.local_date(datetime.now(UTC))
+            end = within_calendar(end)
         if start is None:
-            start = end - timedelta(days=364)
+            start = within_calendar(end - timedelta(days=364))
         if start > end:
             raise BadParameter("from", "from must be on or before to.")
         if (end - start).days + 1 > MAX_ACTIVITY_DAYS:
@@ -192,6 +222,137 @@ def api_year(request, yyyy: int):
         body = {"error": {"code": "not_found", "message": f"No plays in {yyyy}."}}
         return no_cache(JsonResponse(body, status=404))
     return answer(serialize.year_json(review, state.time_zone))
+
+
+@json_endpoint()
+def api_export(request, format: str):
+    """/api/export/...: the whole history as a download, streamed (mirror/exporting.py).
+    Revalidated by an ETag of the mirror's version: an unchanged mirror is a 304."""
+    chosen = exporting.FORMATS[format]
+    try:
+        state = mirror()
+        owner = exporting.owner()
+    except DatabaseError:
+        return history_unavailable()
+    # Weak: the bytes differ in their export time, what they say does not.
+    etag = f'W/"export-{chosen.name}-{state.version}-{slugify(state.time_zone)}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = StreamingHttpResponse(chosen.rows(), content_type=chosen.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{chosen.filename(owner)}"'
+    response["ETag"] = etag
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
+# --- The library, the titles, search --------------------------------------------------------------
+
+SHELF_LIMIT = 100
+MAX_SHELF_LIMIT = 250
+SEARCH_LIMIT = 20
+MAX_SEARCH_LIMIT = 50
+
+
+def _not_found(message: str) -> JsonResponse:
+    body = {"error": {"code": "not_found", "message": message}}
+    return no_cache(JsonResponse(body, status=404))
+
+
+def _shelf(options) -> tuple[int, int]:
+    """`page` and `limit` of a paged shelf (the watchlist, a list's items)."""
+    return (
+        whole(options, "page", 1, 1, MAX_PAGE),
+        whole(options, "limit", SHELF_LIMIT, 1, MAX_SHELF_LIMIT),
+    )
+
+
+@json_endpoint()
+def api_favorites(request):
+    """The owner's favourites, in their order."""
+    try:
+        items = library.favorites(limit=None)
+    except DatabaseError:
+        return history_unavailable()
+    return answer({"items": [serialize.entry_json(item) for item in items]})
+
+
+@json_endpoint()
+def api_watchlist(request):
+    """The watchlist, in the owner's order, a page at a time."""
+    try:
+        page, limit = _shelf(query_options(request))
+        items, total = library.watchlist((page - 1) * limit, limit)
+    except BadParameter as bad:
+        return bad.answer()
+    except DatabaseError:
+        return history_unavailable()
+    body = {"items": [serialize.entry_json(item) for item in items]}
+    return answer(body | {"page": page, "limit": limit, "total": total})
+
+
+@json_endpoint()
+def api_lists(request):
+    """The owner's public lists (the only ones this site knows)."""
+    try:
+        found = library.lists()
+    except DatabaseError:
+        return history_unavailable()
+    return answer({"lists": [serialize.list_json(summary) for summary in found]})
+
+
+@json_endpoint()
+def api_list(request, slug: str):
+    """One public list and its items, in its own order, a page at a time."""
+    try:
+        page, limit = _shelf(query_options(request))
+        found = library.user_list(slug, (page - 1) * limit, limit)
+    except BadParameter as bad:
+        return bad.answer()
+    except DatabaseError:
+        return history_unavailable()
+    if found is None:
+        return _not_found("No public list has this slug.")
+    summary, items = found
+    body = {"list": serialize.list_json(summary), "items": [serialize.entry_json(i) for i in items]}
+    return answer(body | {"page": page, "limit": limit, "total": summary.items})
+
+
+def _title_answer(kind: str, slug: str) -> JsonResponse:
+    try:
+        found = title_detail(kind, slug)
+    except DatabaseError:
+        return history_unavailable()
+    if found is None:
+        return _not_found(f"The history holds no {kind} with this slug.")
+    return answer(serialize.detail_json(found))
+
+
+@json_endpoint()
+def api_movie(request, slug: str):
+    """A movie: what Trakt says of it, the owner's rating, comments and plays."""
+    return _title_answer("movie", slug)
+
+
+@json_endpoint()
+def api_show(request, slug: str):
+    """A show: as a movie, and its seasons' episodes played."""
+    return _title_answer("show", slug)
+
+
+@json_endpoint()
+def api_search(request):
+    """Every title the site knows that matches `q`, best first."""
+    options = query_options(request)
+    try:
+        # Free text: read up to MAX_QUERY characters, like the page's search box.
+        query = options.get("q", "")[:MAX_QUERY].strip()
+        limit = whole(options, "limit", SEARCH_LIMIT, 1, MAX_SEARCH_LIMIT)
+        hits = search(query, limit) if query else []
+    except BadParameter as bad:
+        return bad.answer()
+    except DatabaseError:
+        return history_unavailable()
+    return answer({"query": query, "items": [serialize.hit_json(hit) for hit in hits]})
 
 
 # --- The card, the contract, health, the tester -------------------------------------------------
@@ -238,14 +399,21 @@ def readyz(request):
 
 @html_page
 def api_test(request):
-    """The endpoint tester: the browser calls the endpoints the OpenAPI document lists."""
+    """The endpoint tester: the browser calls the endpoints the OpenAPI document lists, with
+    an input for each of their parameters (api_test.js builds the address from them)."""
     try:
-        years = year_list()
+        # A path parameter gets something the mirror holds, else its documented example.
+        values = library.examples()
     except DatabaseError:
-        years = []
-    # A path parameter gets its documented example, or the newest year with plays.
-    endpoints = api_endpoints({"yyyy": years[0]} if years else {})
-    chosen = query_options(request).get("endpoint")
+        values = {}
+    endpoints = api_endpoints(values)
+    options = query_options(request)
+    chosen = options.get("endpoint")
     if chosen not in {endpoint["name"] for endpoint in endpoints}:
         chosen = endpoints[0]["name"]
+    # Without script the form only reselects: what it sent is shown again.
+    for endpoint in endpoints:
+        if endpoint["name"] == chosen:
+            for field in endpoint["parameters"]:
+                field["value"] = options.get(field["name"], field["value"])[:500]
     return render(request, "api_test.html", {"endpoints": endpoints, "chosen": chosen})

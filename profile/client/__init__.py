@@ -5,11 +5,14 @@
 - `errors.py`: the one error type, `UpstreamError`, with stable codes.
 - `schemas.py`: the pydantic models every body is checked into at the boundary.
 - `trakt.py`, `tmdb.py`: one function per call; credentials and user are arguments.
+- `images.py`: images the site serves or inlines, checked to be what they say (the card's
+  artwork, the owner's avatar from whatever host Trakt names, public addresses only).
 - `oauth.py`: Trakt's sign-in host (device flow, renewal, revocation); the app's credentials
   and the tokens are arguments. `profile.signin` keeps and renews the tokens.
 """
 
 from profile.client.errors import ERROR_HTTP_STATUS, UpstreamError
+from profile.client.images import ImageBytes
 from profile.client.schemas import (
     HistoryItem,
     TmdbImage,
@@ -18,7 +21,7 @@ from profile.client.schemas import (
     TraktStats,
     TraktWatching,
 )
-from profile.client.tmdb import ImageBytes, TmdbAuth, image_url
+from profile.client.tmdb import TmdbAuth, image_url
 from profile.client.trakt import TraktAuth
 
 __all__ = [

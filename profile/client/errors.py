@@ -25,7 +25,12 @@ VIP_NOTE = (
     "Since July 2026 a Trakt API app must belong to a VIP account: create the app on a VIP "
     "account and use its client id as TRAKT_API_KEY."
 )
-SERVICE_NAMES = {"trakt": "Trakt", "trakt-auth": "Trakt", "tmdb": "TMDB"}
+SERVICE_NAMES = {
+    "trakt": "Trakt",
+    "trakt-auth": "Trakt",
+    "tmdb": "TMDB",
+    "avatar": "The avatar's host",
+}
 
 
 def service_name(service: str) -> str:

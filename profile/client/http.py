@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import heapq
 import http.client
+import ipaddress
 import itertools
 import math
 import os
@@ -41,11 +42,11 @@ from profile.client.errors import UpstreamError, bad_response, service_name
 
 USER_AGENT = f"nowwatching/{__version__}"
 CONNECT_TIMEOUT = 3.05
-READ_TIMEOUT = {"trakt": 4.0, "trakt-auth": 4.0, "tmdb": 3.0}
+READ_TIMEOUT = {"trakt": 4.0, "trakt-auth": 4.0, "tmdb": 3.0, "avatar": 3.0}
 # The whole exchange (connect, TLS, request, status line, headers, body) ends by this
 # deadline, enforced at the socket (see `_Watchdog`): a read timeout alone bounds each
 # socket read, so an upstream that drips its answer one byte at a time would outlive it.
-TOTAL_DEADLINE = {"trakt": 5.0, "trakt-auth": 5.0, "tmdb": 3.0}
+TOTAL_DEADLINE = {"trakt": 5.0, "trakt-auth": 5.0, "tmdb": 3.0, "avatar": 3.0}
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -64,8 +65,9 @@ class _Exchange:
     the watchdog shuts those sockets down, which ends whatever read or write is blocked on
     them (a status line, headers or a body that never finish) at once."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, public_only: bool = False):
         self.deadline = time.monotonic() + seconds
+        self.public_only = public_only  # connect to public addresses only (no SSRF)
         self.expired = False
         self._done = False
         self._sockets: list[tuple[socket.socket, bool]] = []  # (socket, ours to close)
@@ -164,6 +166,9 @@ class _DeadlineConnectionMixin:
             left = max(0.001, exchange.left())
             self.timeout = left if self.timeout is None else min(self.timeout, left)
         sock = super()._new_conn()
+        if exchange is not None and exchange.public_only and not _public_peer(sock):
+            sock.close()
+            raise OSError("refused: not a public address")
         if exchange is not None:
             # A duplicate of the descriptor: it outlives TLS wrapping (which detaches the
             # original), so the handshake is covered too. Shutting it down shuts the
@@ -176,6 +181,19 @@ class _DeadlineConnectionMixin:
         if exchange is not None and self.sock is not None:
             exchange.watch(self.sock)  # a kept-alive connection, reused
         return super().request(*args, **kwargs)
+
+
+def _public_peer(sock: socket.socket) -> bool:
+    """Whether the socket is connected to a public address (not this machine, a private or
+    link-local network, a reserved range): checked where it connected, so a name that
+    resolves elsewhere by then changes nothing."""
+    try:
+        address = ipaddress.ip_address(sock.getpeername()[0])
+    except (OSError, ValueError):
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global
 
 
 class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
@@ -241,12 +259,14 @@ def send(
     json_body: Any = None,
     headers: Mapping[str, str] | None = None,
     max_bytes: int = MAX_BODY_BYTES,
+    public_only: bool = False,
 ) -> Reply:
-    """The only function that does network I/O (or asks the demo data instead)."""
+    """The only function that does network I/O (or asks the demo data instead).
+    `public_only`: connect to a public address only (an address a profile names)."""
     if settings.DEMO_MODE:
         return _demo_reply(service, method, path, dict(params or {}), json_body)
 
-    exchange = _Exchange(TOTAL_DEADLINE[service])
+    exchange = _Exchange(TOTAL_DEADLINE.get(service, 3.0), public_only)
     _watchdog.add(exchange)
     token = _current.set(exchange)
     try:
@@ -256,7 +276,7 @@ def send(
             params=params,
             json=json_body,
             headers=headers,
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT[service]),
+            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT.get(service, 3.0)),
             stream=True,
             allow_redirects=False,
         ) as response:
@@ -327,13 +347,18 @@ def decode_json(service: str, reply: Reply) -> Any:
     surrogate (a string no page can encode) would make it refuse the whole body: it becomes
     U+FFFF instead, which the schemas' text fields refuse, so only that field fails.
     """
-    body = reply.body
-    if b"\\u" in body:
-        body = _SURROGATE_ESCAPE.sub(_mark_lone_surrogate, body)
     try:
-        return pydantic_core.from_json(body, allow_inf_nan=False)
+        return json_from_bytes(reply.body)
     except ValueError:
         raise bad_response(service, "an answer that is not JSON") from None
+
+
+def json_from_bytes(body: bytes) -> Any:
+    """`body` decoded as `decode_json` does (the same limits); ValueError if it is not JSON.
+    For JSON that comes from elsewhere than a reply (a file of Trakt's data export)."""
+    if b"\\u" in body:
+        body = _SURROGATE_ESCAPE.sub(_mark_lone_surrogate, body)
+    return pydantic_core.from_json(body, allow_inf_nan=False)
 
 
 def _mark_lone_surrogate(match: re.Match) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import quote
 
 from pydantic import (
     AfterValidator,
@@ -45,7 +46,9 @@ class Body(BaseModel):
 # - `Id`, `Count`: whole numbers 0..2**53 (a 64-bit column, a float and JavaScript hold
 #   them exactly); `Number`: 0..100,000 (a season, an episode, minutes); `OptYear`:
 #   1800..2200; `Score`: 0..10, finite.
-# - `OptSlug`: letters, digits, ".", "_", "-" (safe in a URL path); `OptImdb`: tt/nm + digits.
+# - `OptSlug`: letters, digits, ".", "_", "-", beginning with a letter, a digit or "_" (Trakt
+#   has slugs like "_captain"); never "." or "..", nor anything else a URL path reads apart.
+#   `OptImdb`: tt/nm + digits.
 
 # Control characters no page, card or database column should hold (PostgreSQL refuses NUL).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -90,11 +93,11 @@ def _valid_items(value: Any, handler: ValidatorFunctionWrapHandler) -> list:
     return kept
 
 
-def _clean_text(value: str) -> str:
+def _clean_text(value: str, limit: int = MAX_TEXT) -> str:
     if _UNENCODABLE.search(value):
         raise ValueError("a string that cannot be encoded")
     value = _CONTROL.sub("", value)
-    return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 def parse_time(value: str) -> datetime:
@@ -129,7 +132,13 @@ def matching(pattern: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-_slug = matching(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}", "a slug")
+# The same rule as TRAKT_USERNAME's (nowwatching/settings.py), longer: titles' slugs hold years.
+_slug = matching(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}", "a slug")
+# A movie's, show's or list's slug: a path segment of this site's own pages too. Letters of
+# any script (Trakt's slugs are ASCII today; one that is not still names a page), never "/",
+# "%", a space or a dot first.
+MEDIA_SLUG = r"[^\W_][\w.-]{0,199}"
+_media_slug = matching(MEDIA_SLUG, "a slug")
 _imdb = matching(r"(tt|nm)\d{1,12}", "an IMDb id")
 
 
@@ -137,6 +146,10 @@ T = TypeVar("T")
 
 Text = Annotated[str, AfterValidator(_clean_text)]
 OptText = Annotated[Text | None, DROP_IF_INVALID]
+# A review, a note, an overview: longer than a title, still bounded.
+MAX_LONG_TEXT = 20_000
+LongText = Annotated[str, AfterValidator(lambda value: _clean_text(value, MAX_LONG_TEXT))]
+OptLongText = Annotated[LongText | None, DROP_IF_INVALID]
 Time = Annotated[str, Field(max_length=64), AfterValidator(checked_time)]
 OptTime = Annotated[Time | None, DROP_IF_INVALID]
 Id = Annotated[int, Field(ge=0, le=MAX_INT)]
@@ -147,6 +160,7 @@ Number = Annotated[int, Field(ge=0, le=100_000)]  # a season, an episode, a runt
 OptNumber = Annotated[Number | None, DROP_IF_INVALID]
 OptYear = Annotated[Annotated[int, Field(ge=1800, le=2200)] | None, DROP_IF_INVALID]
 OptSlug = Annotated[Annotated[str, _slug] | None, DROP_IF_INVALID]
+OptMediaSlug = Annotated[Annotated[str, _media_slug] | None, DROP_IF_INVALID]
 OptImdb = Annotated[Annotated[str, _imdb] | None, DROP_IF_INVALID]
 Score = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]  # a rating, 0-10
 OptScore = Annotated[Score | None, DROP_IF_INVALID]
@@ -176,7 +190,7 @@ Genres = Annotated[tuple[str, ...], BeforeValidator(_genre_slugs)]
 
 class MediaIds(Body):
     trakt: Id
-    slug: OptSlug = None
+    slug: OptMediaSlug = None
     # Trakt sends "" as well as null for a missing IMDb id: both become None.
     imdb: OptImdb = None
     tmdb: OptId = None
@@ -193,6 +207,7 @@ class Movie(Body):
     genres: Genres = ()
     rating: OptScore = None
     votes: OptCount = None
+    overview: OptLongText = None
 
 
 class Show(Movie):
@@ -273,6 +288,10 @@ class RatedItem(Body):
 class ActivityTimes(Body):
     watched_at: OptTime = None
     rated_at: OptTime = None
+    watchlisted_at: OptTime = None
+    favorited_at: OptTime = None
+    commented_at: OptTime = None
+    updated_at: OptTime = None  # the groups watchlist, favorites and lists
 
 
 class LastActivities(Body):
@@ -282,12 +301,30 @@ class LastActivities(Body):
     movies: ActivityTimes = ActivityTimes()
     episodes: ActivityTimes = ActivityTimes()
     shows: ActivityTimes = ActivityTimes()
+    seasons: ActivityTimes = ActivityTimes()
+    watchlist: ActivityTimes = ActivityTimes()
+    favorites: ActivityTimes = ActivityTimes()
+    lists: ActivityTimes = ActivityTimes()
 
     def history_mark(self) -> tuple[str | None, str | None]:
         return (self.movies.watched_at, self.episodes.watched_at)
 
     def ratings_mark(self) -> tuple[str | None, str | None, str | None]:
         return (self.movies.rated_at, self.shows.rated_at, self.episodes.rated_at)
+
+    def library_marks(self) -> dict[str, tuple[str | None, ...]]:
+        """When each section of the owner's library last changed (mirror/sync/library.py)."""
+        kinds = (self.movies, self.shows, self.seasons, self.episodes)
+        return {
+            "favorites": (
+                self.favorites.updated_at,
+                self.movies.favorited_at,
+                self.shows.favorited_at,
+            ),
+            "watchlist": (self.watchlist.updated_at, *(k.watchlisted_at for k in kinds)),
+            "lists": (self.lists.updated_at,),
+            "comments": tuple(k.commented_at for k in kinds),
+        }
 
 
 class SearchResult(Body):
@@ -309,7 +346,8 @@ class ProfileImages(Body):
 
 
 class UserIds(Body):
-    slug: Annotated[str, _slug]
+    # Trakt's contract lets it be null; `trakt.profile()` puts the slug it asked for there.
+    slug: OptSlug = None
     trakt: OptId = None
 
 
@@ -324,6 +362,11 @@ class TraktProfile(Body):
     location: OptText = None
     about: OptText = None
     images: ProfileImages | None = None
+
+    @property
+    def trakt_url(self) -> str | None:
+        """The profile on trakt.tv; None when Trakt gave no slug."""
+        return f"https://trakt.tv/users/{quote(self.ids.slug, safe='')}" if self.ids.slug else None
 
     @property
     def avatar_url(self) -> str | None:
@@ -422,6 +465,30 @@ class TmdbImages(Body):
     backdrops: ValidItems[TmdbImage] = []
     posters: ValidItems[TmdbImage] = []
     stills: ValidItems[TmdbImage] = []
+
+
+class TmdbGenre(Body):
+    name: Text
+
+
+class TmdbEpisode(Body):
+    runtime: OptNumber = None
+
+
+class TmdbDetails(Body):
+    """/movie/{id} or /tv/{id}: only what the mirror takes from it (runtimes, genres)."""
+
+    runtime: OptNumber = None  # a movie's minutes
+    episode_run_time: ValidItems[Number] = []  # a show's usual episode length(s)
+    last_episode_to_air: Annotated[TmdbEpisode | None, DROP_IF_INVALID] = None
+    genres: ValidItems[TmdbGenre] = []
+
+    @property
+    def episode_runtime(self) -> int | None:
+        """A show's usual episode length: TMDB's own figure, else its latest episode's."""
+        if self.episode_run_time:
+            return self.episode_run_time[0] or None
+        return self.last_episode_to_air.runtime if self.last_episode_to_air else None
 
 
 # --- Trakt OAuth (auth.trakt.tv) ------------------------------------------------------------

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from django.conf import settings
 
-from profile.client.errors import UpstreamError, bad_response, log_failure
+from profile.client.errors import UpstreamError, log_failure
 from profile.client.http import Reply, decode_json, parse, retry_after_seconds, send
-from profile.client.schemas import TmdbImage, TmdbImages
+from profile.client.images import ImageBytes, checked
+from profile.client.schemas import TmdbDetails, TmdbImage, TmdbImages
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,19 +69,29 @@ def error_for(reply: Reply) -> UpstreamError:
     )
 
 
-def _images(auth: TmdbAuth, endpoint: str, path: str) -> TmdbImages:
-    # Without include_image_language, a language filter can leave backdrops empty.
-    params: dict[str, Any] = {"include_image_language": "en,null"}
+def _get(auth: TmdbAuth, endpoint: str, path: str, model: type[T], params: dict[str, Any]) -> T:
     headers = {"Accept": "application/json"}
     try:
         auth.apply(params, headers)
         reply = send("tmdb", "GET", settings.TMDB_API_URL, path, params=params, headers=headers)
         if reply.status != 200:
             raise error_for(reply)
-        return parse(TmdbImages, decode_json("tmdb", reply), "tmdb")
+        return parse(model, decode_json("tmdb", reply), "tmdb")
     except UpstreamError as error:
         log_failure(log, f"TMDB {endpoint}", error, settings.TMDB_API_URL, "TMDB_API_URL")
         raise
+
+
+def _images(auth: TmdbAuth, endpoint: str, path: str) -> TmdbImages:
+    # Without include_image_language, a language filter can leave backdrops empty.
+    return _get(auth, endpoint, path, TmdbImages, {"include_image_language": "en,null"})
+
+
+def details(auth: TmdbAuth, kind: Literal["movie", "tv"], tmdb_id: int) -> TmdbDetails:
+    """A movie's or a show's runtime and genres (what Trakt's data export leaves out)."""
+    # Reference: https://developer.themoviedb.org/reference/movie-details
+    # Reference: https://developer.themoviedb.org/reference/tv-series-details
+    return _get(auth, f"{kind} details", f"/{kind}/{int(tmdb_id)}", TmdbDetails, {})
 
 
 def images(auth: TmdbAuth, kind: Literal["movie", "tv"], tmdb_id: int) -> TmdbImages:
@@ -108,12 +121,6 @@ def image_base() -> str:
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/svg+xml")
 
 
-@dataclass(frozen=True)
-class ImageBytes:
-    content_type: str
-    data: bytes
-
-
 def image(url: str) -> ImageBytes:
     """The bytes of an image URL made by `image_url()`, for inlining (the SVG card)."""
     base = image_base()
@@ -126,13 +133,10 @@ def image(url: str) -> ImageBytes:
         )
         if reply.status != 200:
             raise error_for(reply)
-        content_type = reply.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type not in IMAGE_TYPES or not reply.body:
-            raise bad_response("tmdb", "something that is not an image")
+        return checked("tmdb", reply, IMAGE_TYPES)
     except UpstreamError as error:
         log_failure(log, "TMDB image", error, base, "TMDB_IMAGE_URL")
         raise
-    return ImageBytes(content_type, reply.body)
 
 
 def best_image(candidates: list[TmdbImage]) -> TmdbImage | None:

@@ -239,10 +239,15 @@ def watching(auth: TraktAuth, user: str, *, friend: bool = False) -> TraktWatchi
 
 
 def profile(auth: TraktAuth, user: str) -> TraktProfile:
+    """The user's profile. Trakt may send no slug (its contract allows null): the slug asked
+    for is the profile's address then; for "me" it stays unknown."""
     # Reference: https://trakt.docs.apiary.io/#reference/users/profile
     # `images` is documented under both `full` and `images`; ask for both.
     data, _ = call(auth, "profile", f"/users/{user_segment(user)}", {"extended": "full,images"})
-    return parse(TraktProfile, data)
+    found = parse(TraktProfile, data)
+    if found.ids.slug is None and user != "me":
+        return found.model_copy(update={"ids": found.ids.model_copy(update={"slug": user})})
+    return found
 
 
 def stats(auth: TraktAuth, user: str) -> TraktStats:

@@ -1,9 +1,14 @@
 """The answers the site shows live from Trakt: what plays now, the profile, the stats and the
 last watched entry. Every one goes through `profile.live.cache`, so the upstream cost does not
-grow with traffic."""
+grow with traffic.
+
+Without a Trakt API app (settings.EXPORT_ONLY) nothing is asked of Trakt: the profile and
+stats are the imported export's, the last watched entry is the mirror's newest play, and
+nothing plays unless a media server says so."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,13 +16,17 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from profile.client import HistoryItem, TraktAuth, TraktProfile, TraktStats, UpstreamError, trakt
+from profile.client.schemas import parse_time
 from profile.live import player, push
 from profile.live.cache import KEY as CACHE_KEY
 from profile.live.cache import Cached, NotKept, always, forget, in_background, through_cache
 from profile.live.poll import fetch_watching
 from profile.live.watching import NowWatching
+from profile.mirror.queries import newest_play
+from profile.mirror.snapshot import snapshot
 from profile.signin.credentials import as_owner
 
 T = TypeVar("T")
@@ -163,23 +172,70 @@ def _keep_watching_for(value: NowWatching | None) -> float:
 
 def get_profile(*, wait: bool = True) -> Cached[TraktProfile]:
     """The Trakt profile, 15 min fresh; the last good one while Trakt fails."""
+    if settings.EXPORT_ONLY:
+        return _exported("profile")
     return _kept_a_week("profile", trakt.profile, PROFILE_SECONDS, wait)
 
 
 def get_stats(*, wait: bool = True) -> Cached[TraktStats]:
     """The Trakt stats, 15 min fresh; the last good ones while Trakt fails."""
+    if settings.EXPORT_ONLY:
+        return _exported("stats")
     return _kept_a_week("stats", trakt.stats, STATS_SECONDS, wait)
 
 
 def peek_profile() -> TraktProfile | None:
     """The profile if one is kept, without ever asking Trakt (the year pages' heading)."""
-    kept = cache.get(CACHE_KEY + "profile")
+    return _peek("profile")
+
+
+def peek_stats() -> TraktStats | None:
+    """The stats if kept, without ever asking Trakt (the ratings drawn in /live's history)."""
+    return _peek("stats")
+
+
+def _peek(name: str):
+    if settings.EXPORT_ONLY:
+        kept = snapshot()
+        return getattr(kept, name) if kept else None
+    kept = cache.get(CACHE_KEY + name)
     return kept.value if kept is not None else None
 
 
 def get_last_watched(*, wait: bool = True) -> Cached[HistoryItem | None]:
     """The latest history entry, 5 min fresh."""
+    if settings.EXPORT_ONLY:
+        newest = _from_database(newest_play)
+        return Cached(newest, parse_time(newest.watched_at).timestamp() if newest else time.time())
     return _kept_a_week("last-watched", trakt.last_watched, LAST_WATCHED_SECONDS, wait)
+
+
+NO_EXPORT = (
+    "There is no Trakt API app (TRAKT_API_KEY) and no Trakt export imported yet: import "
+    "yours with `manage.py import_trakt_export`."
+)
+
+
+def _exported(part: str) -> Cached:
+    """The imported export's profile or stats, as of the export's date."""
+    kept = _from_database(snapshot)
+    value = getattr(kept, part, None) if kept else None
+    if value is None:
+        raise UpstreamError("not_configured", NO_EXPORT, retry_after=3600)
+    return Cached(value, kept.data_as_of.timestamp())
+
+
+def _from_database(read: Callable[[], T]) -> T:
+    """What the mirror says in Trakt's place; a database that fails is an answer not at hand,
+    as Trakt failing would be (the page says so; the API answers 503)."""
+    try:
+        return read()
+    except DatabaseError:
+        raise UpstreamError(
+            "unavailable",
+            "The site's database is not answering; try again in a moment.",
+            retry_after=5,
+        ) from None
 
 
 def _kept_a_week(

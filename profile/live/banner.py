@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
+from django.db import DatabaseError
 
 from profile import formatting
 from profile.client import HistoryItem
@@ -18,6 +20,7 @@ from profile.live.ended import Ended
 from profile.live.friends import FriendPlay, together
 from profile.live.watching import NowWatching, history_lines
 from profile.mirror.state import Mirror
+from profile.mirror.titles import page_of
 
 # How soon the page asks /live again, by what it shows: a new play shows within 30 s (the
 # reuse window, then at most one poll), a play past its end is checked every 10 s, and an
@@ -29,6 +32,7 @@ FINISHING_POLL_SECONDS = 10
 SOON_POLL_SECONDS = 2
 TROUBLE_POLL_SECONDS = 60
 MAX_POLL_SECONDS = 10 * 60
+PAGE_KEY = "nowwatching:v1:title-page:"
 
 
 def live_parts(
@@ -50,6 +54,8 @@ def live_parts(
     if shown is not None:
         names = formatting.joined([f"@{slug}" for slug in with_me])
         shown["with"] = f"watching with {names}" if with_me else ""
+        kind = "movie" if playing.type == "movie" else "show"
+        shown["page"] = title_page(mirror, kind, playing.ids.trakt)
     line = None
     if watching is not None and shown is None:
         line = last_watched_line(mirror, last_watched_item, ended, now)
@@ -154,7 +160,29 @@ def banner(playing: NowWatching, now: datetime) -> dict[str, Any]:
         "thumb_alt": thumb_alt,
         "thumb_is_poster": thumb is not None and "still" not in images,
         "links": playing.links,
+        "page": None,  # live_parts() adds it: its page on this site
     }
+
+
+PAGE_SECONDS = 10 * 60
+
+
+def title_page(mirror: Mirror | None, kind: str, trakt_id: int | None) -> str | None:
+    """The page of a movie or show (`kind`) on this site, when the history holds it (not
+    yet, on its first play): read once per mirror version by each process and kept in its
+    own memory, so a warm page asks neither the database nor the shared cache."""
+    if mirror is None or trakt_id is None:
+        return None
+    key = f"{PAGE_KEY}{mirror.version}:{kind}:{trakt_id}"
+    local = caches["local"]
+    found = local.get(key)
+    if found is None:
+        try:
+            found = page_of(kind, trakt_id) or ""
+        except DatabaseError:  # the page and /live go on without the link
+            return None
+        local.set(key, found, PAGE_SECONDS)
+    return found or None
 
 
 def last_watched_line(
@@ -176,17 +204,26 @@ def last_watched_line(
                 "title": title,
                 "when": formatting.ago(ended.ended_at, now),
                 "at": ended.ended_at.isoformat(),
+                "url": title_page(mirror, ended.kind, ended.trakt_id) if ended.kind else None,
             }
     if mirror is not None and mirror.plays:
         return None
-    return last_watched(kept, now)
+    return last_watched(kept, now, mirror)
 
 
-def last_watched(item: HistoryItem | None, now: datetime) -> dict[str, str] | None:
+def last_watched(
+    item: HistoryItem | None, now: datetime, mirror: Mirror | None = None
+) -> dict[str, str] | None:
     if item is None:
         return None
     title, subtitle, _ = history_lines(item)
     if subtitle:
         title = f"{title} {subtitle}"
     watched = datetime.fromisoformat(item.watched_at)
-    return {"title": title, "when": formatting.ago(watched, now), "at": item.watched_at}
+    media = item.movie if item.type == "movie" else item.show
+    return {
+        "title": title,
+        "when": formatting.ago(watched, now),
+        "at": item.watched_at,
+        "url": title_page(mirror, "movie" if item.type == "movie" else "show", media.ids.trakt),
+    }

@@ -28,6 +28,9 @@ class Ended:
     subtitle: str | None
     started_at: datetime
     ended_at: datetime
+    # Which movie or show (for its page): "movie" or "show", and its Trakt id.
+    kind: str = ""
+    trakt_id: int | None = None
 
 
 def note_ended(playing: NowWatching | None) -> None:
@@ -45,7 +48,14 @@ def note_ended(playing: NowWatching | None) -> None:
 
 def remember(played: NowWatching, ended_at: datetime) -> None:
     """`played` ended at `ended_at`, watched: "Last watched" names it at once."""
-    ended = Ended(played.title, played.subtitle, played.progress.started, ended_at)
+    ended = Ended(
+        played.title,
+        played.subtitle,
+        played.progress.started,
+        ended_at,
+        "movie" if played.type == "movie" else "show",
+        played.ids.trakt,
+    )
     cache.set(ENDED_KEY, ended, timeout=ENDED_SECONDS)
 
 

@@ -24,6 +24,7 @@ from profile.live.answers import (
     get_stats,
     get_watching,
     peek_profile,
+    peek_stats,
 )
 from profile.live.cache import KEY as CACHE_KEY
 from profile.live.cache import Cached, NotKept, in_background
@@ -130,6 +131,7 @@ class LiveData:
     last_watched: HistoryItem | None
     ended: Ended | None
     friends: list[FriendPlay] = field(default_factory=list)
+    stats: TraktStats | None = None
 
 
 def get_live_data() -> LiveData:
@@ -153,4 +155,5 @@ def get_live_data() -> LiveData:
         last_watched=kept.value if kept is not None else None,
         ended=just_ended(),
         friends=watching_now(datetime.now(UTC)),
+        stats=peek_stats(),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from profile.client import ImageBytes, TmdbImages, TraktWatching, UpstreamError, tmdb, trakt
 from profile.live.cache import kept_a_day
 from profile.live.ended import note_ended
@@ -16,6 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def fetch_watching() -> NowWatching | None:
+    if settings.EXPORT_ONLY:
+        return None  # no Trakt API app to ask: only a media server can say what plays
     playing = as_owner(trakt.watching)
     # What plays changed: the history job syncs within a minute (what just ended shows up).
     note_watching(_what_plays(playing))

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from django.db.models import Count, F, FloatField, Max, Q, Sum
 from django.db.models.functions import Abs, Cast
 
+from profile.client import HistoryItem, trakt
 from profile.formatting import episode_code
 from profile.mirror.titles import PlayItem, TitleInfo
 from profile.models import Play, Rating, Title, genre_name
@@ -31,21 +32,14 @@ def plays_with_titles():
     return Play.objects.select_related("title", "episode")
 
 
-# --- The history list -----------------------------------------------------------------------------
+def play_counts(by: str, **within) -> dict[int, int]:
+    """How many plays each title (`by="title"`) or episode (`by="episode"`) has, among the
+    plays `within` keeps (`title__in=ids`): one GROUP BY."""
+    rows = Play.objects.filter(**within).values(by).annotate(n=Count("*")).order_by()
+    return dict(rows.values_list(by, "n"))
 
 
-def plays_page(page: int, limit: int, kind: str | None) -> tuple[list[PlayItem], int]:
-    """A page of plays, newest first, and how many plays match."""
-    plays = Play.objects.all()
-    if kind:
-        plays = plays.filter(kind=kind)
-    total = plays.count()
-    offset = (page - 1) * limit
-    if offset >= total:
-        return [], total
-    rows = plays_with_titles().filter(kind=kind) if kind else plays_with_titles()
-    chosen = rows.order_by("-watched_at", "-history_id")[offset : offset + limit]
-    return [PlayItem.of(play) for play in chosen], total
+# --- Recently watched -----------------------------------------------------------------------------
 
 
 def recent(limit: int = RECENT) -> list[PlayItem]:
@@ -61,6 +55,25 @@ def recent(limit: int = RECENT) -> list[PlayItem]:
         if len(items) == limit:
             break
     return items
+
+
+def newest_play() -> HistoryItem | None:
+    """The mirror's newest play as Trakt's history entry reads: where Trakt cannot be asked
+    for its last watched entry (no API app), the mirror can say."""
+    play = plays_with_titles().order_by("-watched_at", "-history_id").first()
+    if play is None:
+        return None
+    title = {"title": play.title.title or None, "year": play.title.year,
+             "ids": {"trakt": play.title.trakt_id}}  # fmt: skip
+    body: dict = {"type": play.kind, "watched_at": trakt.iso(play.watched_at)}
+    if play.episode_id is None:
+        body["movie"] = title
+    else:
+        episode = play.episode
+        body["show"] = title
+        body["episode"] = {"season": episode.season, "number": episode.number,
+                           "title": episode.title or None, "ids": {"trakt": episode.trakt_id}}  # fmt: skip
+    return HistoryItem.model_validate(body)
 
 
 # --- Days -----------------------------------------------------------------------------------------

@@ -110,15 +110,22 @@ class Binge:
     ended: datetime
 
 
-def longest_binge(start: date, end: date) -> Binge | None:
-    """The run (upkeep.refresh_runs) with the most episodes in the range, then the most
-    minutes: a GROUP BY over the day index. Gaps are from one play's end (watched_at) to the
-    next one's start (its watched_at less its runtime)."""
+def longest_binge(
+    start: date | None, end: date | None, title_id: int | None = None
+) -> Binge | None:
+    """The run (upkeep.refresh_runs) with the most episodes in the range (all time without
+    one; of one show with `title_id`), then the most minutes: a GROUP BY over the day index.
+    Gaps are from one play's end (watched_at) to the next one's start (its watched_at less
+    its runtime)."""
     # Only episodes have a run_start, so no condition on kind: with one, SQLite (without
     # ANALYZE's statistics) walks every episode by the kind index, three times slower.
+    plays = Play.objects.filter(run_start__isnull=False)
+    if start is not None and end is not None:
+        plays = plays.filter(local_date__range=(start, end))
+    if title_id is not None:
+        plays = plays.filter(title=title_id)
     row = (
-        Play.objects.filter(local_date__range=(start, end), run_start__isnull=False)
-        .values("title", "run_start")
+        plays.values("title", "run_start")
         .annotate(
             episodes=Count("*"),
             minutes=Sum("runtime"),
@@ -131,9 +138,7 @@ def longest_binge(start: date, end: date) -> Binge | None:
     if row is None:
         return None
     first = (
-        Play.objects.filter(
-            title=row["title"], run_start=row["run_start"], local_date__range=(start, end)
-        )
+        plays.filter(title=row["title"], run_start=row["run_start"])
         .order_by("epoch_minute")
         .values_list("epoch_minute", "runtime")
         .first()

@@ -33,10 +33,14 @@ from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from nowwatching.databases import problem
+from nowwatching.databases.guard import reported
 from profile.client import UpstreamError
 from profile.mirror import sync
+from profile.mirror.details import fill_details
 from profile.mirror.posters import fill_posters
 from profile.mirror.state import state
+from profile.mirror.sync.lease import held
 from profile.models import SyncState
 
 log = logging.getLogger(__name__)
@@ -73,9 +77,9 @@ class Plan:
 def due(now: datetime, state: SyncState, watching_changed_at: float | None) -> Plan | None:
     """The sync due now, if any."""
     minutes = settings.HISTORY_SYNC_MINUTES
-    if minutes <= 0:
-        return None
-    if state.lease_until is not None and state.lease_until > now:
+    if minutes <= 0 or settings.EXPORT_ONLY:
+        return None  # off, or no Trakt API app to sync from (the mirror is imported)
+    if held(state.lease_owner, state.lease_until, now):
         return None  # a sync is running somewhere
     last = state.last_attempt_at
     interval = timedelta(minutes=minutes)
@@ -125,14 +129,19 @@ class HistoryJob(threading.Thread):
                     full=plan.full, sleep=self.stopping.wait, should_stop=self.stopping.is_set
                 )
                 log.info("history sync (%s): %s", plan.reason, outcome.summary())
+            fill_details(sleep=self.stopping.wait, should_stop=self.stopping.is_set)
             fill_posters(sleep=self.stopping.wait, should_stop=self.stopping.is_set)
         except sync.SyncBusy:
             pass  # another process is at it
         except sync.Stopped:
             pass
         except sync.SyncFailed as failure:
-            log.warning("history sync failed: %s", failure.reason)
-        except (DatabaseError, UpstreamError) as error:
+            # An outage of the database is the guard's to report (when it begins and ends),
+            # not this job's at every tick.
+            (log.info if failure.outage else log.warning)("history sync failed: %s", failure.reason)
+        except DatabaseError as error:
+            (log.info if reported(error) else log.warning)("history job: %s", problem(error))
+        except UpstreamError as error:
             log.warning("history job: %s: %s", type(error).__name__, error)
         except Exception as error:  # the thread must outlive any surprise
             log.error("history job: unexpected %s: %s", type(error).__name__, error)

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError
 from django.db.models import F, Max, Value
 from django.db.models.functions import Greatest
 
@@ -86,12 +86,24 @@ class Mirror:
 MIRROR_SECONDS = 2  # how long a process reuses what it read of SyncState
 
 
+# The last state this process read: while the database cannot be read, the figures cached
+# under it are still served (as the page serves Trakt's kept answers while Trakt fails).
+_last_read: Mirror | None = None
+
+
 def mirror() -> Mirror:
-    """The mirror's state, read at most every MIRROR_SECONDS by each process."""
+    """The mirror's state, read at most every MIRROR_SECONDS by each process; the last one
+    read while the database cannot be read (DatabaseError when none was)."""
+    global _last_read
     local = caches["local"]
     state = local.get(KEY + "state")
     if state is None:
-        state = _read_mirror()
+        try:
+            state = _last_read = _read_mirror()
+        except DatabaseError:
+            if _last_read is None:
+                raise
+            state = _last_read
         local.set(KEY + "state", state, MIRROR_SECONDS)
     return state
 
@@ -120,10 +132,14 @@ def _read_mirror() -> Mirror:
 
 
 def cached(state: Mirror, name: str, compute: Callable[[], T]) -> T:
-    """`compute()`, reused while the mirror has not changed (and for CACHE_SECONDS at most)."""
+    """`compute()`, reused while the mirror has not changed (and for CACHE_SECONDS at most).
+
+    None (nothing to show: a year without plays) is not kept: `name` may come from a visitor
+    (/year/<yyyy>), and a key for every year anyone asks for would fill the cache."""
     key = f"{KEY}{state.version}:{state.time_zone}:{name}"
     value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, CACHE_SECONDS)
+        if value is not None:
+            cache.set(key, value, CACHE_SECONDS)
     return value

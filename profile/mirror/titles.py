@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+
+from django.urls import reverse
 
 from profile.client import image_url
+from profile.client.schemas import MEDIA_SLUG
 from profile.formatting import UNTITLED, episode_code, episode_subtitle
 from profile.models import Play, Title
 
 POSTER_SIZES = ("w154", "w342")
+# What a title's or a list's slug can be (as client/schemas.py reads Trakt's): anything else
+# in an address names nothing, and never reaches a query.
+SLUG = re.compile(MEDIA_SLUG)
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,21 @@ class TitleInfo:
         )
 
     @property
+    def page_slug(self) -> str:
+        """The last part of its page's address: Trakt's slug, or its Trakt id without one."""
+        return self.slug or str(self.trakt_id)
+
+    @cached_property  # a page draws it twice or more for each of dozens of titles
+    def url(self) -> str:
+        """Its page on this site (/movies/<slug>, /shows/<slug>)."""
+        return reverse("movie" if self.kind == Title.MOVIE else "show", args=[self.page_slug])
+
+    @property
+    def thumbnail(self) -> str | None:
+        """The poster at one small size, for a row of a long list (the diary)."""
+        return image_url("w154", self.poster_path) if self.poster_path else None
+
+    @property
     def poster(self) -> str | None:
         return image_url("w342", self.poster_path) if self.poster_path else None
 
@@ -63,7 +86,7 @@ class TitleInfo:
         return "".join(w[0] for w in words[:2]).upper() or "?"
 
     def links(self, episode: EpisodeInfo | None = None) -> dict[str, str | None]:
-        slug = self.slug or str(self.trakt_id)
+        slug = self.page_slug
         if self.kind == Title.MOVIE:
             trakt = f"https://trakt.tv/movies/{slug}"
             tmdb = f"https://www.themoviedb.org/movie/{self.tmdb_id}" if self.tmdb_id else None
@@ -133,3 +156,12 @@ class PlayItem:
             TitleInfo.of(play.title),
             episode,
         )
+
+
+def page_of(kind: str, trakt_id: int | None) -> str | None:
+    """The page of the movie or show (`kind`) the mirror holds with this Trakt id; None when
+    it holds none (what plays now may not be in the history yet)."""
+    if trakt_id is None:
+        return None
+    title = Title.objects.filter(kind=kind, trakt_id=trakt_id).first()
+    return TitleInfo.of(title).url if title is not None else None

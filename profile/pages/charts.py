@@ -1,15 +1,18 @@
 """Server-rendered SVG charts: no chart library in the browser, nothing added to the CSP.
 
-Each chart is sized by its viewBox (it scales with its box), coloured by CSS classes and
-`currentColor` (site.css gives light and dark colours), and carries its numbers as text: an
-`aria-label` sentence on the SVG (role="img") and a table the page offers beside it. The SVG
-holds no script, no style attribute and no outside reference.
+Text in a chart is drawn at the page's own size (12 px, site.css) at every width, the same in
+every chart: a chart is never scaled. The column charts stretch to their box instead, their
+columns placed in percentages of its width (their heights in pixels); the heatmap, whose
+squares must stay square, keeps its own size and scrolls sideways where it does not fit.
+Coloured by CSS classes and `currentColor` (site.css gives light and dark colours), each
+carries its numbers as text: an `aria-label` sentence on the SVG (role="img") and a table the
+page offers beside it. The SVG holds no script, no style attribute and no outside reference.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -29,25 +32,50 @@ class Chart:
     rows: list[tuple[str, ...]] = field(default_factory=list)
 
 
-def _svg(view_width: int, view_height: int, label: str, body: list[str], kind: str) -> SafeString:
+def _svg(width: str, height: int, label: str, body: list[str], kind: str) -> SafeString:
+    """An SVG drawn at its own size: `width` in pixels, or "100%" of its box (then its body
+    places things in percentages across it); `height` in pixels."""
+    drawing = "".join(body)
+    # An image, unless its parts are links (`_part`): a group, so they can be reached, which
+    # is not a stop of the Tab key itself (Chromium would make it one).
+    role = 'role="group" tabindex="-1"' if 'class="chart-part"' in drawing else 'role="img"'
     return mark_safe(  # every piece of text in `body` is escaped where it is made
-        f'<svg class="chart-svg chart-svg--{kind}" viewBox="0 0 {view_width} {view_height}" '
-        f'role="img" aria-label="{escape(label)}" focusable="false">' + "".join(body) + "</svg>"
+        f'<svg class="chart-svg chart-svg--{kind}" width="{width}" height="{height}" '
+        f'{role} aria-label="{escape(label)}" focusable="false">' + drawing + "</svg>"
     )
 
 
-def _text(x: float, y: float, text: str, css: str = "axis", anchor: str = "middle") -> str:
-    return f'<text class="{css}" x="{x:g}" y="{y:g}" text-anchor="{anchor}">{escape(text)}</text>'
+def _pct(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".") + "%"
+
+
+def _text(x: float | str, y: float, text: str, css: str = "axis", anchor: str = "middle") -> str:
+    x = x if isinstance(x, str) else f"{x:g}"
+    return f'<text class="{css}" x="{x}" y="{y:g}" text-anchor="{anchor}">{escape(text)}</text>'
 
 
 def _plays(n: int) -> str:
     return formatting.counted(n, "play")
 
 
+def _part(href: str | None, tip: str, tag: str, attributes: str) -> str:
+    """One part of a chart (a day's square, a bar) and its figures (`tip`). With `href`, a link
+    into the diary whose name is those figures (an SVG <title> names its parent): reachable
+    by keyboard, and static/js/charts.js shows the figures on focus and tap. Without, the
+    drawing alone, the figures as its tooltip."""
+    if href is None:
+        return f"<{tag} {attributes}><title>{escape(tip)}</title></{tag}>"
+    return (
+        f'<a class="chart-part" href="{escape(href)}"><title>{escape(tip)}</title>'
+        f"<{tag} {attributes}/></a>"
+    )
+
+
 # --- The heatmap: 53 weeks, one cell a day ------------------------------------------------------
 
-CELL, STEP = 11, 14
-HEAT_LEFT, HEAT_TOP = 30, 16
+# Drawn at this size, in pixels (it scrolls sideways in a narrower box): 53 weeks of squares.
+CELL, STEP = 13, 16
+HEAT_LEFT, HEAT_TOP = 32, 18
 HEAT_DAY = "heat-day"  # the square every day's cell places (an id: one heatmap per page)
 
 
@@ -70,8 +98,9 @@ def level(day: Day, levels: tuple[int, int, int]) -> int:
     return 1 + sum(day.minutes > bound for bound in levels)
 
 
-def heatmap(days: Sequence[Day], end: date) -> Chart:
-    """`days`: every day of the range, which starts on a Monday (queries.heatmap_range)."""
+def heatmap(days: Sequence[Day], end: date, link: Callable[[date], str] | None = None) -> Chart:
+    """`days`: every day of the range, which starts on a Monday (queries.heatmap_range);
+    `link`: each day's page (the diary of that day)."""
     levels = heat_levels(days)
     start = days[0].date if days else end
     weeks = (end - start).days // 7 + 1
@@ -79,7 +108,7 @@ def heatmap(days: Sequence[Day], end: date) -> Chart:
     # One square drawn once and placed 371 times: a third of the heatmap's weight saved.
     body = [f'<defs><rect id="{HEAT_DAY}" width="{CELL}" height="{CELL}" rx="2"/></defs>']
     body += [
-        _text(HEAT_LEFT - 6, HEAT_TOP + row * STEP + 9, name, "axis", "end")
+        _text(HEAT_LEFT - 6, HEAT_TOP + row * STEP + 11, name, "axis", "end")
         for row, name in ((0, "Mon"), (2, "Wed"), (4, "Fri"))
     ]
     labelled_month = None
@@ -87,17 +116,15 @@ def heatmap(days: Sequence[Day], end: date) -> Chart:
         week, row = (day.date - start).days // 7, day.date.weekday()
         x, y = HEAT_LEFT + week * STEP, HEAT_TOP + row * STEP
         if day.date.day <= 7 and row == 0 and labelled_month != day.date.month and week < weeks - 1:
-            body.append(_text(x, 11, calendar.month_abbr[day.date.month], "axis", "start"))
+            body.append(_text(x, 12, calendar.month_abbr[day.date.month], "axis", "start"))
             labelled_month = day.date.month
         tip = f"{day.date:%a} {day.date.day} {day.date:%b %Y}: " + (
             f"{formatting.counted(day.plays, 'play')}, {formatting.watch_time(day.minutes)}"
             if day.plays
             else "nothing"
         )
-        body.append(
-            f'<use href="#{HEAT_DAY}" class="heat-{level(day, levels)}" x="{x}" y="{y}">'
-            f"<title>{escape(tip)}</title></use>"
-        )
+        square = f'href="#{HEAT_DAY}" class="heat-{level(day, levels)}" x="{x}" y="{y}"'
+        body.append(_part(link(day.date) if link else None, tip, "use", square))
     active = [day for day in days if day.plays]
     plays = sum(day.plays for day in days)
     minutes = sum(day.minutes for day in days)
@@ -113,7 +140,7 @@ def heatmap(days: Sequence[Day], end: date) -> Chart:
         )
     rows = _by_month(days)
     return Chart(
-        _svg(width, height, label + ".", body, "heatmap"),
+        _svg(str(width), height, label + ".", body, "heatmap"),
         label + ".",
         ("Month", "Days with plays", "Plays", "Time"),
         rows,
@@ -158,7 +185,22 @@ def heat_legend(days: Sequence[Day]) -> list[LegendStep]:
 
 # --- Columns ------------------------------------------------------------------------------------
 
-COL_TOP, COL_BOTTOM, COL_LEFT = 14, 18, 4
+# Pixels above the columns (the peak's figure) and below them (the labels).
+COL_TOP, COL_BOTTOM = 18, 20
+# Each column takes this share of its slot: the rest is the gap between columns.
+COL_FILL = 0.78
+
+
+def _slot(i: int, count: int) -> tuple[float, float, float]:
+    """Column `i` of `count` across the whole width, in percent: its left, width and middle."""
+    step = 100 / count
+    width = step * COL_FILL
+    left = i * step + (step - width) / 2
+    return left, width, left + width / 2
+
+
+def _baseline(y: float) -> str:
+    return f'<line class="baseline" x1="0" x2="100%" y1="{y + 0.5:g}" y2="{y + 0.5:g}"/>'
 
 
 def columns(
@@ -166,39 +208,38 @@ def columns(
     *,
     what: str,
     label_every: int = 1,
-    step: int = 14,
     height: int = 90,
     value: str = "plays",
     unit: str = "",
     extra: Sequence[str] = (),
+    links: Sequence[str] | None = None,
 ) -> Chart:
-    """One column per bucket (hours, weekdays, ratings), the highest marked. `value` is the
-    bucket's figure drawn (plays or minutes); `unit` how it reads (plays, minutes, count)."""
+    """One column per bucket (hours, weekdays, ratings), the highest marked, across the whole
+    width of its box. `value` is the bucket's figure drawn (plays or minutes); `unit` how it
+    reads (plays, minutes, count); `links` each column's page (the diary of that hour or
+    weekday)."""
     values = [getattr(bucket, value) for bucket in buckets]
     unit = unit or value
     top = max(values, default=0) or 1
-    width = COL_LEFT * 2 + len(buckets) * step
-    bar = step - 3
-    body = [
-        f'<line class="baseline" x1="{COL_LEFT}" x2="{width - COL_LEFT}" '
-        f'y1="{COL_TOP + height + 0.5}" y2="{COL_TOP + height + 0.5}"/>'
-    ]
+    base = COL_TOP + height
+    body = [_baseline(base)]
     peak = values.index(max(values)) if any(values) else -1
     for i, (bucket, amount) in enumerate(zip(buckets, values, strict=True)):
-        x = COL_LEFT + i * step + 1.5
+        left, width, middle = _slot(i, len(buckets))
         tall = round(amount / top * height, 1)
         css = " ".join(["bar", *extra[i : i + 1], *(["bar--peak"] if i == peak else [])])
         tip = f"{bucket.label}: {_amount(amount, unit)}"
-        body.append(
-            f'<rect class="{css}" x="{x:g}" y="{COL_TOP + height - tall:g}" width="{bar}" '
-            f'height="{max(tall, 0):g}" rx="1.5"><title>{escape(tip)}</title></rect>'
+        rect = (
+            f'class="{css}" x="{_pct(left)}" y="{base - tall:g}" width="{_pct(width)}" '
+            f'height="{max(tall, 0):g}" rx="1.5"'
         )
+        body.append(_part(links[i] if links else None, tip, "rect", rect))
         if i % label_every == 0:
-            body.append(_text(x + bar / 2, COL_TOP + height + 13, bucket.label))
+            body.append(_text(_pct(middle), base + 15, bucket.label))
     if peak >= 0:
-        x = COL_LEFT + peak * step + 1.5 + bar / 2
+        middle = _slot(peak, len(buckets))[2]
         tall = round(values[peak] / top * height, 1)
-        body.append(_text(x, COL_TOP + height - tall - 3, formatting.grouped(values[peak]), "peak"))
+        body.append(_text(_pct(middle), base - tall - 4, formatting.grouped(values[peak]), "peak"))
     total = sum(values)
     label = f"{what}: " + ", ".join(
         f"{bucket.label} {formatting.grouped(amount)}"
@@ -208,7 +249,7 @@ def columns(
         most, of = _amount(values[peak], unit), _amount(total, unit)
         label += f". Most: {buckets[peak].label} ({most} of {of})"
     return Chart(
-        _svg(width, COL_TOP + height + COL_BOTTOM, label + ".", body, "columns"),
+        _svg("100%", base + COL_BOTTOM, label + ".", body, "columns"),
         label + ".",
         (what.split(" by ")[-1].capitalize() if " by " in what else "", value.capitalize()),
         [
@@ -226,17 +267,17 @@ def _amount(amount: int, value: str) -> str:
     return formatting.grouped(amount)
 
 
-def hours_chart(hours: Sequence[Bucket]) -> Chart:
-    return columns(hours, what="Plays by hour of the day", label_every=3)
+def hours_chart(hours: Sequence[Bucket], links: Sequence[str] | None = None) -> Chart:
+    return columns(hours, what="Plays by hour of the day", label_every=3, links=links)
 
 
-def weekdays_chart(weekdays: Sequence[Bucket]) -> Chart:
-    return columns(weekdays, what="Plays by weekday", step=40, height=80)
+def weekdays_chart(weekdays: Sequence[Bucket], links: Sequence[str] | None = None) -> Chart:
+    return columns(weekdays, what="Plays by weekday", height=80, links=links)
 
 
 def ratings_chart(distribution: dict[str, int]) -> Chart:
     buckets = [Bucket(str(n), distribution.get(str(n), 0), 0) for n in range(1, 11)]
-    return columns(buckets, what="Ratings given, by rating", step=30, height=80, unit="count")
+    return columns(buckets, what="Ratings given, by rating", height=80, unit="count")
 
 
 def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
@@ -246,8 +287,7 @@ def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
     sides = ["lower" if k < 0 else "higher" if k > 0 else "same" for k, _ in spread]
     chart = columns(
         buckets,
-        what="Your rating less the community's, in points",
-        step=18,
+        what="The owner's rating less the community's, in points",
         height=70,
         unit="count",
         label_every=3,
@@ -256,43 +296,40 @@ def spread_chart(spread: Sequence[tuple[int, int]]) -> Chart:
     return Chart(chart.svg, chart.label, ("Difference", "Ratings"), chart.rows)
 
 
-def months_chart(months: Sequence[Month]) -> Chart:
-    """Hours watched per month, movies and episodes stacked. As wide as the year page's card
-    (46rem), so its labels are drawn near their CSS size rather than doubled."""
-    step, height = 56, 150
-    width = COL_LEFT * 2 + 12 * step
+def months_chart(months: Sequence[Month], links: Sequence[str] | None = None) -> Chart:
+    """Hours watched per month, movies and episodes stacked, across the whole width of the
+    year page's card. `links`: each month's page (the diary of that month)."""
+    height = 150
+    base = COL_TOP + height
     top = max((m.minutes for m in months), default=0) or 1
-    body = [
-        f'<line class="baseline" x1="{COL_LEFT}" x2="{width - COL_LEFT}" '
-        f'y1="{COL_TOP + height + 0.5}" y2="{COL_TOP + height + 0.5}"/>'
-    ]
+    body = [_baseline(base)]
     for i, month in enumerate(months):
-        x = COL_LEFT + i * step + 2
-        bar = step - 4
+        left, width, middle = _slot(i, len(months))
         episodes = month.episode_minutes / top * height
         movies = month.movie_minutes / top * height
-        base = COL_TOP + height
         tip = (
             f"{calendar.month_name[month.month]}: {formatting.watch_time(month.minutes)} "
             f"({formatting.counted(month.plays, 'play')}; movies {formatting.watch_time(month.movie_minutes)}, "
             f"episodes {formatting.watch_time(month.episode_minutes)})"
         )
-        body.append(f"<g><title>{escape(tip)}</title>")
+        # A group: the two bars are one part (a link with `links`), named by its figures.
+        opened = f'<a class="chart-part" href="{escape(links[i])}">' if links else "<g>"
+        body.append(f"{opened}<title>{escape(tip)}</title>")
         body.append(
-            f'<rect class="bar bar--episode" x="{x}" y="{base - episodes:.1f}" width="{bar}" '
-            f'height="{episodes:.1f}"/>'
+            f'<rect class="bar bar--episode" x="{_pct(left)}" y="{base - episodes:.1f}" '
+            f'width="{_pct(width)}" height="{episodes:.1f}"/>'
         )
         body.append(
-            f'<rect class="bar bar--movie" x="{x}" y="{base - episodes - movies:.1f}" '
-            f'width="{bar}" height="{movies:.1f}"/>'
+            f'<rect class="bar bar--movie" x="{_pct(left)}" y="{base - episodes - movies:.1f}" '
+            f'width="{_pct(width)}" height="{movies:.1f}"/>'
         )
-        body.append("</g>")
-        body.append(_text(x + bar / 2, base + 13, month.name[:3]))
+        body.append("</a>" if links else "</g>")
+        body.append(_text(_pct(middle), base + 15, month.name[:3]))
     label = "Time watched per month: " + ", ".join(
         f"{m.name} {formatting.watch_time(m.minutes)}" for m in months
     )
     return Chart(
-        _svg(width, COL_TOP + height + COL_BOTTOM, label + ".", body, "months"),
+        _svg("100%", base + COL_BOTTOM, label + ".", body, "months"),
         label + ".",
         ("Month", "Plays", "Movies", "Episodes", "Time"),
         [

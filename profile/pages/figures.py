@@ -14,13 +14,18 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.urls import reverse
 
+from nowwatching.databases.guard import reported
 from profile import formatting
 from profile.client import TraktStats
-from profile.mirror import queries
+from profile.mirror import library, queries
+from profile.mirror.library import CommentItem
+from profile.mirror.library import Entry as Shelved
 from profile.mirror.queries import Bucket, GenreShare, RatingComparison, Streaks, TitleCount
 from profile.mirror.review import YearReview, YearTotal, year_list, year_review, year_totals
 from profile.mirror.state import Mirror, cached, mirror
@@ -45,6 +50,12 @@ class Ranked:
     meter: str
     title: TitleInfo | None = None
     note: str = ""
+    url: str = ""  # the title's page, or the diary of the genre
+
+
+def diary_link(**filters: object) -> str:
+    """The diary with these filters (/history?day=2025-03-04)."""
+    return reverse("diary") + "?" + urlencode({k: str(v) for k, v in filters.items()})
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,7 @@ class HomeFigures:
     def heatmap_caption(self) -> str:
         return (
             f"One square a day ({self.time_zone}), darker for more time watched. "
-            "Hover or tap a square for its day."
+            "Each square opens that day's plays; focus or tap one for its figures."
         )
 
 
@@ -101,13 +112,16 @@ class HomeHistory:
     """The mirror's part of the page. The figures are read only when the page needs them:
     a page whose sections are cached (`cache_key`) never unpickles them."""
 
-    def __init__(self, state, recent=(), figures=None, today: date | None = None, trouble=""):
+    def __init__(
+        self, state, recent=(), figures=None, today: date | None = None, trouble="", shelves=None
+    ):
         self.state: Mirror | None = state  # None: the database could not be read
         # Why Trakt cannot be asked right now ("" if it can): an empty mirror says so rather
         # than that it is being fetched.
         self.trouble = trouble
         self._recent = recent if callable(recent) else (lambda: list(recent))
         self._figures = figures if callable(figures) else (lambda: figures)
+        self._shelves = shelves or (lambda: ([], []))
         self.today = today
 
     @cached_property
@@ -117,6 +131,20 @@ class HomeHistory:
     @cached_property
     def figures(self) -> HomeFigures | None:
         return self._figures()
+
+    @cached_property
+    def _shelf_pair(self) -> tuple[list[Shelved], list[CommentItem]]:
+        return self._shelves()
+
+    @property
+    def favorites(self) -> list[Shelved]:
+        """The owner's favourites, in their order (up to 12)."""
+        return self._shelf_pair[0]
+
+    @property
+    def reviews(self) -> list[CommentItem]:
+        """The owner's latest reviews."""
+        return self._shelf_pair[1]
 
     @property
     def has_plays(self) -> bool:
@@ -145,6 +173,13 @@ class HomeHistory:
         parts = (mirror, self.today, settings.HISTORY_SYNC_MINUTES == 0, *others)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
+    def sections_key(self, trakt_stats: TraktStats | None, *others: object) -> str:
+        """What the history's own sections (Activity, When, Taste, the reviews, the years:
+        the live fragment "history") depend on: the mirror, the ratings Trakt counts, and
+        `others` (what else is drawn among them: the owner's short name)."""
+        ratings = trakt_stats.ratings if trakt_stats else None
+        return self.cache_key(ratings, self.trouble, *others)
+
     @property
     def note(self) -> str:
         """What to say about the mirror itself (fetching, not yet, unavailable); "" if all is well."""
@@ -153,6 +188,11 @@ class HomeHistory:
         if self.empty:
             if self.trouble:
                 return f"The watch history cannot be fetched yet. {self.trouble}"
+            if settings.EXPORT_ONLY:
+                return (
+                    "No watch history has been imported yet: it appears here once "
+                    "`manage.py import_trakt_export` has run."
+                )
             if settings.HISTORY_SYNC_MINUTES == 0 and not self.state.syncing:
                 return (
                     "The watch history has not been fetched yet: it appears here once "
@@ -168,8 +208,8 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
     """The mirror's part of the profile page; `trouble`: why Trakt cannot be asked now."""
     try:
         state = mirror()
-    except DatabaseError:
-        log.warning("history: the database could not be read")
+    except DatabaseError as error:
+        _unread(error)
         return HomeHistory(None, trouble=trouble)
     today = formatting.local_date(now)
 
@@ -177,19 +217,33 @@ def home(now: datetime, trouble: str = "") -> HomeHistory:
     def recent() -> list[Recent]:
         try:
             items = cached(state, "recent", queries.recent)
-        except DatabaseError:
-            log.warning("history: the database could not be read")
+        except DatabaseError as error:
+            _unread(error)
             return []
         return [Recent(item, formatting.ago(item.watched_at, now)) for item in items]
 
     def figures() -> HomeFigures | None:
         try:
             return cached(state, f"home:{today}", lambda: _home_figures(today, state.time_zone))
-        except DatabaseError:
-            log.warning("history: the database could not be read")
+        except DatabaseError as error:
+            _unread(error)
             return None
 
-    return HomeHistory(state, recent, figures, today, trouble)
+    def shelves() -> tuple[list[Shelved], list[CommentItem]]:
+        try:
+            return cached(state, "shelves", lambda: (library.favorites(), library.latest_reviews()))
+        except DatabaseError:
+            log.warning("history: the database could not be read")
+            return [], []
+
+    return HomeHistory(state, recent, figures, today, trouble, shelves)
+
+
+def _unread(error: DatabaseError) -> None:
+    # An outage is logged when it begins and ends (nowwatching/databases/guard.py), not at
+    # every request; anything else is.
+    if not reported(error):
+        log.warning("history: the database could not be read (%s)", type(error).__name__)
 
 
 def _home_figures(today: date, time_zone: str) -> HomeFigures | None:
@@ -207,13 +261,13 @@ def _home_figures(today: date, time_zone: str) -> HomeFigures | None:
     return HomeFigures(
         plays=sum(day.plays for day in known),
         minutes=sum(day.minutes for day in known),
-        heatmap=charts.heatmap(last_year, end),
+        heatmap=charts.heatmap(last_year, end, lambda day: diary_link(day=day.isoformat())),
         legend=charts.heat_legend(last_year),
         streaks=queries.streaks(today, known),
         last_year_plays=sum(day.plays for day in last_year),
         last_year_minutes=sum(day.minutes for day in last_year),
-        hours=charts.hours_chart(hours),
-        weekdays=charts.weekdays_chart(weekdays),
+        hours=charts.hours_chart(hours, [diary_link(hour=h) for h in range(24)]),
+        weekdays=charts.weekdays_chart(weekdays, [diary_link(weekday=d) for d in range(1, 8)]),
         genres=ranked_genres(genres),
         shows=ranked_titles(shows, "episode"),
         rewatched=ranked_titles(rewatched, "movie"),
@@ -236,24 +290,31 @@ def _busiest_weekday(weekdays: list[Bucket]) -> str:
     return calendar.day_name[best] if weekdays[best].plays else ""
 
 
-def ranked_genres(genres: list[GenreShare]) -> list[Ranked]:
+def ranked_genres(genres: list[GenreShare], **within: object) -> list[Ranked]:
+    """`within`: the diary's filters a genre's link adds to (a year's genres: that year)."""
     top = max((genre.minutes for genre in genres), default=0)
     return [
-        Ranked(genre.name, formatting.watch_time(genre.minutes), charts.meter(genre.minutes, top))
+        Ranked(
+            genre.name,
+            formatting.watch_time(genre.minutes),
+            charts.meter(genre.minutes, top),
+            url=diary_link(**within, genre=genre.slug),
+        )
         for genre in genres
     ]
 
 
 def ranked_titles(titles: list[TitleCount], kind: str) -> list[Ranked]:
     top = max((title.plays for title in titles), default=0)
-    noun = "episode" if kind == "episode" else "play"
+    # A play is one entry of the history, for a show's episodes as for a movie.
     return [
         Ranked(
             entry.title.title,
-            formatting.counted(entry.plays, noun),
+            formatting.counted(entry.plays, "play"),
             charts.meter(entry.plays, top),
             entry.title,
             formatting.watch_time(entry.minutes),
+            url=entry.title.url,
         )
         for entry in titles
     ]
@@ -343,10 +404,11 @@ def _year_page(number: int) -> YearPage | None:
     review = year_review(number)
     if review is None:
         return None
+    months = [diary_link(month=f"{number}-{m.month:02d}") for m in review.months]
     return YearPage(
         review=review,
-        months=charts.months_chart(review.months),
-        genres=ranked_genres(review.genres),
+        months=charts.months_chart(review.months, months),
+        genres=ranked_genres(review.genres, year=number),
         shows=ranked_titles(review.shows, "episode"),
         movies=ranked_titles(review.movies, "movie"),
         years=year_list(),

@@ -10,6 +10,8 @@ from django.conf import settings
 
 from profile import formatting
 from profile.client import TraktProfile, TraktStats, UpstreamError
+from profile.live.answers import peek_profile
+from profile.live.avatar import on_site
 from profile.live.watching import NowWatching
 
 # What a visitor reads where Trakt's data is missing, by the error's code.
@@ -44,8 +46,9 @@ def profile_header(profile: TraktProfile | None, trakt_stats: TraktStats | None 
         "name": name,
         "username": profile.username,
         # The demo's user is made up: its name is no link to whoever has it on Trakt.
-        "url": None if settings.DEMO_MODE else f"https://trakt.tv/users/{profile.ids.slug}",
-        "avatar": profile.avatar_url,
+        "url": None if settings.DEMO_MODE else profile.trakt_url,
+        # From the site's own address (/avatar), whatever host Trakt named: the CSP allows no other.
+        "avatar": on_site(profile),
         "initials": formatting.initials(name),
         "vip": bool(profile.vip or profile.vip_ep),
         "location": profile.location,
@@ -62,11 +65,12 @@ def stats_tiles(stats: TraktStats) -> dict[str, Any]:
     return {
         "lead": ("Total time", time(stats.movies.minutes + stats.episodes.minutes)),
         "plays": group(stats.movies.plays + stats.episodes.plays),
+        # Distinct titles watched (Trakt's `watched`), as the labels say; plays are above.
         "tiles": [
-            ("Movies", group(stats.movies.watched), time(stats.movies.minutes)),
-            ("Episodes", group(stats.episodes.watched), time(stats.episodes.minutes)),
-            ("Shows", group(stats.shows.watched), None),
-            ("Ratings", group(stats.ratings.total), None),
+            ("Movies watched", group(stats.movies.watched), time(stats.movies.minutes)),
+            ("Episodes watched", group(stats.episodes.watched), time(stats.episodes.minutes)),
+            ("Shows watched", group(stats.shows.watched), None),
+            ("Ratings given", group(stats.ratings.total), None),
         ],
     }
 
@@ -89,3 +93,18 @@ def open_graph(request, profile: dict[str, Any], playing: NowWatching | None) ->
         "image": request.build_absolute_uri(image) if image else None,
         "url": request.build_absolute_uri(request.path),
     }
+
+
+def owner_name(profile: TraktProfile | None = None) -> str:
+    """Whose site it is, as a page names them ("Alex Rivera"): from the profile if one is kept
+    (the profile page keeps it a week), else the configured username ("" if neither is
+    known). It never asks Trakt: these pages are the mirror's alone."""
+    profile = profile or peek_profile()
+    if profile is not None:
+        return profile.name or profile.username or profile.ids.slug
+    return settings.TRAKT_USERNAME or ""
+
+
+def short_name(name: str) -> str:
+    """The name a sentence uses: "Alex rated it 9" ("Alex Rivera" -> "Alex")."""
+    return name.split()[0] if name.split() else "The owner"

@@ -16,6 +16,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from nowwatching.databases.guard import reported
 from profile.client import TraktProfile
 from profile.client.schemas import TokenPair
 from profile.models import OneRow, TraktToken
@@ -33,12 +34,14 @@ def load() -> TraktToken | None:
     try:
         row = TraktToken.objects.row().first()
     except DatabaseError as error:
-        # The class only: a driver's message may name the database's address.
-        warn_once(
-            "database",
-            f"The stored Trakt sign-in cannot be read ({type(error).__name__}): is the "
-            "database migrated (`manage.py migrate`)? Trakt is called without it meanwhile.",
-        )
+        # The class only: a driver's message may name the database's address. An outage is
+        # the guard's to report (nowwatching/databases/guard.py).
+        if not reported(error):
+            warn_once(
+                "database",
+                f"The stored Trakt sign-in cannot be read ({type(error).__name__}): is the "
+                "database migrated (`manage.py migrate`)? Trakt is called without it meanwhile.",
+            )
         caches["local"].set(SIGNED_OUT_KEY, False, timeout=SIGNED_OUT_NOTE_SECONDS)
         return None
     signed_out = row is not None and row.signed_out
@@ -116,7 +119,7 @@ def store_sign_in(pair: TokenPair) -> TraktToken:
 
 def remember_owner(profile: TraktProfile) -> None:
     TraktToken.objects.row().update(
-        user_slug=profile.ids.slug, user_name=(profile.name or profile.username)[:1000]
+        user_slug=profile.ids.slug or "", user_name=(profile.name or profile.username)[:1000]
     )
 
 

@@ -1,5 +1,7 @@
 // The API tester: calls the endpoint picked in the list (paths come from the OpenAPI
-// document, never from free text) and shows status, time, headers and body as received.
+// document, never from free text) with the parameters typed in its fields (one per
+// parameter the document lists: in the path, the query or a header) and shows status,
+// time, headers and body as received.
 (function () {
   "use strict";
 
@@ -13,9 +15,52 @@
     return new URL(path, window.location.origin).href;
   }
 
-  function curlFor(url) {
+  function quoted(text) {
     // Single quotes: nothing inside is expanded by the shell.
-    return "curl -i '" + url.replace(/'/g, "'\\''") + "'";
+    return "'" + text.replace(/'/g, "'\\''") + "'";
+  }
+
+  function curlFor(url, headers) {
+    var parts = ["curl -i"];
+    Object.keys(headers).forEach(function (name) {
+      parts.push("-H " + quoted(name + ": " + headers[name]));
+    });
+    parts.push(quoted(url));
+    return parts.join(" ");
+  }
+
+  function chosenFields() {
+    var fieldset = form.querySelector('fieldset[data-params="' + select.value + '"]');
+    return fieldset ? Array.prototype.slice.call(fieldset.querySelectorAll("[data-in]")) : [];
+  }
+
+  // The address and headers the chosen endpoint's fields make: path parameters in the
+  // path (encoded), the others in the query when filled in, headers as headers.
+  function request() {
+    var option = select.options[select.selectedIndex];
+    var path = option.dataset.template;
+    var query = new URLSearchParams();
+    var headers = {};
+    chosenFields().forEach(function (field) {
+      var value = field.value;
+      if (field.dataset.in === "path") {
+        path = path.replace("{" + field.name + "}", encodeURIComponent(value));
+      } else if (value !== "" && field.dataset.in === "header") {
+        headers[field.name] = value;
+      } else if (value !== "") {
+        query.append(field.name, value);
+      }
+    });
+    var search = query.toString();
+    return { url: absolute(path + (search ? "?" + search : "")), headers: headers };
+  }
+
+  function showFields() {
+    form.querySelectorAll("fieldset[data-params]").forEach(function (fieldset) {
+      var chosen = fieldset.dataset.params === select.value;
+      fieldset.hidden = !chosen;
+      fieldset.disabled = !chosen;
+    });
   }
 
   function show(id, text) {
@@ -93,18 +138,19 @@
   }
 
   function run() {
-    var option = select.options[select.selectedIndex];
-    var url = absolute(option.dataset.path);
+    var asked = request();
+    var url = asked.url;
     result.hidden = false;
     el("busy").hidden = false;
     button.disabled = true;
     show("request", "GET " + url);
-    show("curl", curlFor(url));
+    show("curl", curlFor(url, asked.headers));
     setStatus("…", "");
     show("time", "");
     var started = performance.now();
+    var headers = Object.assign({ Accept: "application/json" }, asked.headers);
     // no-store: show what the server answers now, not the browser's cached copy.
-    fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
+    fetch(url, { headers: headers, cache: "no-store" })
       .then(function (response) {
         return response.text().then(function (text) {
           show("time", Math.round(performance.now() - started) + " ms");
@@ -142,6 +188,7 @@
 
   select.addEventListener("change", function () {
     show("endpoint-summary", select.options[select.selectedIndex].dataset.summary);
+    showFields();
     // Keep the address shareable: ?endpoint=<name> preselects it.
     var url = new URL(window.location.href);
     url.searchParams.set("endpoint", select.value);

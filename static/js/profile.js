@@ -1,7 +1,9 @@
 // The profile page's live parts. Every few seconds (as often as the server's last answer
 // said) it asks /live for the banner, "Last watched", the recently watched posters and the
 // tab's title, rendered by the server from the very partials of the page, and swaps in those
-// that changed; between two answers it moves the progress bar. Nothing else: every word and
+// that changed; between two answers it moves the progress bar. It tells /live which version
+// of the history's sections it shows (data-history-key): when the mirror has another (on a
+// first run, as the backfill goes on), the answer brings them too. Nothing else: every word and
 // number on the page is the server's (profile/formatting.py), so no rule is written twice.
 // Two things only the browser can do are done here: times of day in the viewer's own time
 // zone and locale (Intl), and the moment a play's end time passes on this page's clock (the
@@ -161,8 +163,10 @@
     try {
       const headers = { Accept: "application/json" };
       if (etag) headers["If-None-Match"] = etag;
+      const shown = fragment("history")?.dataset.historyKey;
+      const url = shown === undefined ? liveUrl : `${liveUrl}?history=${encodeURIComponent(shown)}`;
       // no-store: the browser must not answer from, or revalidate, its own copy; we do.
-      const response = await fetch(liveUrl, { headers, cache: "no-store" });
+      const response = await fetch(url, { headers, cache: "no-store" });
       const date = Date.parse(response.headers.get("Date") || "");
       if (!Number.isNaN(date)) clockOffset = date - Date.now();
       if (response.status !== 304) {

@@ -1,5 +1,6 @@
 """/api/history, /api/activity and /api/year/{yyyy}: answers, parameters and the contract."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -7,7 +8,7 @@ import time_machine
 from django.db import DatabaseError
 
 from profile.api import views as api_views
-from profile.mirror import queries
+from profile.mirror import diary
 from tests import mirror
 from tests.contract import assert_matches_openapi
 
@@ -61,6 +62,10 @@ def test_history_lists_plays_newest_first(client, watched):
             "tmdb": "https://www.themoviedb.org/movie/37686",
         },
         "poster": "https://image.tmdb.org/t/p/w342/p.jpg",
+        "url": "/movies/super-8-2011",
+        "rating": None,
+        "episode_rating": None,
+        "rewatch": False,
     }
 
 
@@ -78,7 +83,7 @@ def test_history_pages_and_filters(client, watched):
 def test_an_empty_mirror_has_an_empty_history(client):
     body = get(client, "/api/history").json()
 
-    assert body == {"items": [], "page": 1, "limit": 50, "total": 0}
+    assert body == {"items": [], "page": 1, "limit": 50, "total": 0, "next_cursor": None}
 
 
 @pytest.mark.parametrize(
@@ -167,6 +172,14 @@ def test_activity_takes_366_days_and_no_more(client, watched):
         ({"to": "2024-1-1"}, "to"),
         ({"to": ""}, "to"),
         ({"from": "2024-05-02", "to": "2024-05-01"}, "from"),
+        # The calendar's ends, where a day more or less is no date (an OverflowError once).
+        ({"to": "0001-01-01"}, "to"),
+        ({"to": "0001-12-30"}, "to"),
+        ({"from": "0001-01-01"}, "from"),
+        ({"from": "9999-01-01"}, "from"),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "from"),
+        ({"from": "1899-12-31"}, "from"),
+        ({"from": "2200-01-01", "to": "2201-01-01"}, "to"),
     ],
 )
 def test_bad_activity_parameters_are_a_400_that_names_them(client, watched, params, named):
@@ -175,6 +188,22 @@ def test_bad_activity_parameters_are_a_400_that_names_them(client, watched, para
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
     assert response.json()["error"]["message"].startswith(f"{named} must")
+
+
+def test_a_date_beyond_the_calendar_the_mirror_holds_says_which_days_it_takes(client, watched):
+    message = get(client, "/api/activity", to="9999-12-31").json()["error"]["message"]
+
+    assert message == "to must be a date from 1900-01-01 to 2200-12-31, not '9999-12-31'."
+
+
+def test_the_calendar_the_mirror_holds_is_answered_to_its_ends(client, watched):
+    first = get(client, "/api/activity", **{"from": "1900-01-01", "to": "1900-12-31"})
+    last = get(client, "/api/activity", **{"from": "2200-01-01", "to": "2200-12-31"})
+    only_from = get(client, "/api/activity", **{"from": "2200-12-31"})
+
+    assert first.status_code == last.status_code == only_from.status_code == 200
+    assert len(first.json()["days"]) == len(last.json()["days"]) == 365
+    assert only_from.json()["to"] == "2200-12-31"
 
 
 # --- /api/year/{yyyy} ---------------------------------------------------------------------------
@@ -238,7 +267,7 @@ def test_an_unreadable_database_is_a_503_not_a_500(client, monkeypatch, path, te
         raise DatabaseError("database is locked")
 
     monkeypatch.setattr(api_views, "mirror", broken)
-    monkeypatch.setattr(queries, "plays_page", broken)
+    monkeypatch.setattr(diary, "diary_page", broken)
 
     response = get(client, path, template)
 
@@ -260,3 +289,20 @@ def test_demo_answers_say_so(client, settings, watched):
 
     assert get(client, "/api/history").json()["demo"] is True
     assert get(client, "/api/activity").json()["demo"] is True
+
+
+def test_a_year_without_plays_stores_nothing_in_the_cache(client, watched):
+    from django.core.cache import caches
+
+    def year_keys() -> set[str]:
+        return {key for key in caches["default"]._cache if re.search(r":year(-review)?:", key)}
+
+    get(client, "/api/year/2025", "/api/year/{yyyy}")
+    client.get("/year/2025")
+    kept = year_keys()
+    for year in (1, 1899, 1990, 2023, 2199, 9999, 123456789):
+        assert client.get(f"/api/year/{year}").status_code == 404
+        assert client.get(f"/year/{year}").status_code == 404
+
+    assert len(kept) == 2  # the year with plays is kept, as the page and the API answer it
+    assert year_keys() == kept

@@ -39,6 +39,51 @@ def test_the_profile_has_what_the_page_shows(client, mock):
     assert "extended=full%2Cimages" in mock.calls[0].request.url
 
 
+def test_a_slug_that_begins_with_an_underscore_is_a_profile_like_any(client, mock, settings):
+    settings.TRAKT_USERNAME = "_captain"
+    body = fixture("trakt_user_profile_extended_full.json")
+    body |= {"username": "_captain", "ids": {"slug": "_captain"}}
+    mock.get(f"{TRAKT}/users/_captain", json=body)
+
+    response = client.get("/api/profile")
+    page = client.get("/")
+
+    assert response.status_code == 200
+    profile = response.json()["profile"]
+    assert profile["slug"] == "_captain"
+    assert profile["links"]["trakt"] == "https://trakt.tv/users/_captain"
+    assert 'href="https://trakt.tv/users/_captain"' in page.content.decode()
+
+
+def test_a_profile_without_a_slug_is_the_one_asked_for(client, mock):
+    body = fixture("trakt_user_profile_extended_full.json")
+    body["ids"] = {"slug": None, "trakt": 1}
+    mock.get(PROFILE_URL, json=body)
+
+    profile = client.get("/api/profile").json()["profile"]
+
+    # Trakt answered /users/sean: that is its address.
+    assert profile["slug"] == "sean"
+    assert profile["links"]["trakt"] == "https://trakt.tv/users/sean"
+
+
+def test_the_owners_profile_without_a_slug_has_no_trakt_link(client, mock, settings):
+    settings.TRAKT_ACCESS_TOKEN = "owner-token-0123456789"
+    body = fixture("trakt_user_profile_extended_full.json")
+    del body["ids"]["slug"]
+    mock.get(f"{TRAKT}/users/me", json=body)
+
+    response = client.get("/api/profile")
+    page = client.get("/")
+
+    assert response.status_code == 200
+    assert response.json()["profile"]["slug"] is None
+    assert response.json()["profile"]["links"] == {"trakt": None}
+    assert page.status_code == 200
+    assert "Sean Rudford" in page.content.decode()
+    assert "trakt.tv/users/" not in page.content.decode()
+
+
 def test_a_private_profile_has_nulls_for_what_trakt_hides(client, mock):
     mock.get(PROFILE_URL, json=fixture("trakt_user_profile_private.json"))
 

@@ -33,7 +33,7 @@ def test_it_lists_every_documented_endpoint(tester):
     assert options.evaluate_all("all => all.map(o => o.value)") == [
         endpoint["name"] for endpoint in api_endpoints()
     ]
-    assert options.all_text_contents() == [f"GET {e['path']}" for e in api_endpoints()]
+    assert options.all_text_contents() == [e["path"] for e in api_endpoints()]
     assert options.evaluate_all("all => all.map(o => o.dataset.summary)") == [
         endpoint["summary"] for endpoint in api_endpoints()
     ]
@@ -221,3 +221,60 @@ def test_the_page_has_no_inline_script_or_style(client):
 
     assert "style=" not in html and "<style" not in html
     assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", html))
+
+
+# --- An input for every parameter (drawn from the OpenAPI document) ---------------------------
+
+
+def test_every_parameter_of_the_chosen_endpoint_has_an_input(tester):
+    page = tester("?endpoint=history")
+
+    for endpoint in api_endpoints():
+        fields = page.locator(f'fieldset[data-params="{endpoint["name"]}"] [data-in]')
+        names = fields.evaluate_all("all => all.map(f => f.name)")
+        assert names == [p["name"] for p in endpoint["parameters"]], endpoint["name"]
+    history = page.locator('fieldset[data-params="history"]')
+    expect(history).to_be_visible()
+    expect(page.locator('fieldset[data-params="activity"]')).to_be_hidden()
+    expect(history.get_by_label("type")).to_have_js_property("tagName", "SELECT")
+    expect(history.get_by_label("limit")).to_have_attribute("max", "100")
+
+
+def test_the_fields_make_the_request(tester, live_server):
+    page = tester("?endpoint=history")
+    history = page.locator('fieldset[data-params="history"]')
+    history.get_by_label("limit").fill("2")
+    history.get_by_label("type").select_option("movie")
+
+    page.get_by_role("button", name="Test Endpoint").click()
+
+    expect(page.locator("#request")).to_have_text(
+        f"GET {live_server.url}/api/history?limit=2&type=movie"
+    )
+    expect(page.locator("#status")).to_have_text("200 OK")
+    expect(page.locator("#body")).to_contain_text('"limit": 2')
+
+
+def test_a_path_parameter_is_filled_in_and_can_be_changed(tester, live_server):
+    page = tester("?endpoint=year")
+    year = page.locator('fieldset[data-params="year"]').get_by_label("yyyy")
+    endpoint = next(e for e in api_endpoints() if e["name"] == "year")
+    expect(year).to_have_value(endpoint["parameters"][0]["value"])
+    year.fill("1999")
+
+    page.get_by_role("button", name="Test Endpoint").click()
+
+    expect(page.locator("#request")).to_have_text(f"GET {live_server.url}/api/year/1999")
+    expect(page.locator("#status")).to_have_text("404 Not Found")
+
+
+def test_a_bad_parameter_shows_the_400_that_names_it(tester):
+    page = tester("?endpoint=activity")
+    activity = page.locator('fieldset[data-params="activity"]')
+    activity.get_by_label("from").fill("2025-05-02")
+    activity.get_by_label("to").fill("2025-05-01")
+
+    page.get_by_role("button", name="Test Endpoint").click()
+
+    expect(page.locator("#status")).to_have_text("400 Bad Request")
+    expect(page.locator("#body")).to_contain_text("from must be on or before to")

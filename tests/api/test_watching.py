@@ -455,6 +455,7 @@ def test_healthz_never_touches_an_upstream(client, mock):
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok" and response.json()["cache"] == "ok"
+    assert response.json()["database"] == "ok"
     assert not mock.calls
 
 

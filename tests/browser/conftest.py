@@ -3,11 +3,15 @@ server, which is pointed at a loopback fake Trakt and TMDB."""
 
 import base64
 import os
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+# The page's live updates, /live, with the version of the history the page shows (?history=).
+LIVE = re.compile(r"/live(\?.*)?$")
 
 # Set NOWWATCHING_SCREENSHOTS=docs/screenshots to save the README's pictures while testing.
 SCREENSHOTS = os.environ.get("NOWWATCHING_SCREENSHOTS")

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import colour_luminance, contrast, pixel_luminance, screenshot
+from tests.browser.conftest import LIVE, colour_luminance, contrast, pixel_luminance, screenshot
 
 BANNER = "[data-banner-slot] [data-banner]"
 OFF_SITE = re.compile(r"trakt\.tv/(movies|shows|users)|themoviedb\.org/(movie|tv)|imdb\.com/title")
@@ -53,7 +53,7 @@ def test_demo_links_stay_placeholders_after_a_live_update(demo_page):
     # The banner swapped in from /live, not the one rendered with the page.
     page.locator("[data-banner-slot]").evaluate("slot => slot.replaceChildren()")
 
-    with page.expect_response("**/live"):
+    with page.expect_response(LIVE):
         page.clock.fast_forward("00:16")
 
     expect(page.locator(f'{BANNER} [data-slot="title"]')).to_have_text("The Quiet Orbit")

@@ -45,14 +45,16 @@ def test_every_chart_is_drawn_with_its_numbers(open_page, mirrored):
 
     expect(page.locator("#recent .poster-card")).to_have_count(12)
     heatmap = page.locator("svg.chart-svg--heatmap")
-    expect(heatmap).to_have_attribute("role", "img")
+    # A group of links into the diary (an image would hide them), named by its figures.
+    expect(heatmap).to_have_attribute("role", "group")
     assert heatmap.get_attribute("aria-label").startswith("Plays per day from ")
     assert 365 <= heatmap.locator("use").count() <= 371  # a square a day
     assert heatmap.locator("use.heat-4").count() > 0
-    # Each day's square is drawn (the shared square it places) and names its day.
-    newest = heatmap.locator("use").last
-    assert newest.bounding_box()["width"] > 5
+    # Each day's square is drawn (the shared square it places), names its day and opens it.
+    newest = heatmap.locator("a.chart-part").last
+    assert newest.locator("use").bounding_box()["width"] > 5
     assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}: .+", newest.locator("title").text_content())
+    assert re.fullmatch(r"/history\?day=\d{4}-\d{2}-\d{2}", newest.get_attribute("href"))
     for name in ("hours", "weekdays", "spread", "ratings"):
         chart = page.locator(f'figure[aria-labelledby="{name}-caption"] svg')
         expect(chart).to_be_visible()
@@ -170,3 +172,87 @@ def test_the_demo_year_in_review(open_page, settings):
     scroll_through(dark)
     screenshot(dark, "year-phone-dark")
     assert_accessible(dark)
+
+
+# --- Every chart readable, every bar true, at a phone's width and a desktop's ----------------------
+
+WIDTHS = [375, 1280]
+
+_TEXT_SIZES = """() => [...document.querySelectorAll("svg.chart-svg text")].map(text => {
+    const scale = text.getScreenCTM();
+    return parseFloat(getComputedStyle(text).fontSize) * Math.hypot(scale.a, scale.b);
+})"""
+
+_BARS = """() => [...document.querySelectorAll("ol.ranked")].map(list =>
+    [...list.querySelectorAll(".ranked-row")].map(row => ({
+        figure: row.querySelector(".ranked-figure").textContent,
+        track: row.querySelector(".meter").getBoundingClientRect().width,
+        fill: row.querySelector(".meter-fill").getBoundingClientRect().width,
+    })))"""
+
+# Where "591 h" (or "45 min") is drawn across two lines, the range holding it has two boxes.
+_BROKEN_TIMES = """() => [...document.querySelectorAll(".year-sum")].filter(sum => {
+    const walker = document.createTreeWalker(sum, NodeFilter.SHOW_TEXT);
+    let last = null;
+    while (walker.nextNode()) last = walker.currentNode;
+    const text = last.textContent;
+    const range = document.createRange();
+    range.setStart(last, text.search(/[\\d,]+ (h|min)$/));
+    range.setEnd(last, text.length);
+    return range.getClientRects().length > 1;
+}).map(sum => sum.textContent)"""
+
+
+def assert_charts_read_alike(page) -> None:
+    sizes = page.evaluate(_TEXT_SIZES)
+    assert sizes, "no chart text"
+    assert min(sizes) >= 12 - 0.01, sorted(sizes)[:5]
+    assert max(sizes) - min(sizes) < 0.01, (min(sizes), max(sizes))
+
+
+def assert_longer_bars_mean_more(page) -> None:
+    lists = page.evaluate(_BARS)
+    assert lists, "no ranked list"
+    for rows in lists:
+        tracks = [row["track"] for row in rows]
+        assert max(tracks) - min(tracks) < 0.5, rows  # one track, whatever the label
+        # The rows come most first: each bar at most as long as the one above it.
+        fills = [row["fill"] for row in rows]
+        assert all(a >= b - 0.01 for a, b in zip(fills, fills[1:], strict=False)), rows
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_chart_text_is_one_size_and_bars_are_true_on_the_profile(open_page, mirrored, width):
+    page = open_page(viewport={"width": width, "height": 900})
+    page.goto("/")
+
+    assert_charts_read_alike(page)
+    assert_longer_bars_mean_more(page)
+    assert page.evaluate(_BROKEN_TIMES) == []
+    ratings = page.locator('figure[aria-labelledby="ratings-caption"]')
+    block = page.locator(".taste-block", has=ratings).bounding_box()
+    grid = page.locator(".taste-grid").bounding_box()
+    chart = ratings.locator("svg").bounding_box()
+    # "Ratings given" fills its row of the Taste panel (with the blocks beside it, if any),
+    # and its chart fills it.
+    boxes = [each.bounding_box() for each in page.locator(".taste-block").all()]
+    row_width = sum(box["width"] for box in boxes if box["y"] == block["y"])
+    assert row_width >= grid["width"] * 0.9
+    assert chart["width"] >= block["width"] - 1
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_chart_text_is_one_size_and_bars_are_true_in_the_year(open_page, mirrored, width):
+    year = datetime.now(UTC).year - 1
+    page = open_page(viewport={"width": width, "height": 900})
+    page.goto(f"/year/{year}")
+
+    assert_charts_read_alike(page)
+    assert_longer_bars_mean_more(page)
+    months = page.locator("svg.chart-svg--months").bounding_box()
+    panel = page.locator("section.panel", has=page.locator("svg.chart-svg--months"))
+    inner = panel.evaluate(
+        "el => el.clientWidth - parseFloat(getComputedStyle(el).paddingLeft)"
+        " - parseFloat(getComputedStyle(el).paddingRight)"
+    )
+    assert months["width"] >= inner - 1  # the month chart fills its card

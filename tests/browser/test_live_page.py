@@ -18,6 +18,7 @@ from profile.live.cache import wait_for_refreshes
 from profile.mirror import sync
 from profile.mirror.posters import fill_posters
 from tests.browser.conftest import screenshot
+from tests.mirror import AtPage
 
 BANNER = "[data-banner-slot] [data-banner]"
 LIVE_PATH = "/live"
@@ -277,8 +278,50 @@ def test_the_demos_whole_timeline_plays_on_an_open_page(clocks, settings):
     expect_recent_first(page, "Saltmarsh")
     expect(last).to_be_hidden()
     # Demo links stay placeholders through every swap.
-    hrefs = page.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
+    # (getAttribute: a chart's parts are SVG links, whose `href` is no string.)
+    hrefs = page.locator("a[href]").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert not [
         h for h in hrefs if re.search(r"trakt\.tv/(movies|shows)|themoviedb\.org/(movie|tv)", h)
     ]
     assert page.evaluate("window.__samePage") is True
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt():
+    raise Interrupted  # as if these were all the pages that had arrived so far
+
+
+def test_on_a_first_run_the_history_comes_in_as_the_backfill_goes_on_without_a_reload(clocks, fake):
+    live = clocks()
+    step = timedelta(hours=7)  # 1,200 plays over a year, the newest an hour ago
+    origin = live.now - timedelta(hours=1) - 1199 * step
+    fake.set(
+        watching="idle",
+        history=1200,
+        history_step_minutes=7 * 60,
+        history_origin=origin.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    )
+    live.open()
+    page = live.page
+    page.evaluate("window.__samePage = true")
+    expect(page.locator("#recent")).to_contain_text("being fetched from Trakt")
+    expect(page.locator("#activity")).to_have_count(0)
+
+    with pytest.raises(Interrupted):  # the first pages of the backfill are in
+        sync.sync(pace=False, progress=AtPage(2, interrupt))
+    live.jump(16)
+
+    for section in ("activity", "when", "taste", "years"):
+        expect(page.locator(f"#{section}")).to_be_visible()
+    expect(page.locator(".history-note")).to_contain_text("still being fetched")
+    plays_then = page.locator("#activity .panel-sum").text_content()
+
+    sync.sync(pace=False)  # the rest of it, the ratings too
+    live.jump(16)
+
+    expect(page.locator(".history-note")).to_have_count(0)
+    expect(page.locator("#activity .panel-sum")).not_to_have_text(plays_then)
+    assert page.evaluate("window.__samePage") is True  # never reloaded

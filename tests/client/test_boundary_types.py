@@ -150,6 +150,27 @@ def test_ids_and_counts_are_whole_numbers_up_to_2_53():
         assert One(opt_id=bad).opt_id is None
 
 
+@pytest.mark.parametrize("slug", ["_captain", "__", "_", "a", "9-to-5", "the.end_", "x" * 200])
+def test_every_slug_trakt_makes_passes(slug):
+    assert One(slug=slug).slug == slug
+    profile = TraktProfile.model_validate({"username": slug, "ids": {"slug": slug}})
+    assert profile.ids.slug == slug
+
+
+@pytest.mark.parametrize(
+    "slug", [".", "..", ".hidden", "-x", "a/b", "a b", "a?b", "a#b", "a%2Fb", "é", "x" * 201, ""]
+)
+def test_a_slug_that_could_break_a_url_or_a_path_is_dropped(slug):
+    assert One(slug=slug).slug is None
+    profile = TraktProfile.model_validate({"username": "sean", "ids": {"slug": slug}})
+    assert profile.ids.slug is None
+
+
+def test_a_profile_may_come_without_a_slug():
+    for ids in ({"slug": None}, {}, {"trakt": 7}):
+        assert TraktProfile.model_validate({"username": "sean", "ids": ids}).ids.slug is None
+
+
 def test_years_scores_slugs_and_imdb_ids_are_checked():
     assert One(year=2011).year == 2011
     assert One(year=99999).year is None and One(year="2011x").year is None

@@ -6,7 +6,8 @@ Nothing in the test suite ever calls the real hosts: point the site at this serv
 
 Its parts: `server.py` (the state and the handler), `common.py` (keys, payloads, faults),
 `hostile.py` (odd bodies), `auth.py` (Trakt's auth host), `history.py` (the mirror's pages),
-`social.py` (whom the owner follows, what they watch, and Trakt's id lookup).
+`library.py` (the favourites, watchlist, lists and comments), `social.py` (whom the owner
+follows, what they watch, and Trakt's id lookup).
 
 In-process:   with FakeUpstream() as fake: fake.set(watching="episode"); fake.calls("trakt")
 As a program: python -m tests.fake_upstream --port 0 --delay 0.3   (prints "listening on PORT")
@@ -19,7 +20,9 @@ that service (see FAULTS, WIRE_FAULTS, or a bare HTTP status like "502"); `flip`
 through faults every `flip_seconds` (the load test); `hostile` names a HOSTILE case: valid
 JSON whose fields are odd (dates at the calendar's ends, lone surrogates, huge numbers, ...),
 applied to every Trakt and TMDB body. The history mirror's
-state (`history`, `ratings`, ...) is described in its own section below (HISTORY_DEFAULTS).
+state (`history`, `ratings`, ...) is described in its own section below (HISTORY_DEFAULTS);
+the library's (`favorites`, `watchlist`, `lists`, `comments`, `library_moves`) in
+library.py (LIBRARY_DEFAULTS).
 
 Trakt's auth host is at {url}/auth (`TRAKT_AUTH_URL`), with the device flow, token renewal and
 revocation; see the section "Trakt's auth host" below and `FakeTokens`. Tokens the fake issued

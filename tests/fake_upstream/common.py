@@ -51,6 +51,8 @@ DEFAULTS = {
     "private_user": False,  # /users/<slug>/... without the owner's token: 401 X-Private-User
     "rate_limit": None,  # {"remaining": 480, "limit": 500}: an X-Ratelimit on every Trakt answer
     "hostile": None,  # a HOSTILE case
+    # The profile's avatar address; "{url}" is the fake's own (its /img/ answers a PNG).
+    "avatar": None,
     "drip_seconds": 0.3,  # the gap between bytes of the slow_* faults
 }
 

@@ -17,17 +17,33 @@ if TYPE_CHECKING:
 HISTORY_DEFAULTS = {
     "history": None,
     "history_removed": [],
-    "history_429_page": None,
+    # Plays added on top of `history` (a generated one, or a list): full play items.
+    "history_added": [],
+    # The history moving while it is walked: each move {"before_call": n, "remove": [ids],
+    # "add": [items]} is made just before the n-th history call is answered (1: the first).
+    "history_moves": [],
+    "history_calls": 0,
+    # The n-th history call (1: the first) answers 429, once.
+    "history_429_call": None,
     "history_origin": "2023-01-01T18:00:00.000Z",
     "history_step_minutes": 31,
     "history_max_page_size": None,
+    # Every this-many-th play of a generated history is an episode of a show of its own (the
+    # bench's show of 2,000 plays, generated_show(60)); None: the usual mix.
+    "history_big_show_every": None,
     "ratings": None,
 }
 
 
 # The fake's state includes the history's (set with `fake.set(history=...)`).
 DEFAULTS.update(HISTORY_DEFAULTS)
-HISTORY_KEYS = ("history", "history_removed", "history_origin", "history_step_minutes")
+HISTORY_KEYS = (
+    "history",
+    "history_removed",
+    "history_added",
+    "history_origin",
+    "history_step_minutes",
+)
 
 
 PAGE_CAP = 250
@@ -61,8 +77,10 @@ def history_answer(fake: FakeUpstream, path: str, query: dict, headers) -> tuple
         _query_int(query, "limit", 10), PAGE_CAP, state["history_max_page_size"] or PAGE_CAP
     )
     if match[1] == "history":
-        if state["history_429_page"] == page:
-            state["history_429_page"] = None  # once
+        state["history_calls"] += 1
+        _move(state)
+        if state["history_429_call"] == state["history_calls"]:
+            state["history_429_call"] = None  # once
             return "429"
         start = _query_time(query, "start_at")
         end = _query_time(query, "end_at")
@@ -78,6 +96,20 @@ def history_answer(fake: FakeUpstream, path: str, query: dict, headers) -> tuple
     }
     status, content_headers, body = json_answer(items)
     return status, content_headers | pagination, body
+
+
+def _move(state: dict) -> None:
+    """The moves due before this call: plays removed, plays added (as Trakt's users do while
+    a walk runs: a play deleted on its page, another marked as watched on a past day)."""
+    for move in state["history_moves"]:
+        if move["before_call"] == state["history_calls"]:
+            state["history_removed"] = [*state["history_removed"], *move.get("remove", [])]
+            state["history_added"] = [*state["history_added"], *move.get("add", [])]
+
+
+def _id_order(item: dict) -> int:
+    number = item.get("id")
+    return number if isinstance(number, int) else -1  # a deliberately broken item
 
 
 def _query_int(query: dict, name: str, default: int) -> int:
@@ -100,9 +132,17 @@ def history_slice(state: dict, start, end, offset: int, limit: int) -> tuple[int
     if history is None:
         items = [_classic_item()]
     elif isinstance(history, list):
-        items = sorted(history, key=lambda item: item["watched_at"], reverse=True)
-    else:
+        items = list(history)
+    elif not state["history_added"]:
         return _generated_slice(state, history, removed, start, end, offset, limit)
+    else:  # a generated history with plays added: listed whole (small, in tests that move it)
+        items = _generated_slice(state, history, removed, start, end, 0, history)[1]
+    # Newest first; among plays of the same moment, the newest id first (as Trakt lists them).
+    items = sorted(
+        [*items, *state["history_added"]],
+        key=lambda item: (item["watched_at"], _id_order(item)),
+        reverse=True,
+    )
     items = [
         item
         for item in items
@@ -143,7 +183,8 @@ def _generated_slice(state, size, removed, start, end, offset, limit) -> tuple[i
     if removed:
         indices = [i for i in indices if i + 1 not in removed]
     chosen = indices[offset : offset + limit]
-    return len(indices), [generated_play(i, origin + i * step) for i in chosen]
+    every = state["history_big_show_every"]
+    return len(indices), [generated_play(i, origin + i * step, every) for i in chosen]
 
 
 def _title(kind: str, number: int) -> str:
@@ -191,13 +232,16 @@ def generated_show(number: int) -> dict:
     }
 
 
-def generated_play(index: int, watched_at: datetime) -> dict:
+def generated_play(index: int, watched_at: datetime, big_show_every: int | None = None) -> dict:
     item = {"id": index + 1, "watched_at": iso(watched_at), "action": "scrobble"}
-    if index % 5 == 0:
+    big = big_show_every is not None and index % big_show_every == big_show_every - 1
+    if index % 5 == 0 and not big:
         return item | {"type": "movie", "movie": generated_movie(index * 7919 % MOVIE_COUNT)}
     # Runs of seven plays of one show: seven episodes in a row.
     show = index // 7 % SHOW_COUNT
     episode = index // (7 * SHOW_COUNT) * 7 + index % 7
+    if big:  # a show of its own (none of the mix's), its 80 episodes over and over
+        show, episode = SHOW_COUNT, index // big_show_every % 80
     season, number = 1 + episode // EPISODES_PER_SEASON, 1 + episode % EPISODES_PER_SEASON
     return item | {
         "type": "episode",

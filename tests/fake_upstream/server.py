@@ -29,6 +29,7 @@ from tests.fake_upstream.common import (
 )
 from tests.fake_upstream.history import history_answer
 from tests.fake_upstream.hostile import gzip_bomb, hostile_body
+from tests.fake_upstream.library import library_answer
 from tests.fake_upstream.social import following_answer, social_answer
 
 
@@ -36,6 +37,7 @@ class FakeUpstream:
     def __init__(self, port: int = 0, **state):
         self.state = copy.deepcopy(DEFAULTS) | state
         self._calls: Counter[str] = Counter()
+        self.images: Counter[str] = Counter()  # the image paths asked for (not in calls())
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self.endless_bytes_sent = 0  # what the "endless" fault wrote before the client left
@@ -62,6 +64,7 @@ class FakeUpstream:
         with self._lock:
             self.state = copy.deepcopy(DEFAULTS)
             self._calls.clear()
+            self.images.clear()
             self.endless_bytes_sent = 0
             self.tokens = FakeTokens(self)
             self._released.notify_all()
@@ -180,13 +183,18 @@ class FakeUpstream:
         if rest == "/history":
             return json_answer([self.hostile("history", item) for item in self.history_body()])
         name = "private" if self.state["profile"] == "private" else "extended_full"
-        return json_answer(self.hostile("profile", fixture(f"trakt_user_profile_{name}.json")))
+        body = fixture(f"trakt_user_profile_{name}.json")
+        if self.state["avatar"] is not None and "images" in body:
+            body["images"]["avatar"]["full"] = self.state["avatar"].replace("{url}", self.url)
+        return json_answer(self.hostile("profile", body))
 
     def tmdb(self, path: str) -> tuple[int, dict, bytes]:
         for pattern, name in (
             (r"/movie/\d+/images", "tmdb_movie_images.json"),
             (r"/tv/\d+/images", "tmdb_tv_images.json"),
             (r"/tv/\d+/season/\d+/episode/\d+/images", "tmdb_episode_images.json"),
+            (r"/movie/\d+", "tmdb_movie_details.json"),
+            (r"/tv/\d+", "tmdb_tv_details.json"),
         ):
             if re.fullmatch(pattern, path):
                 return json_answer(self.hostile("tmdb", fixture(name)))
@@ -249,6 +257,8 @@ def _handler_for(fake: FakeUpstream):
             if url.path == "/_calls":
                 return self._send(*json_answer(fake.call_log()))
             if url.path.startswith("/img/"):
+                with fake._lock:
+                    fake.images[url.path] += 1
                 image = (FIXTURES / "backdrop.png").read_bytes()
                 return self._send(200, {"Content-Type": "image/png"}, image)
             if url.path.startswith("/trakt/"):
@@ -278,7 +288,9 @@ def _handler_for(fake: FakeUpstream):
                     return self._send(*social)
                 if re.fullmatch(r"/users/[^/]+/following", path):
                     return self._send(*following_answer(fake, query))
-                answer = history_answer(fake, path, query, self.headers)
+                answer = library_answer(fake, path, query, self.headers) or history_answer(
+                    fake, path, query, self.headers
+                )
                 if answer == "429":
                     return self._fault("429", service, path)
                 if answer is not None:

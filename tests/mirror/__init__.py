@@ -3,15 +3,19 @@ included), without going through Trakt."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sqlite3
 import zoneinfo
 from datetime import datetime
 
+import psycopg
 from django.conf import settings
+from django.db import connection
 
 from profile.mirror import state as mirror_state
 from profile.mirror.sync import upkeep, writer
-from profile.models import Episode, Genre, Play, Rating, SyncState, Title
+from profile.models import Episode, Genre, ListItem, Play, Rating, SyncState, Title, UserList
 
 _ids = itertools.count(1)
 
@@ -107,3 +111,51 @@ def changed() -> None:
         version=state.version + 1, time_zone=settings.TIME_ZONE
     )
     mirror_state.forget_mirror()
+
+
+def library_examples(slug_of) -> None:
+    """The movie, show and list the OpenAPI document's examples name (`slug_of(path)`), so
+    each of their endpoints answers 200."""
+    film = title("Example Film", slug=slug_of("/api/titles/movies/{slug}"))
+    show("Example Show", slug=slug_of("/api/titles/shows/{slug}"))
+    listed = UserList.objects.create(trakt_id=1, slug=slug_of("/api/lists/{slug}"), name="A List")
+    ListItem.objects.create(list=listed, kind="movie", trakt_id=film.trakt_id, title=film)
+    changed()
+
+
+class AtPage:
+    """A sync's progress that does `then()` once page `page` of a walk is written (stops
+    the run, moves the history, locks the database...), and keeps the notes it is told."""
+
+    def __init__(self, page: int, then=lambda: None):
+        self.at = page
+        self.then = then
+        self.notes: list[str] = []
+
+    def walk(self, kind, first_page, pages, seconds):
+        pass
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def page(self, page, pages, stored):
+        if page == self.at:
+            self.then()
+
+
+@contextlib.contextmanager
+def another_writer():
+    """Another connection holding the write lock: SQLite's (BEGIN IMMEDIATE) or, on
+    PostgreSQL, a lock on the sync's own table (LOCK TABLE)."""
+    if connection.vendor == "sqlite":
+        other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        params = connection.get_connection_params()
+        other = psycopg.connect(**{k: v for k, v in params.items() if k != "context"})
+        other.execute("LOCK TABLE profile_syncstate IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        other.rollback()
+        other.close()

@@ -52,7 +52,10 @@ def test_sync_trakt_mirrors_the_history_and_the_site_shows_it():
             log = site.log_text()
 
     assert synced.returncode == 0, synced.stderr
-    assert synced.stdout.splitlines()[-1] == f"{PLAYS} plays, {PLAYS} new, 0 removed, 6 Trakt calls"
+    assert (
+        synced.stdout.splitlines()[-1]
+        == f"{PLAYS} plays, {PLAYS} new, 0 removed, 11 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
     assert page.count('class="poster-card"') == 12
     for section in ('id="activity"', 'id="when"', 'id="taste"', f'href="/year/{year}"'):
         assert section in page

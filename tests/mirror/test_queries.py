@@ -263,24 +263,6 @@ def test_recently_watched_is_each_title_once_with_its_latest_play():
     ]
 
 
-def test_the_history_is_paged_newest_first_and_filtered_by_type():
-    series, film = mirror.show("Series"), mirror.title("Film")
-    for n in range(5):
-        mirror.play(film, f"2024-05-0{n + 1}T20:00:00Z", history_id=100 + n)
-    mirror.play(mirror.episode(series), "2024-05-09T20:00:00Z", history_id=200)
-
-    first, total = queries.plays_page(1, 4, None)
-    second, _ = queries.plays_page(2, 4, None)
-    episodes, episode_total = queries.plays_page(1, 10, "episode")
-    beyond, _ = queries.plays_page(9, 4, None)
-
-    assert total == 6 and episode_total == 1
-    assert [p.history_id for p in first] == [200, 104, 103, 102]
-    assert [p.history_id for p in second] == [101, 100]
-    assert [p.history_id for p in episodes] == [200]
-    assert beyond == []
-
-
 def test_cached_figures_are_recomputed_when_the_mirror_changes():
     film = mirror.title()
     mirror.play(film, "2024-05-01T20:00:00Z")

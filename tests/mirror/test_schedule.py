@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
+from nowwatching.databases import Trouble, guard
 from profile.live import answers as live_answers
 from profile.mirror import schedule, sync
 from profile.mirror import state as mirror_state
@@ -168,6 +169,29 @@ def test_a_tick_survives_anything_with_one_line_in_the_log(settings, monkeypatch
     ]
 
 
+@pytest.mark.parametrize("where", ["state", "sync"])
+def test_an_outage_of_the_database_is_the_guards_to_report_not_each_ticks(
+    settings, monkeypatch, caplog, where
+):
+    settings.HISTORY_SYNC_MINUTES = 15
+    gone = guard.Unavailable(Trouble.UNREACHABLE)
+
+    def unreadable(*args, **kwargs):
+        if where == "sync":
+            raise sync.database_failed(gone)
+        raise gone
+
+    monkeypatch.setattr(schedule, "due", lambda *args: schedule.Plan(False, "backfill"))
+    monkeypatch.setattr(schedule, "state", unreadable if where == "state" else lambda: None)
+    monkeypatch.setattr(sync, "sync", unreadable)
+
+    with caplog.at_level(logging.INFO, logger="profile.mirror.schedule"):
+        schedule.HistoryJob().tick()
+
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "cannot be reached" in caplog.records[0].getMessage()
+
+
 @pytest.mark.django_db
 def test_a_failed_sync_is_one_warning(settings, fake_server, caplog):
     fake_server.reset()
@@ -255,8 +279,9 @@ def test_a_served_site_mirrors_the_history_by_itself_one_sync_at_a_time():
             log = site.log_text()
 
     assert total == 300
-    # One backfill of two pages, by one of the two workers' jobs.
-    assert fake.calls("trakt:/users/sean/history") == 2
+    # One backfill of two pages (and the count of what Trakt lists at its end), by one of the
+    # two workers' jobs.
+    assert fake.calls("trakt:/users/sean/history") == 3
     assert "Traceback" not in log
 
 

@@ -1,5 +1,7 @@
 """The history mirror's sync against the loopback fake Trakt, on SQLite and PostgreSQL."""
 
+import os
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from profile.mirror import sync
 from profile.mirror.sync import lease as sync_lease
 from profile.mirror.sync import pacing
 from profile.models import Episode, Play, Rating, SyncState, Title
+from tests import mirror
 from tests.fake_upstream import generated_movie, generated_show
 from tests.signin import sign_in
 
@@ -57,10 +60,15 @@ def test_a_first_run_backfills_every_page_at_trakts_cap(fake):
 
     assert (outcome.kind, outcome.plays, outcome.new, outcome.removed) == ("backfill", 600, 600, 0)
     assert history_ids() == set(range(1, 601))
-    # 250 + 250 + a last partial page of 100, then the three kinds of ratings.
-    assert fake.calls(HISTORY) == 3
-    assert outcome.calls == 6
-    assert outcome.summary() == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    # Three windows (250, 250 and 102 plays: each from the oldest moment of the one before),
+    # one call that counts what Trakt lists now, then the three kinds of ratings.
+    assert fake.calls(HISTORY) == 4
+    # Then the library: favourites, watchlist, lists and comments, one page each.
+    assert outcome.calls == 11
+    assert (
+        outcome.summary()
+        == "600 plays, 600 new, 0 removed, 11 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
     state = mirror_state.state()
     assert state.backfilled_at is not None and state.walk_next_page is None
 
@@ -71,7 +79,7 @@ def test_pages_smaller_than_asked_for_are_followed_by_the_headers(fake):
     run()
 
     assert history_ids() == set(range(1, 531))
-    assert fake.calls(HISTORY) == 6
+    assert fake.calls(HISTORY) == 7  # six windows of 100 (99 new each after the first), a count
 
 
 def test_an_empty_history_is_a_finished_backfill(fake):
@@ -149,21 +157,14 @@ def test_an_incremental_asks_from_the_newest_play_less_a_day(fake, monkeypatch):
 # --- Resume, idempotence, removal ---------------------------------------------------------------
 
 
-class StopAfter:
+class StopAfter(mirror.AtPage):
     """A progress that stops the run (as Ctrl-C would) once a page is written."""
 
     def __init__(self, page: int):
-        self.stop_at = page
+        super().__init__(page, self.interrupt)
 
-    def walk(self, *args):
-        pass
-
-    def note(self, text):
-        pass
-
-    def page(self, page, pages, stored):
-        if page == self.stop_at:
-            raise KeyboardInterrupt
+    def interrupt(self):
+        raise KeyboardInterrupt
 
 
 def test_an_interrupted_backfill_continues_where_it_stopped(fake):
@@ -171,7 +172,7 @@ def test_an_interrupted_backfill_continues_where_it_stopped(fake):
     with pytest.raises(KeyboardInterrupt):
         run(progress=StopAfter(2))
 
-    assert len(history_ids()) == 500
+    assert len(history_ids()) == 499  # the second window began with the first's oldest play
     state = mirror_state.state()
     assert (state.walk_kind, state.walk_next_page) == ("backfill", 3)
     assert state.lease_owner == ""  # released
@@ -181,9 +182,9 @@ def test_an_interrupted_backfill_continues_where_it_stopped(fake):
     outcome = run()
 
     assert history_ids() == set(range(1, 601))
-    # Page 3 of the walk, then one incremental page for what came meanwhile.
-    assert fake.calls(HISTORY) - before == 2
-    assert outcome.kind == "backfill" and outcome.new == 100
+    # Page 3 of the walk, the count, then one incremental page for what came meanwhile.
+    assert fake.calls(HISTORY) - before == 3
+    assert outcome.kind == "backfill" and outcome.new == 101
     assert mirror_state.state().walk_next_page is None
 
 
@@ -225,7 +226,10 @@ def test_full_removes_the_plays_deleted_on_trakt(fake):
 
     assert outcome.removed == 3
     assert history_ids() == set(range(1, 601)) - {1, 300, 600}
-    assert outcome.summary() == "597 plays, 0 new, 3 removed, 6 Trakt calls"
+    assert (
+        outcome.summary()
+        == "597 plays, 0 new, 3 removed, 11 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
 
 
 def test_an_incremental_never_removes_anything(fake):
@@ -271,11 +275,137 @@ def test_an_unreadable_play_costs_that_play_and_defers_removals(fake):
     assert "removals wait for the next full sync" in outcome.notes[0]
 
 
+# --- The history moving while it is walked -----------------------------------------------------
+#
+# The generated history: play i (id i) watched at 2023-01-01 18:00 + (i - 1) x 31 min, newest
+# first, 250 to a page: the first page read holds ids 600 to 351 of 600.
+
+
+def listed_by_trakt(fake) -> set[int]:
+    """The ids the fake lists now."""
+    state = fake.state
+    generated = set(range(1, state["history"] + 1))
+    return (generated | {item["id"] for item in state["history_added"]}) - set(
+        state["history_removed"]
+    )
+
+
+def moving(fake, after_reads: int, remove=(), add=()) -> None:
+    """The history moves once the walk about to start has made `after_reads` history calls."""
+    move = {"before_call": fake.state["history_calls"] + after_reads + 1}
+    fake.set(history_moves=[move | {"remove": list(remove), "add": list(add)}])
+
+
+LONG_AGO = movie_play(10_001, "2020-06-01T20:00:00.000Z", 7)  # older than every play
+LATELY = movie_play(10_002, "2023-08-01T20:00:00.000Z", 8)  # among the newest 250
+
+
+def test_a_full_walk_during_which_a_read_play_goes_and_an_old_one_comes_ends_as_trakt_is(fake):
+    fake.set(history=600)
+    run()
+    # After the first page: play 599 (read already) is deleted, and a play is marked as
+    # watched long ago (where the walk has not been yet): as many plays at both ends.
+    moving(fake, after_reads=1, remove=[599], add=[LONG_AGO])
+
+    outcome = run(full=True)
+
+    assert history_ids() == listed_by_trakt(fake)  # nothing Trakt lists removed, 599 gone
+    assert outcome.removed == 1 and outcome.new == 1
+
+
+def test_a_full_walk_during_which_an_unread_play_goes_and_a_read_one_comes_ends_as_trakt_is(fake):
+    fake.set(history=600)
+    run()
+    moving(fake, after_reads=1, remove=[3], add=[LATELY])
+
+    outcome = run(full=True)
+
+    assert history_ids() == listed_by_trakt(fake)
+    assert outcome.removed == 1 and outcome.new == 1
+
+
+def test_a_backfill_during_which_plays_go_misses_none_and_is_not_done_early(fake):
+    fake.set(history=900)
+    # After the first page (ids 900 to 651), 300 plays are deleted, 250 of them read already:
+    # the page count shrinks from four to three, and every later page moves up by a page.
+    moving(fake, after_reads=1, remove=range(601, 901))
+
+    outcome = run()
+
+    assert history_ids() == listed_by_trakt(fake) == set(range(1, 601))
+    assert mirror_state.state().backfilled_at is not None
+    assert outcome.plays == 600
+
+
+def test_a_backfill_during_which_old_plays_come_mirrors_them(fake):
+    fake.set(history=600)
+    moving(fake, after_reads=1, add=[LATELY])
+
+    run()
+
+    assert history_ids() == listed_by_trakt(fake)
+
+
+def test_a_play_deleted_and_another_added_where_the_walk_has_been_never_cost_a_listed_play(fake):
+    fake.set(history=600)
+    run()
+    moving(fake, after_reads=1, remove=[599], add=[LATELY])
+
+    run(full=True)
+
+    # Nothing Trakt lists is ever removed; a change the walk had passed (both where it had
+    # read already, as many plays at both ends) is seen by the next full walk.
+    assert listed_by_trakt(fake) - {LATELY["id"]} <= history_ids()
+    run(full=True)
+    assert history_ids() == listed_by_trakt(fake)
+
+
+def test_more_plays_at_one_moment_than_a_page_holds_are_all_mirrored_and_swept_right(fake):
+    # A show of 300 episodes marked as watched at once: one moment, more than a page.
+    at_once = [episode_play(20_000 + n, "2024-02-01T10:00:00.000Z", 1 + n % 10) for n in range(300)]
+    films = [
+        movie_play(n, f"2024-01-{1 + n % 28:02d}T20:{n % 60:02d}:00.000Z", n) for n in range(1, 101)
+    ]
+    fake.set(history=[*at_once, *films])
+
+    run()
+    assert history_ids() == listed_by_trakt_list(fake)
+    fake.set(history_removed=[20_007])
+    outcome = run(full=True)
+
+    assert outcome.removed == 1
+    assert history_ids() == listed_by_trakt_list(fake)
+
+
+def test_a_moment_of_many_plays_that_moves_while_paged_defers_removals(fake):
+    at_once = [episode_play(20_000 + n, "2024-02-01T10:00:00.000Z", 1 + n % 10) for n in range(300)]
+    films = [movie_play(n, f"2024-01-{1 + n % 28:02d}T20:00:00.000Z", n) for n in range(1, 51)]
+    fake.set(history=[*at_once, *films])
+    run()
+    # The first window ends at that moment; the second pages through it: one of its plays
+    # read on its first page goes before its second page is asked, and the rest move up.
+    moving(fake, after_reads=2, remove=[20_298])
+
+    outcome = run(full=True)
+
+    assert outcome.removed == 0 and "removals wait for the next full sync" in outcome.notes[0]
+    assert listed_by_trakt_list(fake) <= history_ids()  # none missing, none wrongly removed
+    run(full=True)
+    assert history_ids() == listed_by_trakt_list(fake)
+
+
+def listed_by_trakt_list(fake) -> set[int]:
+    state = fake.state
+    return {item["id"] for item in [*state["history"], *state["history_added"]]} - set(
+        state["history_removed"]
+    )
+
+
 # --- Rate limits --------------------------------------------------------------------------------
 
 
 def test_a_429_in_the_middle_of_a_backfill_is_waited_out(fake):
-    fake.set(history=600, history_429_page=2, retry_after=1)
+    fake.set(history=600, history_429_call=2, retry_after=1)
     waits = []
 
     def sleep(seconds):
@@ -286,8 +416,8 @@ def test_a_429_in_the_middle_of_a_backfill_is_waited_out(fake):
 
     assert history_ids() == set(range(1, 601))
     assert waits == [1]
-    assert fake.calls(HISTORY) == 4  # page 2 twice
-    assert outcome.calls == 7
+    assert fake.calls(HISTORY) == 5  # page 2 twice, and the count
+    assert outcome.calls == 12
 
 
 def test_the_pace_allows_a_burst_then_keeps_to_100_calls_per_5_minutes():
@@ -496,16 +626,60 @@ def test_a_lease_left_by_a_dead_process_expires(fake):
     assert run().plays == 10
 
 
+def gone_pid() -> int:
+    """The pid of a process of this machine that has ended (and been reaped)."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return ended.pid
+
+
+def test_a_lease_held_by_a_process_of_this_machine_that_is_gone_does_not_block(fake):
+    fake.set(history=10)
+    dead = sync_lease.Lease(pid=gone_pid())
+    dead.take()
+    listening = mirror.AtPage(99)
+
+    assert run(progress=listening).plays == 10
+
+    notes = listening.notes
+    assert any(f"pid {dead.pid} on this machine" in note and "ended" in note for note in notes)
+    assert SyncState.objects.get().lease_owner == ""  # ours, released at the end
+
+
+def test_a_living_holder_of_this_machine_is_named_as_running(fake):
+    holder = sync_lease.Lease()
+    holder.take()
+
+    with pytest.raises(sync.SyncBusy) as busy:
+        run()
+
+    assert busy.value.running is True
+    assert f"pid {os.getpid()} on this machine" in busy.value.who
+    holder.release()
+
+
+def test_a_holder_on_another_machine_blocks_until_its_lease_lapses(fake):
+    fake.set(history=10)
+    other = "web-2:4242:0123abcd:not-this-place:17"
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    SyncState.objects.update_or_create(pk=1, defaults={"lease_owner": other, "lease_until": until})
+
+    with pytest.raises(sync.SyncBusy) as busy:
+        run()
+
+    assert busy.value.running is None  # it cannot be known from here
+    assert "pid 4242 on web-2, another machine" in busy.value.who
+    assert fake.calls() == 0
+
+
 def test_a_lease_lost_mid_run_stops_the_run(fake):
     fake.set(history=600)
 
-    class Thief(StopAfter):
-        def page(self, page, pages, stored):
-            if page == 1:
-                SyncState.objects.filter(pk=1).update(lease_owner="someone else")
+    def steal():
+        SyncState.objects.filter(pk=1).update(lease_owner="someone else")
 
     with pytest.raises(sync.SyncFailed, match="lost its lease"):
-        run(progress=Thief(0))
+        run(progress=mirror.AtPage(1, steal))
 
     assert Play.objects.count() == 250
 

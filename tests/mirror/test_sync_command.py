@@ -19,9 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from nowwatching.databases import guard
 from nowwatching.startup import EXIT_STATUS
+from tests import mirror
 from tests.fake_upstream import FakeUpstream
-from tests.servers import ROOT, migrated_sqlite, site_env
+from tests.servers import ROOT, empty_database, migrated_sqlite, site_env
 
 pytestmark = pytest.mark.both_databases
 
@@ -88,7 +90,10 @@ def test_it_prints_its_progress_and_a_last_line_that_says_what_happened(database
     lines = first.stdout.splitlines()
     assert lines[0] == "Backfilling the history: 3 pages of up to 250 plays."
     assert "page 3 of 3" in lines
-    assert lines[-1] == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    assert (
+        lines[-1]
+        == "600 plays, 600 new, 0 removed, 11 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[-1] == "603 plays, 3 new, 0 removed, 1 Trakt call"
 
@@ -104,10 +109,13 @@ def test_two_syncs_started_at_once_run_one_at_a_time(database_url):
     assert codes == [0, 75], results
     done = next(out for code, out, _ in results if code == 0)
     busy = next(err for code, _, err in results if code == 75)
-    assert done.splitlines()[-1] == "600 plays, 600 new, 0 removed, 6 Trakt calls"
+    assert (
+        done.splitlines()[-1]
+        == "600 plays, 600 new, 0 removed, 11 Trakt calls (4 for favourites, watchlist, lists, comments)"
+    )
     assert busy.startswith("Another sync is running (")
     assert "try again later" in busy
-    assert fake.calls("trakt:/users/sean/history") == 3  # one walk, not two
+    assert fake.calls("trakt:/users/sean/history") == 4  # one walk (and its count), not two
 
 
 def test_a_failure_exits_non_zero_with_the_reason(database_url):
@@ -122,17 +130,21 @@ def test_a_failure_exits_non_zero_with_the_reason(database_url):
 
 
 def test_without_a_key_it_says_what_to_set(database_url):
-    # Without a key the site serves the demo; with the demo off, it cannot start at all.
+    # Without a key the site shows the imported export: there is nothing to sync from.
     env = {"DATABASE_URL": database_url, "TRAKT_USERNAME": "sean", "DEMO_MODE": "false"}
     result = manage("sync_trakt", env=env)
 
-    assert result.returncode == EXIT_STATUS
+    assert result.returncode == 1
     assert "TRAKT_API_KEY is not set" in result.stderr
+    assert "import_trakt_export" in result.stderr and "Traceback" not in result.stderr
+    # With neither a key nor a username the site cannot start at all.
+    result = manage("sync_trakt", env=env | {"TRAKT_USERNAME": ""})
+    assert result.returncode == EXIT_STATUS
     assert "for example" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_an_interrupted_backfill_says_where_the_next_run_continues(database_url):
-    with FakeUpstream(history=600, history_429_page=3, retry_after=3600) as fake:
+    with FakeUpstream(history=600, history_429_call=3, retry_after=3600) as fake:
         env = fake.env() | {"DATABASE_URL": database_url}
         run = start("sync_trakt", "--no-pace", env=env | {"PYTHONUNBUFFERED": "1"})
         # Page 3 answers 429 with an hour to wait: the run waits; stop it as Ctrl-C would.
@@ -143,14 +155,14 @@ def test_an_interrupted_backfill_says_where_the_next_run_continues(database_url)
                 run.send_signal(signal.SIGINT)
                 break
         _, err = run.communicate(timeout=60)
-        fake.set(history_429_page=None)
+        fake.set(history_429_call=None)
         again = manage("sync_trakt", "--no-pace", env=env)
 
     assert run.returncode == 1
     assert "Interrupted. The next run continues the backfill at page 3." in err
     assert again.returncode == 0
     assert "Continuing the interrupted backfill at page 3." in again.stdout
-    assert again.stdout.splitlines()[-1].startswith("600 plays, 100 new, 0 removed")
+    assert again.stdout.splitlines()[-1].startswith("600 plays, 101 new, 0 removed")
 
 
 def test_the_demo_history_is_mirrored_without_keys(database_url):
@@ -188,7 +200,112 @@ def test_on_a_terminal_it_draws_a_progress_bar(database_url):
 
     text = output.decode(errors="replace")
     assert run.returncode == 0, text
-    assert "page/s]" in text and "/6 [" in text  # tqdm's bar, over the 6 pages
+    # tqdm's bar, over the 6 pages Trakt counts at first, then the 7 windows they take (each
+    # begins with the oldest play of the one before).
+    assert "page/s]" in text and "0/6 [" in text and "/7 [" in text
     assert text.replace("\r", "\n").strip().splitlines()[-1] == (
-        "1,500 plays, 1,500 new, 0 removed, 9 Trakt calls"
+        "1,500 plays, 1,500 new, 0 removed, 15 Trakt calls (4 for favourites, watchlist, lists, comments)"
     )
+
+
+def test_a_killed_sync_leaves_no_lease_that_blocks_the_next_run(database_url):
+    with FakeUpstream(history=600, delay=1.0) as fake:
+        env = fake.env() | {"DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+        killed = start("sync_trakt", "--no-pace", "--no-posters", env=env)
+        assert killed.stdout.readline().startswith("Backfilling the history")  # holds the lease
+        killed.kill()
+        killed.communicate(timeout=30)
+        fake.set(delay=0.0)
+        again = manage("sync_trakt", "--no-pace", "--no-posters", env=env)
+
+    assert again.returncode == 0, again.stderr
+    assert "Another sync is running" not in again.stderr
+    assert f"pid {killed.pid} on this machine" in again.stdout
+    assert again.stdout.splitlines()[-1].startswith("600 plays")
+
+
+# --- The database failing: one line, exit 1 --------------------------------------------------
+
+
+def assert_one_line_reason(result: subprocess.CompletedProcess, reason: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("CommandError: Sync failed: ")
+    assert reason in last
+
+
+@pytest.fixture
+def unmigrated_url(request, tmp_path):
+    """An empty database: nobody ran `manage.py migrate` on it."""
+    with empty_database(request, tmp_path, "empty") as url:
+        yield url
+
+
+def test_a_database_nobody_migrated_is_one_line_that_says_to_migrate(unmigrated_url):
+    with FakeUpstream(history=10) as fake:
+        result = manage(
+            "sync_trakt", "--no-pace", env=fake.env() | {"DATABASE_URL": unmigrated_url}
+        )
+
+    assert_one_line_reason(result, "run `manage.py migrate`")
+
+
+def test_a_postgresql_that_is_down_is_one_line_that_names_the_setting():
+    from tests.servers import free_port
+
+    down = f"postgres://postgres@127.0.0.1:{free_port()}/nowwatching"
+    with FakeUpstream(history=10) as fake:
+        result = manage("sync_trakt", "--no-pace", env=fake.env() | {"DATABASE_URL": down})
+
+    assert_one_line_reason(result, "cannot be reached")
+    assert "DATABASE_URL" in result.stderr.strip().splitlines()[-1]
+
+
+def call_sync() -> str:
+    """`manage.py sync_trakt` in this process: the CommandError it ends with."""
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as failed:
+        call_command("sync_trakt", "--no-pace", "--no-posters")
+    assert failed.value.returncode == 1
+    return str(failed.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_only_database_is_one_line(fake_server, settings):
+    from django.db import connection
+
+    fake_server.reset()
+    fake_server.set(history=10)
+    fake_server.configure(settings)
+    read_only = {
+        "sqlite": ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
+        "postgresql": (
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+        ),
+    }[connection.vendor]
+    # Under the sync's own limits: its connection is this one, not one opened afresh.
+    with guard.limits(guard.SYNC):
+        with connection.cursor() as cursor:
+            cursor.execute(read_only[0])
+        try:
+            message = call_sync()
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(read_only[1])
+
+    assert message.startswith("Sync failed: The database is read-only")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_locked_by_another_writer_is_one_line(fake_server, settings):
+    fake_server.reset()
+    fake_server.set(history=10)
+    fake_server.configure(settings)
+
+    with mirror.another_writer():
+        message = call_sync()
+
+    assert message.startswith("Sync failed: The database is locked by another writer")

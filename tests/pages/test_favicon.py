@@ -49,7 +49,7 @@ def test_favicon_ico_answers_with_a_small_png(client):
 
 def test_a_first_visit_asks_for_nothing_that_is_not_there(live_server, fake, page: Page, caplog):
     failures = []
-    # (The fake profile's avatar lives on a Trakt host the browser cannot reach: not ours.)
+    fake.set(avatar="{url}/img/w185/face.png")  # an avatar the site can fetch, and serve
     page.on(
         "response",
         lambda r: (

@@ -86,8 +86,16 @@ def test_the_activity_heatmap_has_a_cell_a_day_a_legend_and_streaks(client, fake
 
     activity = section(html, "activity")
     svg = re.search(r"<svg class=\"chart-svg chart-svg--heatmap\".*?</svg>", activity, re.S)[0]
-    assert 'role="img"' in svg
-    assert 365 <= svg.count('<use href="#heat-day" class="heat-') <= 371  # a square a day
+    # Its squares are links into the diary: a group of them, not an image (which hides them).
+    assert 'role="group"' in svg
+    squares = svg.count('<use href="#heat-day" class="heat-')
+    assert 365 <= squares <= 371  # a square a day
+    assert (
+        len(
+            re.findall(r'<a class="chart-part" href="/history\?day=\d{4}-\d{2}-\d{2}"><title>', svg)
+        )
+        == squares
+    )
     assert re.search(r'aria-label="Plays per day from \d+ \w+ \d{4} to \d+ \w+ \d{4}: ', svg)
     assert activity.count('<span class="swatch heat-') == 5
     assert "<dt>Longest streak</dt>" in activity
@@ -134,12 +142,15 @@ def test_taste_ranks_genres_shows_movies_and_compares_ratings(client, fake, watc
     html = client.get("/").content.decode()
 
     taste = unescape(section(html, "taste"))
-    genres = re.findall(r'<span class="ranked-name">([^<]*)</span>', taste)
+    genres = re.findall(r'<span class="ranked-name">(?:<a [^>]*>)?([^<]*)', taste)
     assert genres[:2] == ["Drama", "Crime"]
-    assert "3 episodes" in taste and "2 plays" in taste
+    assert "3 plays" in taste and "2 plays" in taste
     assert "Ratings given" in taste  # Trakt's distribution (the stats fixture)
     assert "Of 1 rating with a community score, 1 is a point or more above it" in taste
-    assert "you 10, community 7.1" in taste
+    # Told to a visitor: the owner by name, never "you".
+    assert "Sean 10 · community 7.1" in taste
+    assert "Where Sean and the community disagree most" in taste
+    assert not re.search(r"\b[Yy]our?\b", taste)
 
 
 def test_every_year_with_plays_is_linked(client, fake, watched):
@@ -190,7 +201,7 @@ def test_the_year_in_review_shows_the_years_figures(client, fake, watched):
 
     assert "<title>2025 in review · Sean Rudford</title>" in html
     assert '<h1 class="year-title">2025</h1>' in html
-    assert "<dt>Episodes</dt><dd>3</dd>" in html
+    assert "<dt>Episode plays</dt><dd>3</dd>" in html
     assert "Time watched per month: Jan 2 h 21 min, Feb 0 min" in html
     assert "3 episodes in a row" in html  # the longest binge
     assert "First of the year" in html and "Last of the year" in html
@@ -229,3 +240,43 @@ def test_with_the_database_unreadable_the_cached_sections_still_follow_what_else
 
     assert unreadable.cache_key("stats A", "") != unreadable.cache_key("stats B", "")
     assert unreadable.cache_key("stats A", "") != unreadable.cache_key("stats A", "Trakt is down")
+
+
+# --- The history's sections, live ---------------------------------------------------------------
+
+
+def shown_key(html: str) -> str:
+    return re.search(r'data-fragment="history" data-history-key="([0-9a-f]+)"', html)[1]
+
+
+def test_live_brings_the_history_when_the_mirror_has_another_than_the_page_shows(client, fake):
+    page = client.get("/").content.decode()
+    key = shown_key(page)
+    assert 'id="activity"' not in page  # a first run: nothing mirrored yet
+
+    unchanged = client.get("/live", {"history": key}).json()["fragments"]
+    mirror.play(mirror.title("Super 8", genres=("drama",)), "2024-05-01T21:00:00Z")
+    arrived = client.get("/live", {"history": key}).json()["fragments"]
+
+    assert "history" not in unchanged
+    assert 'id="activity"' in arrived["history"] and 'id="years"' in arrived["history"]
+    new_key = shown_key(arrived["history"])
+    assert new_key != key
+    assert "history" not in client.get("/live", {"history": new_key}).json()["fragments"]
+    # The page itself, loaded now, shows the same version.
+    assert shown_key(client.get("/").content.decode()) == new_key
+
+
+def test_live_without_the_pages_key_sends_no_history(client, fake, watched):
+    assert "history" not in client.get("/live").json()["fragments"]
+
+
+def test_any_key_a_visitor_sends_is_only_compared(client, fake, watched):
+    from django.core.cache import caches
+
+    for junk in ("x" * 5000, "", "../../etc", "<script>"):
+        answer = client.get("/live", {"history": junk})
+        assert answer.status_code == 200
+        assert 'id="activity"' in answer.json()["fragments"]["history"]
+    kept = [key for key in caches["local"]._cache if "live-history" in key]
+    assert len(kept) == 1  # one version of the mirror, one fragment kept

@@ -4,7 +4,6 @@ one database (a SQLite file; PostgreSQL in `make test`'s second run), signed in 
 """
 
 import json
-import secrets
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fake_upstream import TRAKT_SECRET, FakeUpstream
-from tests.servers import gunicorn, manage, redis_server
+from tests.servers import empty_database, gunicorn, manage, redis_server
 
 pytestmark = pytest.mark.both_databases
 
@@ -35,18 +34,8 @@ TraktToken.objects.filter(pk=1).update(
 def database_url(request, tmp_path):
     """An empty database for the site: a SQLite file, or a new database on the throwaway
     PostgreSQL server with --postgres."""
-    if not request.config.getoption("--postgres"):
-        yield f"sqlite:///{tmp_path / 'db.sqlite3'}"
-        return
-    import psycopg
-
-    server = request.getfixturevalue("postgres_url")
-    name = f"site_{secrets.token_hex(4)}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with empty_database(request, tmp_path, "site") as url:
+        yield url
 
 
 @pytest.fixture

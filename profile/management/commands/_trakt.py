@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from nowwatching.databases import problem
 from profile.models import TraktToken
 
 
@@ -17,9 +18,7 @@ def require_database() -> None:
     try:
         TraktToken.objects.exists()
     except DatabaseError as error:
-        raise CommandError(
-            f"The database is not ready ({type(error).__name__}): run `manage.py migrate` first."
-        ) from None
+        raise CommandError(problem(error)) from None
 
 
 def when(moment: datetime | None, now: datetime | None = None) -> str:

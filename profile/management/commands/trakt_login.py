@@ -57,16 +57,16 @@ class Command(BaseCommand):
                 "token is renewed automatically; `manage.py trakt_status` shows it."
             )
             return
+        # Trakt may name no slug for the owner: the username says who it is then.
+        handle = owner.ids.slug or owner.username
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Signed in as @{owner.ids.slug}; the token is renewed automatically."
-            )
+            self.style.SUCCESS(f"Signed in as @{handle}; the token is renewed automatically.")
         )
         self.say(f"It expires {when(row.expires_at)} unless renewed before.")
         username = settings.TRAKT_USERNAME
-        if username and username.lower() != owner.ids.slug.lower():
+        if username and username.lower() != handle.lower():
             self.say(
-                f"Note: TRAKT_USERNAME is {username}, but the site now shows @{owner.ids.slug}'s "
+                f"Note: TRAKT_USERNAME is {username}, but the site now shows @{handle}'s "
                 "profile (the signed-in owner's)."
             )
 

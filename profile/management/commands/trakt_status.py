@@ -43,6 +43,12 @@ def signed_out(status: Status) -> Line:
 def calls_use(status: Status) -> Line:
     if settings.DEMO_MODE:
         return "Trakt calls use", "none: the site serves its built-in demo data (DEMO_MODE)"
+    if settings.EXPORT_ONLY:
+        return (
+            "Trakt calls use",
+            "none: no Trakt API app (TRAKT_API_KEY); the site shows the export imported with "
+            "`manage.py import_trakt_export`",
+        )
     text = {
         "signed_in": "the stored sign-in (the owner's /users/me/...)",
         "environment": "TRAKT_ACCESS_TOKEN: a token this site cannot renew; it stops working "

@@ -14,10 +14,12 @@ log = logging.getLogger("profile.mirror.sync")
 class SyncFailed(Exception):
     """The run stopped; `reason` says why in a sentence. What was written stays."""
 
-    def __init__(self, reason: str, code: str = "failed"):
+    def __init__(self, reason: str, code: str = "failed", outage: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        # The database cannot be read: the guard said so when it began (nowwatching/databases).
+        self.outage = outage
 
 
 class Stopped(Exception):
@@ -33,12 +35,29 @@ class Outcome:
     calls: int = 0
     ratings: int = 0
     notes: list[str] = field(default_factory=list)
+    # The library's sections fetched (favorites, watchlist, lists, comments: how many each
+    # holds now), and the calls they took (counted in `calls` too).
+    library: dict[str, int] = field(default_factory=dict)
+    library_calls: int = 0
+    exact: bool = True  # a walk that read every play (so its removals were made)
 
     def summary(self) -> str:
-        return (
+        line = (
             f"{self.plays:,} plays, {self.new:,} new, {self.removed:,} removed, "
             f"{counted(self.calls, 'Trakt call')}"
         )
+        if self.library:
+            names = [name for section, name in LIBRARY_NAMES.items() if section in self.library]
+            line += f" ({self.library_calls:,} for {', '.join(names)})"
+        return line
+
+
+LIBRARY_NAMES = {
+    "favorites": "favourites",
+    "watchlist": "watchlist",
+    "lists": "lists",
+    "comments": "comments",
+}
 
 
 class Reporter(Protocol):

@@ -5,14 +5,28 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from profile.mirror.state import state, version_moved
 from profile.mirror.sync.outcome import Reporter
 from profile.mirror.sync.writer import localize
-from profile.models import Episode, Play, Rating, SyncState, Title
+from profile.models import (
+    Comment,
+    Episode,
+    Favorite,
+    ListItem,
+    Play,
+    Rating,
+    SyncState,
+    Title,
+    UserList,
+    WatchlistItem,
+)
 
 RELOCALIZE_BATCH = 2000
 
@@ -51,6 +65,7 @@ def relocalize(renew: Callable[[], None] = lambda: None, progress: Reporter | No
 # --- Runs of episodes (the longest binge) ---------------------------------------------------------
 
 RUN_GAP_MINUTES = 60
+BATCH = 500  # ids in one IN (...): well under SQLite's limit of bound parameters
 
 
 def refresh_runs(renew: Callable[[], None] = lambda: None) -> int:
@@ -69,20 +84,25 @@ def refresh_runs(renew: Callable[[], None] = lambda: None) -> int:
             .order_by("epoch_minute", "history_id")
             .values_list("pk", "epoch_minute", "runtime", "run_start")
         )
-        updates = []
+        # The plays whose run_start changes, by their new run_start: one UPDATE per run (a run
+        # is a few plays to hundreds), far cheaper than one CASE per play (bulk_update).
+        runs: dict[int, list[int]] = {}
         start = previous_end = None
         for pk, minute, runtime, old in rows.iterator(chunk_size=2000):
             if previous_end is None or minute - runtime - previous_end >= RUN_GAP_MINUTES:
                 start = minute - runtime
             if old != start:
-                updates.append(Play(pk=pk, run_start=start))
+                runs.setdefault(start, []).append(pk)
             previous_end = minute
+        moved = sum(len(pks) for pks in runs.values())
         with transaction.atomic():
-            Play.objects.bulk_update(updates, ["run_start"], batch_size=1000)
+            for run_start, pks in runs.items():
+                for at in range(0, len(pks), BATCH):
+                    Play.objects.filter(pk__in=pks[at : at + BATCH]).update(run_start=run_start)
             # The binges drawn from them change: so does the mirror's version.
-            SyncState.objects.row().update(**version_moved(len(updates)))
+            SyncState.objects.row().update(**version_moved(moved))
             renew()
-        changed += len(updates)
+        changed += moved
     return changed
 
 
@@ -90,10 +110,13 @@ def refresh_runs(renew: Callable[[], None] = lambda: None) -> int:
 
 
 def reset_mirror(identity: str) -> None:
-    """Forget every play, rating and title: the mirror is about to hold another history."""
+    """Forget every play, rating, title and the library: the mirror is about to hold another
+    history."""
     with transaction.atomic():
         Play.objects.all().delete()
         Rating.objects.all().delete()
+        for model in (Favorite, WatchlistItem, ListItem, UserList, Comment):
+            model.objects.all().delete()
         Episode.objects.all().delete()
         Title.objects.all().delete()
         SyncState.objects.row().update(
@@ -101,15 +124,23 @@ def reset_mirror(identity: str) -> None:
             walk_kind="",
             walk_next_page=None,
             walk_end_at=None,
+            walk_cursor=None,
+            walk_cursor_page=1,
             walk_item_count=None,
             backfilled_at=None,
             last_full_at=None,
             last_activities={},
+            library_fetched_at={},
             time_zone=settings.TIME_ZONE,
             **version_moved(),
         )
 
 
 def forget_orphans() -> None:
-    """Titles left with neither a play nor a rating (their plays were deleted on Trakt)."""
-    Title.objects.filter(plays__isnull=True, ratings__isnull=True).delete()
+    """Titles nothing points at any more: no play, rating, favourite, watchlist or list
+    item, or comment (their plays were deleted on Trakt, or they left the library)."""
+    referenced = [
+        model.objects.filter(title=OuterRef("pk"))
+        for model in (Play, Rating, Favorite, WatchlistItem, ListItem, Comment)
+    ]
+    Title.objects.exclude(reduce(or_, (Exists(rows) for rows in referenced))).delete()

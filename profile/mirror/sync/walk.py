@@ -1,8 +1,9 @@
 """The sync's walk over Trakt's history: which walk is due (the plan), a backfill or full walk
-page by page, the sweep of plays Trakt no longer lists, an incremental, and the ratings.
+window by window (windows.py), the sweep of plays Trakt no longer lists, an incremental, and
+the ratings.
 
 Pages are streamed: at any time the run holds one page and a map of ids, never the history.
-Each page is written in one transaction together with the walk's next page number, so an
+Each page is written in one transaction together with where the walk goes next, so an
 interrupted walk continues where it stopped.
 """
 
@@ -20,9 +21,12 @@ from django.utils import timezone
 from profile.client import trakt
 from profile.mirror.state import forget_mirror, owner_identity, state, version_moved
 from profile.mirror.sync.lease import LEASE, Lease
+from profile.mirror.sync.library import Library
 from profile.mirror.sync.outcome import Outcome, Reporter, Stopped, SyncFailed
 from profile.mirror.sync.pacing import Calls, Pacer
+from profile.mirror.sync.paging import last_page
 from profile.mirror.sync.upkeep import forget_orphans, refresh_runs, relocalize, reset_mirror
+from profile.mirror.sync.windows import Window, after, moment, read
 from profile.mirror.sync.writer import Writer
 from profile.models import Play, Rating, SyncState
 from profile.signin.credentials import Credentials
@@ -87,11 +91,13 @@ class Walk:
 
         if outcome.kind in ("backfill", "full"):
             outcome.ratings = self.ratings()
+        library_marks = self.library(outcome, activities, full)
         if activities is not None:
             SyncState.objects.row().update(
                 last_activities={
                     "history": list(activities.history_mark()),
                     "ratings": list(activities.ratings_mark()),
+                    "library": library_marks,
                 }
             )
         refresh_runs(self.lease.renew)
@@ -105,36 +111,49 @@ class Walk:
     # --- walks ------------------------------------------------------------------------------
 
     def walk(self, kind: str = "", resumed: bool = False) -> Outcome:
+        """A walk over the whole history (resumed where it stopped), then one more if Trakt's
+        count says the history moved where the walk had already been."""
+        outcome = self._one_walk(kind, resumed)
+        # A walk of one window read the whole history at once: nothing was behind it.
+        if outcome.exact and self.pages_walked > 1 and self._moved_behind():
+            note = "The history changed on Trakt where the walk had been: walking it once more."
+            self.progress.note(note)
+            again = self._one_walk("full", False)
+            outcome.new += again.new
+            outcome.removed += again.removed
+            outcome.notes += again.notes
+        return outcome
+
+    def _one_walk(self, kind: str, resumed: bool) -> Outcome:
         if not resumed:
+            now = moment(timezone.now())
             with transaction.atomic():
                 SyncState.objects.row().update(
                     walk_kind=kind,
                     walk_next_page=1,
-                    walk_end_at=timezone.now(),
+                    walk_end_at=now,
+                    walk_cursor=now,
+                    walk_cursor_page=1,
                     walk_item_count=None,
                     walk_skipped=0,
                     generation=F("generation") + 1,
                 )
         st = state()
         kind, page, end_at = st.walk_kind, st.walk_next_page, st.walk_end_at
+        # A walk begun by an older version, which kept no cursor, starts again from the top.
+        window = Window(st.walk_cursor or end_at, st.walk_cursor_page, st.walk_item_count)
         if resumed:
             self.progress.note(f"Continuing the interrupted {kind} at page {page}.")
-        first_count = st.walk_item_count
-        last = None
         announced = False
         new_here = 0
         while True:
-            result = self.fetch(
-                lambda page=page: trakt.history_page(
-                    self.auth, self.user, page=page, limit=PAGE, end_at=end_at
-                )
-            )
-            last = result.pagination
-            if first_count is None:
-                first_count = last.item_count
+            result = self.fetch(lambda window=window: read(self.auth, self.user, window))
+            step = after(window, result)
+            # The pages done and the pages Trakt says are left.
+            left_here = result.pagination.page_count
+            pages = None if left_here is None else page - window.page + left_here
             if not announced:
-                pages = last.page_count
-                left = (pages - page) if pages is not None else 0
+                left = pages - page if pages is not None else 0
                 self.progress.walk(kind, page, pages, self.fetch.pacer.seconds_for(left))
                 announced = True
             with transaction.atomic():
@@ -142,35 +161,33 @@ class Walk:
                 self.lease.renew()
                 SyncState.objects.row().update(
                     walk_next_page=page + 1,
-                    walk_item_count=first_count,
-                    walk_skipped=F("walk_skipped") + result.skipped,
+                    walk_cursor=step.next.cursor,
+                    walk_cursor_page=step.next.page,
+                    walk_item_count=step.next.count,
+                    walk_skipped=F("walk_skipped") + result.skipped + int(step.moved),
                     **version_moved(new),
                 )
             new_here += new
-            self.progress.page(page, last.page_count, len(result.items))
-            read = len(result.items) + result.skipped
-            if _last_page(page, read, last):
+            self.progress.page(page, pages, len(result.items))
+            if step.done:
                 break
+            window = step.next
             page += 1
             if page > MAX_PAGES:
                 raise SyncFailed("Trakt's history never came to a last page.", "bad_response")
             if self.should_stop():
                 raise Stopped()
-        return self.sweep(kind, end_at, first_count, last, new_here)
+        self.pages_walked = page
+        return self.sweep(kind, end_at, new_here)
 
-    def sweep(self, kind, end_at, first_count, last, new) -> Outcome:
+    def sweep(self, kind: str, end_at, new: int) -> Outcome:
+        """The plays the walk did not see, up to its end: Trakt no longer listed them when
+        their window was read (no window skips a play: windows.py), so they are deleted,
+        unless some play could not be read, or a window moved while it was paged."""
         st = state()
-        walked = Play.objects.filter(seen=st.generation, watched_at__lte=end_at).count()
-        exact = (
-            last is not None
-            and last.item_count is not None
-            and first_count == last.item_count
-            and st.walk_skipped == 0
-            and walked == last.item_count
-        )
-        outcome = Outcome(kind, new=new)
+        outcome = Outcome(kind, new=new, exact=st.walk_skipped == 0)
         with transaction.atomic():
-            if exact:
+            if outcome.exact:
                 gone = Play.objects.filter(watched_at__lte=end_at).exclude(seen=st.generation)
                 shows = set(
                     gone.filter(kind=Play.EPISODE).values_list("title_id", flat=True).distinct()
@@ -184,8 +201,8 @@ class Walk:
                     forget_orphans()
             else:
                 note = (
-                    "The history changed on Trakt during the walk (or some plays could not be "
-                    "read): removals wait for the next full sync."
+                    "Some plays could not be read from Trakt (or its history moved where the "
+                    "walk was reading): removals wait for the next full sync."
                 )
                 log.warning("history sync: %s", note)
                 outcome.notes.append(note)
@@ -197,31 +214,46 @@ class Walk:
                 walk_kind="",
                 walk_next_page=None,
                 walk_end_at=None,
+                walk_cursor=None,
+                walk_cursor_page=1,
                 walk_item_count=None,
                 **done,
                 **version_moved(outcome.removed),
             )
+        self.last_walk = (st.generation, end_at)
         return outcome
 
+    def _moved_behind(self) -> bool:
+        """Whether Trakt now lists another number of plays up to the walk's end than the walk
+        saw: a play deleted or added where the walk had already read (its window cannot
+        show that). One call; only ever a reason to look again, never to delete."""
+        generation, end_at = self.last_walk
+        answer = self.fetch(lambda: read(self.auth, self.user, Window(end_at), limit=1))
+        listed = answer.pagination.item_count
+        seen = Play.objects.filter(seen=generation, watched_at__lte=end_at).count()
+        return listed is not None and listed != seen
+
     def incremental(self) -> Outcome:
+        """The plays since the newest one kept, less OVERLAP, by windows as a walk reads."""
         newest = Play.objects.aggregate(newest=Max("watched_at"))["newest"]
         start_at = newest - OVERLAP if newest else None
         outcome = Outcome("incremental")
         generation = state().generation
+        window = Window(moment(timezone.now()))
         page = 1
         while True:
             result = self.fetch(
-                lambda page=page: trakt.history_page(
-                    self.auth, self.user, page=page, limit=PAGE, start_at=start_at
-                )
+                lambda window=window: read(self.auth, self.user, window, start_at=start_at)
             )
             with transaction.atomic():
                 new = self.writer.store_plays(result.items, generation)
                 self.lease.renew()
                 SyncState.objects.row().update(**version_moved(new))
             outcome.new += new
-            if _last_page(page, len(result.items) + result.skipped, result.pagination):
+            step = after(window, result)
+            if step.done:
                 return outcome
+            window = step.next
             page += 1
             if page > MAX_PAGES:
                 raise SyncFailed("Trakt's history never came to a last page.", "bad_response")
@@ -245,7 +277,7 @@ class Walk:
                 with transaction.atomic():
                     stored += self.writer.store_ratings(result.items, generation)
                     self.lease.renew()
-                if _last_page(page, len(result.items) + result.skipped, result.pagination):
+                if last_page(page, len(result.items) + result.skipped, result.pagination):
                     break
                 page += 1
                 if page > MAX_PAGES:
@@ -256,7 +288,29 @@ class Walk:
             SyncState.objects.row().update(**version_moved(1))
         return stored
 
-    # --- calls ------------------------------------------------------------------------------
+    # --- the library (favourites, watchlist, lists, comments) --------------------------------
+
+    def library(self, outcome: Outcome, activities, full: bool) -> dict:
+        """Fetches the library's sections that are due (mirror/sync/library.py); the marks
+        of /sync/last_activities to keep for them."""
+        st = state()
+        marks = activities.library_marks() if activities is not None else None
+        everything = full or outcome.kind in ("backfill", "full")
+        library = Library(self.fetch, self.writer, self.auth, self.user, self.lease.renew)
+        try:
+            done = library.refresh(library.due(st, marks, everything), everything)
+        finally:
+            outcome.library_calls = library.calls
+            outcome.library = dict(library.counts)
+        now = timezone.now().isoformat()
+        SyncState.objects.row().update(
+            library_fetched_at=st.library_fetched_at | dict.fromkeys(done, now)
+        )
+        kept = dict(st.last_activities.get("library", {}))
+        for section in done:
+            if marks is not None:
+                kept[section] = list(marks[section])
+        return kept
 
     # --- the end ----------------------------------------------------------------------------
 
@@ -283,16 +337,10 @@ class Walk:
                 SyncState.objects.row().filter(lease_owner=self.lease.token).update(
                     pace_tokens=pacer.tokens, pace_at=timezone.now()
                 )
+        except DatabaseError:
+            pass  # the pace is kept at the next run's end
+        try:
             self.lease.release()
         except DatabaseError:
+            # Known as ended here: a sync of this machine takes it over at once.
             log.warning("history sync: could not release the lease; it expires in %s", LEASE)
-
-
-def _last_page(page: int, read: int, pagination: trakt.Pagination) -> bool:
-    """Trakt's headers say which page is the last; without them, a short page is."""
-    if read == 0:
-        return True
-    if pagination.page_count is not None:
-        return page >= pagination.page_count
-    limit = pagination.limit or PAGE
-    return read < limit

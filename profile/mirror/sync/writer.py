@@ -1,7 +1,13 @@
 """Writing what Trakt answered into the mirror: plays, titles, episodes, genres and ratings,
-upserted page by page. A Writer remembers the rows it wrote (their ids), so titles and
-episodes seen on many pages are written once per run; it needs nothing else but the zone
-of the plays' local buckets.
+upserted page by page, and the owner's library (favourites, watchlist, lists and their items,
+comments). A Writer remembers the rows it wrote (their ids), so titles and episodes seen on
+many pages are written once per run; it needs nothing else but the zone of the plays' local
+buckets.
+
+A partial writer (Trakt's data export, whose answers lack extended=full) writes a title's
+identity but never writes over what the site knows of it with nothing: runtimes, genres,
+overviews and the community's rating stay as the sync or TMDB left them (`mirror/details.py`
+fills them).
 """
 
 from __future__ import annotations
@@ -12,19 +18,42 @@ from datetime import datetime
 
 from django.db.models import Q
 
+from profile.client.library import ListedItem, Media, TraktList, UserComment
 from profile.client.schemas import Episode as EpisodeBody
-from profile.client.schemas import HistoryPlay, Movie, RatedItem
-from profile.models import Episode, Genre, Play, Rating, Title
+from profile.client.schemas import HistoryPlay, Movie, RatedItem, parse_time
+from profile.models import (
+    Comment,
+    Episode,
+    Favorite,
+    Genre,
+    ListItem,
+    Play,
+    Rating,
+    Title,
+    UserList,
+    WatchlistItem,
+    search_fields,
+)
+
+LISTED_FIELDS = ["title", "episode", "season", "rank", "listed_at", "notes", "seen"]
+
+# What extended=full adds to a title or an episode: a partial writer leaves these alone.
+DETAILS = ("runtime", "community_rating", "community_votes")
+FULL_ONLY = (*DETAILS, "overview")
 
 
 class Writer:
-    def __init__(self, zone: zoneinfo.ZoneInfo):
+    def __init__(self, zone: zoneinfo.ZoneInfo, *, partial: bool = False):
         self.zone = zone
+        self.partial = partial
         # Rows already written by this run: (kind, trakt id) -> pk. Bounded by the number of
         # titles and episodes, not plays.
         self.titles: dict[tuple[str, int], int] = {}
         self.episodes: dict[int, int] = {}
         self.genres: dict[str, int] = {}
+        # A partial writer's runtimes as the database knows them: title or episode pk -> minutes.
+        self.title_runtimes: dict[int, int | None] = {}
+        self.episode_runtimes: dict[int, int | None] = {}
 
     def store_plays(self, items: list[HistoryPlay], generation: int) -> int:
         """Upserts a page of plays (and their titles and episodes); how many were new."""
@@ -48,23 +77,25 @@ class Writer:
             ).values_list("history_id", "epoch_minute", "runtime")
         }
         plays = [self.play(item, generation) for item in unique.values()]
+        fields = [
+            "watched_at",
+            "action",
+            "kind",
+            "title",
+            "episode",
+            "runtime",
+            "local_date",
+            "local_hour",
+            "local_weekday",
+            "epoch_minute",
+            "seen",
+        ]
         Play.objects.bulk_create(
             plays,
             update_conflicts=True,
             unique_fields=["history_id"],
-            update_fields=[
-                "watched_at",
-                "action",
-                "kind",
-                "title",
-                "episode",
-                "runtime",
-                "local_date",
-                "local_hour",
-                "local_weekday",
-                "epoch_minute",
-                "seen",
-            ],
+            # A play the sync wrote keeps the runtime it had from Trakt's full answer.
+            update_fields=[f for f in fields if not (self.partial and f == "runtime")],
         )
         # A play seen again keeps its run (a --full walk sees every play again); one whose time
         # or length changed on Trakt has its show's runs worked out again (refresh_runs).
@@ -83,11 +114,17 @@ class Writer:
         if item.type == "movie":
             title = self.titles[(Title.MOVIE, item.movie.ids.trakt)]
             episode = None
-            runtime = item.movie.runtime or 0
+            runtime = item.movie.runtime or self.title_runtimes.get(title) or 0
         else:
             title = self.titles[(Title.SHOW, item.show.ids.trakt)]
             episode = self.episodes[item.episode.ids.trakt]
-            runtime = item.episode.runtime or item.show.runtime or 0
+            runtime = (
+                item.episode.runtime
+                or item.show.runtime
+                or self.episode_runtimes.get(episode)
+                or self.title_runtimes.get(title)
+                or 0
+            )
         play = Play(
             history_id=item.id,
             watched_at=watched,
@@ -122,28 +159,28 @@ class Writer:
                 runtime=body.runtime,
                 community_rating=body.rating,
                 community_votes=body.votes,
+                overview=body.overview or "",
             )
             for trakt_id, body in fresh.items()
         ]
+        for row in rows:  # what Title.save() would set (bulk_create does not call it)
+            row.search_key, row.search_text = search_fields(row.title, row.year)
+        fields = ["slug", "tmdb_id", "imdb_id", "tvdb_id", "title", "year", *DETAILS, "overview"]
+        fields += ["search_key", "search_text"]
         Title.objects.bulk_create(
             rows,
             update_conflicts=True,
             unique_fields=["kind", "trakt_id"],
-            update_fields=[
-                "slug",
-                "tmdb_id",
-                "imdb_id",
-                "tvdb_id",
-                "title",
-                "year",
-                "runtime",
-                "community_rating",
-                "community_votes",
-            ],
+            update_fields=self._written(fields),
         )
         for row in rows:
             self.titles[(kind, row.trakt_id)] = row.pk
-        self.set_genres({row.pk: fresh[row.trakt_id].genres for row in rows})
+        if self.partial:
+            pks = [row.pk for row in rows]
+            known = Title.objects.filter(pk__in=pks).values_list("pk", "runtime")
+            self.title_runtimes |= dict(known)
+        else:
+            self.set_genres({row.pk: fresh[row.trakt_id].genres for row in rows})
 
     def set_genres(self, wanted: dict[int, Iterable[str]]) -> None:
         slugs = {slug for genres in wanted.values() for slug in genres} - set(self.genres)
@@ -185,25 +222,23 @@ class Writer:
             )
             for trakt_id, (show, episode) in fresh.items()
         ]
+        fields = ["show", "season", "number", "title", "tmdb_id", "imdb_id", "tvdb_id", *DETAILS]
         Episode.objects.bulk_create(
             rows,
             update_conflicts=True,
             unique_fields=["trakt_id"],
-            update_fields=[
-                "show",
-                "season",
-                "number",
-                "title",
-                "runtime",
-                "tmdb_id",
-                "imdb_id",
-                "tvdb_id",
-                "community_rating",
-                "community_votes",
-            ],
+            update_fields=self._written(fields),
         )
         for row in rows:
             self.episodes[row.trakt_id] = row.pk
+        if self.partial:
+            pks = [row.pk for row in rows]
+            known = Episode.objects.filter(pk__in=pks).values_list("pk", "runtime")
+            self.episode_runtimes |= dict(known)
+
+    def _written(self, fields: list[str]) -> list[str]:
+        """The fields an upsert writes over an existing row."""
+        return [f for f in fields if not (self.partial and f in FULL_ONLY)]
 
     def store_ratings(self, items: list[RatedItem], generation: int) -> int:
         wanted = [item for item in items if item.type in ("movie", "show", "episode")]
@@ -245,6 +280,164 @@ class Writer:
             update_fields=["title", "episode", "rating", "rated_at", "seen"],
         )
         return len(rows)
+
+    # --- The library ------------------------------------------------------------------------
+
+    def place(self, items: list[Media]) -> list[tuple[Media, dict]]:
+        """Writes the titles and episodes of `items` and gives, for each item that is a
+        movie, show, season or episode (people and lists are left out), the fields that
+        point at them: kind, trakt_id, title, episode, season."""
+        kept = [item for item in items if item.media]
+        self.upsert_titles(Title.MOVIE, {i.movie.ids.trakt: i.movie for i in kept if i.movie})
+        self.upsert_titles(
+            Title.SHOW, {i.show.ids.trakt: i.show for i in kept if i.type != "movie"}
+        )
+        self.upsert_episodes(
+            {i.episode.ids.trakt: (i.show, i.episode) for i in kept if i.type == "episode"}
+        )
+        placed = []
+        for item in kept:
+            fields = {"kind": item.type, "episode_id": None, "season": None}
+            if item.type == "movie":
+                fields |= {"trakt_id": item.movie.ids.trakt}
+                fields["title_id"] = self.titles[(Title.MOVIE, item.movie.ids.trakt)]
+            else:
+                fields["title_id"] = self.titles[(Title.SHOW, item.show.ids.trakt)]
+                fields["trakt_id"] = item.show.ids.trakt
+            if item.type == "season":
+                fields |= {"trakt_id": item.season.ids.trakt, "season": item.season.number}
+            if item.type == "episode":
+                fields |= {
+                    "trakt_id": item.episode.ids.trakt,
+                    "season": item.episode.season,
+                    "episode_id": self.episodes[item.episode.ids.trakt],
+                }
+            placed.append((item, fields))
+        return placed
+
+    def store_favorites(self, items: list[ListedItem], generation: int) -> int:
+        rows = {}
+        for item, place in self.place(items):
+            if item.type in ("movie", "show"):
+                rows.setdefault(
+                    place["title_id"],
+                    Favorite(
+                        title_id=place["title_id"],
+                        rank=item.rank,
+                        listed_at=_moment(item.listed_at),
+                        notes=item.notes or "",
+                        seen=generation,
+                    ),
+                )
+        Favorite.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["title"],
+            update_fields=["rank", "listed_at", "notes", "seen"],
+        )
+        return len(rows)
+
+    def store_watchlist(self, items: list[ListedItem], generation: int) -> int:
+        rows = {}
+        for item, place in self.place(items):
+            rows.setdefault(
+                (place["kind"], place["trakt_id"]),
+                WatchlistItem(**_listed(item, place, generation)),
+            )
+        WatchlistItem.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["kind", "trakt_id"],
+            update_fields=LISTED_FIELDS,
+        )
+        return len(rows)
+
+    def store_list(self, body: TraktList, position: int, generation: int) -> UserList:
+        """A public list's own row (never called for another privacy)."""
+        assert body.public, "only public lists are stored"
+        row, _ = UserList.objects.update_or_create(
+            trakt_id=body.ids.trakt,
+            defaults={
+                "slug": body.ids.slug or str(body.ids.trakt),
+                "name": body.name,
+                "description": body.description or "",
+                "sort_by": body.sort_by or "",
+                "sort_how": body.sort_how or "",
+                "updated_at": _moment(body.updated_at),
+                "item_count": body.item_count,
+                "likes": body.likes,
+                "position": position,
+                "seen": generation,
+            },
+        )
+        return row
+
+    def store_list_items(
+        self, user_list: UserList, items: list[ListedItem], first: int, generation: int
+    ) -> int:
+        """A page of a list's items; `first` is the position of its first item."""
+        rows = {}
+        for position, (item, place) in enumerate(self.place(items), start=first):
+            rows.setdefault(
+                (place["kind"], place["trakt_id"]),
+                ListItem(list=user_list, position=position, **_listed(item, place, generation)),
+            )
+        ListItem.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["list", "kind", "trakt_id"],
+            update_fields=[*LISTED_FIELDS, "position"],
+        )
+        return len(rows)
+
+    def store_comments(self, items: list[UserComment], generation: int) -> int:
+        rows = {}
+        for item, place in self.place(items):
+            body = item.comment
+            if body.parent_id:
+                continue  # a reply to someone: out of its thread, it says little
+            rows.setdefault(
+                body.id,
+                Comment(
+                    trakt_id=body.id,
+                    kind=place["kind"],
+                    title_id=place["title_id"],
+                    episode_id=place["episode_id"],
+                    season=place["season"],
+                    text=body.comment,
+                    spoiler=body.spoiler,
+                    review=body.review,
+                    likes=body.likes,
+                    replies=body.replies,
+                    user_rating=body.user_rating,
+                    created_at=parse_time(body.created_at),
+                    updated_at=_moment(body.updated_at),
+                    seen=generation,
+                ),
+            )
+        Comment.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["trakt_id"],
+            update_fields=[
+                "kind", "title", "episode", "season", "text", "spoiler", "review", "likes",
+                "replies", "user_rating", "created_at", "updated_at", "seen",
+            ],
+        )  # fmt: skip
+        return len(rows)
+
+
+def _moment(value: str | None) -> datetime | None:
+    return parse_time(value) if value else None
+
+
+def _listed(item: ListedItem, place: dict, generation: int) -> dict:
+    return place | {
+        "rank": item.rank,
+        "listed_at": _moment(item.listed_at),
+        "notes": item.notes or "",
+        "seen": generation,
+    }
 
 
 def localize(play: Play, zone: zoneinfo.ZoneInfo) -> None:

@@ -115,6 +115,7 @@ def test_healthz_says_degraded_while_redis_is_frozen_then_ok_once_it_answers(
     redis, client, caplog, quick_retries
 ):
     assert client.get("/healthz").json()["cache"] == "ok"
+    assert client.get("/healthz").json()["database"] == "ok"
 
     redis.freeze()
     with caplog.at_level(logging.WARNING, logger="nowwatching.cache"):
@@ -127,6 +128,7 @@ def test_healthz_says_degraded_while_redis_is_frozen_then_ok_once_it_answers(
 
     assert (frozen.status_code, frozen.json()["cache"]) == (200, "degraded")
     assert frozen.json()["status"] == "ok"
+    assert frozen.json()["database"] == "ok"
     assert back.status_code == 200
     lines = outage_lines(caplog)
     assert len(lines) == 2 and "unreachable" in lines[0]
