@@ -44,6 +44,12 @@ def endpoints(patterns=None, prefix="/") -> list[str]:
     return found
 
 
+def body(response) -> str:
+    """The whole body as text, a streamed one (the exports) read to its end."""
+    data = b"".join(response) if response.streaming else response.content
+    return data.decode(errors="replace")  # /favicon.ico is a PNG
+
+
 @pytest.fixture
 def fake(fake_server, settings, monkeypatch):
     # Short deadlines, so that timeouts and drips cost about a second, not five.
@@ -83,7 +89,7 @@ def test_no_key_appears_in_any_answer_header_or_log_line(
                 response = method(path)
                 assert response.status_code < 500 or response.status_code in (502, 503, 504)
                 seen.append(f"{path} {response.status_code} {response.headers}")
-                seen.append(response.content.decode(errors="replace"))
+                seen.append(body(response))
     seen.append(caplog.text)
 
     everything = "\n".join(seen)

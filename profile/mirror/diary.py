@@ -58,14 +58,19 @@ class Key:
             raise ValueError(cursor) from None
         return cls(moment, int(match[2]))
 
+    # Each says its bound on watched_at twice: once alone, so that the database seeks the
+    # index to it (an OR alone is read from the index's end, row by row: page 1,000 cost
+    # three times page 1), once in the exact condition.
     def older(self) -> Q:
-        return Q(watched_at__lt=self.watched_at) | Q(
-            watched_at=self.watched_at, history_id__lt=self.history_id
+        return Q(watched_at__lte=self.watched_at) & (
+            Q(watched_at__lt=self.watched_at)
+            | Q(watched_at=self.watched_at, history_id__lt=self.history_id)
         )
 
     def newer(self) -> Q:
-        return Q(watched_at__gt=self.watched_at) | Q(
-            watched_at=self.watched_at, history_id__gt=self.history_id
+        return Q(watched_at__gte=self.watched_at) & (
+            Q(watched_at__gt=self.watched_at)
+            | Q(watched_at=self.watched_at, history_id__gt=self.history_id)
         )
 
 

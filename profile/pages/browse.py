@@ -184,8 +184,12 @@ def _shelf_page(options) -> int:
     return whole(options, "page", 1, 1, 100_000)
 
 
+def _last_page(total: int) -> int:
+    return max(1, -(-total // SHELF_PAGE))
+
+
 def _shelf_pager(page: int, total: int) -> dict:
-    last = max(1, -(-total // SHELF_PAGE))
+    last = _last_page(total)
     return {
         "page": page,
         "pages": last,
@@ -193,6 +197,14 @@ def _shelf_pager(page: int, total: int) -> dict:
         "previous": f"?page={page - 1}" if page > 1 else None,
         "next": f"?page={page + 1}" if page < last else None,
     }
+
+
+def _past_the_end(page: int, total: int, what: str) -> str:
+    """Why a shelf's page past its last one is a 404 ("" when it is not past it)."""
+    last = _last_page(total)
+    if page <= last:
+        return ""
+    return f"There is no page {page:,}: {what} has {formatting.counted(last, 'page')}."
 
 
 @html_page
@@ -208,6 +220,8 @@ def watchlist_page(request):
         )
     except DatabaseError:
         return _unavailable(request, "profile/watchlist.html", context)
+    if past := _past_the_end(page, total, "the watchlist"):
+        return render(request, "profile/watchlist.html", context | {"problem": past}, status=404)
     context |= {"items": items, "total": total, "pager": _shelf_pager(page, total)}
     return render(request, "profile/watchlist.html", context)
 
@@ -237,6 +251,8 @@ def list_page(request, slug: str):
     if found is None:
         return render(request, "profile/list.html", context | {"missing": slug}, status=404)
     summary, items = found
+    if past := _past_the_end(page, summary.items, "the list"):
+        return render(request, "profile/list.html", context | {"problem": past}, status=404)
     context |= {"list": summary, "items": items, "pager": _shelf_pager(page, summary.items)}
     return render(request, "profile/list.html", context)
 

@@ -77,6 +77,17 @@ def test_the_watchlist_is_asked_a_page_at_a_time_past_trakts_cap(fake):
     assert fake.calls(f"{USER}/watchlist") == 3  # 250 + 250 + 20
 
 
+def test_a_list_past_trakts_cap_is_stored_whole_in_its_own_order(fake):
+    fake.set(lists=[{"name": "Every Film", "items": 260}])
+
+    run()
+
+    items = UserList.objects.get().items.select_related("title")
+    assert [i.position for i in items] == list(range(260))
+    assert [i.notes for i in items][-2:] == ["Note 259", "Note 260"]
+    assert fake.calls(f"{USER}/lists/") == 2  # its items: 250 + 10
+
+
 def test_what_the_library_holds_is_stored_as_trakt_gave_it(fake):
     review = "Still the best heist. [spoiler]The twist at the end[/spoiler] works every time."
     fake.set(

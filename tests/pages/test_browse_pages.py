@@ -226,6 +226,32 @@ def test_the_watchlist_and_the_lists_show_posters_in_order(client, library):
     assert page(client, "/lists/not-a-list", 404)
 
 
+def test_a_long_watchlist_and_list_are_paged_and_a_page_past_the_end_is_a_404(client, library):
+    rainy = UserList.objects.get()
+    for n in range(2, 130):  # 130 on each, past SHELF_PAGE twice
+        wanted = mirror.title(f"Wanted {n:03}")
+        WatchlistItem.objects.create(
+            kind="movie", trakt_id=wanted.trakt_id, title=wanted, rank=n + 1
+        )
+        ListItem.objects.create(
+            list=rainy, kind="movie", trakt_id=wanted.trakt_id, title=wanted, position=n
+        )
+    mirror.changed()
+    titles = re.compile(r'class="poster-title">([^<]*)<')
+
+    first, last = page(client, "/watchlist"), page(client, "/watchlist?page=3")
+    in_list = page(client, "/lists/rainy-sundays?page=3")
+
+    assert len(titles.findall(first)) == 60 and 'href="?page=2" rel="next"' in first
+    assert titles.findall(last)[-1] == "Wanted 129" and "Page 3 of 3" in last
+    assert re.findall(r'poster-number">(\d+)\.</span> ([^<]*)<', in_list)[-1] == (
+        "130",
+        "Wanted 129",
+    )
+    for path in ("/watchlist?page=4", "/lists/rainy-sundays?page=4"):
+        assert "There is no page 4" in text(page(client, path, 404))
+
+
 def test_empty_sections_are_left_out(client, library):
     Favorite.objects.all().delete()
     Comment.objects.all().delete()

@@ -13,7 +13,7 @@ from profile.management.commands import trakt_login
 from tests.fake_upstream import TRAKT_SECRET
 from tests.signin import DAY, raw_database_text, sign_in
 from tests.signin.test_commands import FakeClock
-from tests.test_security_secrets import endpoints
+from tests.test_security_secrets import body, endpoints
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +57,7 @@ def test_no_token_or_client_secret_appears_anywhere(client, fake, caplog, case):
             assert response.status_code < 500 or response.status_code in (502, 503, 504)
             seen += [
                 f"{path} {response.status_code} {response.headers}",
-                response.content.decode(errors="replace"),  # /favicon.ico is a PNG
+                body(response),
             ]
         for command in ("trakt_status", "trakt_login", "trakt_status", "trakt_logout"):
             out = io.StringIO()
