@@ -202,6 +202,18 @@ def test_a_webhook_is_pushed_to_this_processs_pages_without_redis(client, hooks,
     run(test)
 
 
+async def page_while_trakt_is_asked(fake, times: int) -> Page:
+    """A page open on the stream, once the hub has asked Trakt `times` times (20 s at most)."""
+    page = Page()
+    await page.start()
+    await page.body()
+    deadline = asyncio.get_running_loop().time() + 20
+    while fake.calls("trakt:/users/sean/watching") < times:
+        assert asyncio.get_running_loop().time() < deadline, "Trakt was not asked"
+        await asyncio.sleep(0.05)
+    return page
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_change_on_trakt_is_pushed_when_its_poll_sees_it(fake, settings, pushes):
     # No media server speaks: Trakt's poll, which the hub keeps at its usual pace while pages
@@ -210,19 +222,14 @@ def test_a_change_on_trakt_is_pushed_when_its_poll_sees_it(fake, settings, pushe
     fake.set(watching="idle")
 
     async def test(hub):
-        page = Page()
-        await page.start()
-        await page.body()
-        deadline = asyncio.get_running_loop().time() + 20
-        while fake.calls("trakt:/users/sean/watching") < 1:
-            assert asyncio.get_running_loop().time() < deadline, "Trakt was not asked"
-            await asyncio.sleep(0.05)
+        page = await page_while_trakt_is_asked(fake, times=1)
 
         fake.set(watching="movie")
 
         frame = ""
+        deadline = asyncio.get_running_loop().time() + 20
         while "data: " not in frame:  # past any keep-alive comment
-            left = deadline + 20 - asyncio.get_running_loop().time()
+            left = deadline - asyncio.get_running_loop().time()
             frame = (await asyncio.wait_for(page.sent.get(), timeout=left))["body"].decode()
         answer = json.loads(frame.split("data: ", 1)[1])
         assert "Super 8" in answer["fragments"]["banner"]
@@ -245,13 +252,7 @@ def test_while_pages_stream_trakt_is_still_asked_at_its_usual_pace(fake, setting
     fake.set(watching="idle")
 
     async def test(hub):
-        page = Page()
-        await page.start()
-        await page.body()
-        deadline = asyncio.get_running_loop().time() + 20
-        while fake.calls("trakt:/users/sean/watching") < 3:
-            assert asyncio.get_running_loop().time() < deadline, "Trakt was not asked"
-            await asyncio.sleep(0.05)
+        page = await page_while_trakt_is_asked(fake, times=3)
         await page.leave()
 
     run(test)
