@@ -31,6 +31,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.live import live_rows, print_live  # noqa: E402
 from tests.fake_upstream import FakeUpstream  # noqa: E402
 from tests.servers import gunicorn, migrated_sqlite, redis_server, site_env  # noqa: E402
 
@@ -410,6 +411,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--history-only", action="store_true", help="only the history mirror's rows"
     )
+    parser.add_argument(
+        "--live-only", action="store_true", help="only the live rows (webhooks, streams, friends)"
+    )
     args = parser.parse_args(argv)
     for program in ("wrk", "redis-server"):
         if not shutil.which(program):
@@ -418,6 +422,11 @@ def main(argv=None) -> int:
 
     started = time.monotonic()
     print(f"Machine: {machine()}", flush=True)
+    if args.live_only:
+        live = live_rows(args, load, prime, median_p99)
+        print_live(*live)
+        print(f"\nbench took {time.monotonic() - started:.0f} s; {load_average()}")
+        return 0 if all(holds for _, holds in live[1]) else 1
     history_runs, history_targets = history_rows(args)
     if args.history_only:
         print_history(history_runs, history_targets, args.connections)
@@ -533,6 +542,9 @@ def main(argv=None) -> int:
         print(f"{'holds' if holds else 'FAILS'}: {text}")
     print_history(history_runs, history_targets, args.connections)
     targets += history_targets
+    live = live_rows(args, load, prime, median_p99)
+    print_live(*live)
+    targets += live[1]
     print(f"\nbench took {time.monotonic() - started:.0f} s; {load_average()}")
     return 0 if all(holds for _, holds in targets) else 1
 

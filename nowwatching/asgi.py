@@ -10,6 +10,11 @@ request's sync views in a new thread of its own and costs about four times as mu
 Each pool thread keeps its own database connection between requests (closed at the end of
 each request unless CONN_MAX_AGE says otherwise), as under a threaded WSGI server. A
 configuration error stops it with one message, not a traceback (nowwatching/startup.py).
+
+One address is served natively on the event loop, in front of Django: the page's live
+stream (GET /live/stream, server-sent events: profile/live/stream.py). An open stream waits
+for most of its life, so it must cost a socket, not one of the four threads; the worker's
+lifespan starts and stops its hub (the Redis subscription).
 """
 
 from a2wsgi import WSGIMiddleware
@@ -47,11 +52,31 @@ def without_body_for_head(app):
     return wsgi
 
 
-application = WSGIMiddleware(without_body_for_head(get_wsgi_application()), workers=THREADS)
+django_application = WSGIMiddleware(without_body_for_head(get_wsgi_application()), workers=THREADS)
+
+# After Django is set up (the stream reads its settings and caches).
+from profile.live import stream  # noqa: E402
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "http" and scope["path"] == stream.STREAM_PATH:
+        return await stream.serve(scope, receive, send)
+    if scope["type"] == "lifespan":
+        return await stream.lifespan(receive, send)
+    return await django_application(scope, receive, send)
+
+
+def on_stop() -> None:
+    """The worker is asked to stop (SIGTERM, nowwatching/gunicorn.conf.py): end the open
+    streams now, so it need not wait for them (the pages reconnect to another worker)."""
+    stream.HUB.close_all()
+
 
 # Serving the site: keep the history mirror current in the background
-# (profile/mirror/schedule.py).
-# Management commands and tests never import this module, so they never start it.
+# (profile/mirror/schedule.py), and ask what friends watch (profile/live/friends.py).
+# Management commands and tests never import this module, so they never start them.
+from profile.live import friends  # noqa: E402
 from profile.mirror import schedule  # noqa: E402
 
 schedule.start()
+friends.start()

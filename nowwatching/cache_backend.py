@@ -153,6 +153,7 @@ class FallbackRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         location = server if isinstance(server, str) else ",".join(server)
+        self.location = location
         self.breaker = _breaker_for(location)
         options = {"MAX_ENTRIES": FALLBACK_MAX_ENTRIES, "CULL_FREQUENCY": 4}
         memory_params = {k: v for k, v in params.items() if k != "OPTIONS"} | {"OPTIONS": options}
@@ -229,6 +230,19 @@ class FallbackRedisCache(RedisCache):
     def clear(self, client=None):
         return self._call("clear")
 
+    def publish(self, channel: str, message: bytes) -> bool:
+        """Publish on Redis's pub/sub (profile/live/push.py), under the breaker: False when
+        Redis cannot be reached, and the caller tells its own process only."""
+        if not self.breaker.allows():
+            return False
+        try:
+            self.client.get_client(write=True).publish(channel, message)
+        except (ConnectionInterrupted, RedisError, OSError) as error:
+            self.breaker.failed(error)
+            return False
+        self.breaker.succeeded()
+        return True
+
     def reachable(self) -> bool:
         """Is Redis answering? Known from the last call when recent; else one PING (under
         the breaker, so a dead Redis is asked at most every RETRY_SECONDS)."""
@@ -289,6 +303,12 @@ class ObjectsInMemoryCache(LocMemCache):
             self._cache[key] += delta
             self._cache.move_to_end(key, last=False)
             return self._cache[key]
+
+
+def shared_cache_down() -> bool:
+    """Whether this process finds the shared Redis unreachable now (a breaker is open)."""
+    with _breakers_lock:
+        return any(breaker.is_open for breaker in _breakers.values())
 
 
 def shared_cache_status() -> str:

@@ -8,6 +8,9 @@ printed once, by the master, before any worker starts (`on_starting`): without i
 worker would print it, and gunicorn its own lines about each.
 """
 
+import signal
+import sys
+
 from nowwatching.startup import settings_or_exit
 
 wsgi_app = "nowwatching.asgi:application"
@@ -27,3 +30,18 @@ limit_request_line = 8190
 
 def on_starting(server):
     settings_or_exit()
+
+
+def post_worker_init(worker):
+    """A graceful stop (SIGTERM) also ends the live streams at once: an open stream would
+    otherwise hold the worker for the whole graceful timeout (nowwatching/asgi.py)."""
+    loop = getattr(worker, "loop", None)
+    app = sys.modules.get("nowwatching.asgi")
+    if loop is None or app is None:
+        return  # another worker class or application (bench/servers.py compares some)
+
+    def stop():
+        worker.handle_exit_signal()
+        app.on_stop()
+
+    loop.add_signal_handler(signal.SIGTERM, stop)

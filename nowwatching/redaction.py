@@ -1,11 +1,13 @@
 """No secret in any log line, at any level, from any library.
 
 The configured secrets (TRAKT_API_KEY, TRAKT_CLIENT_SECRET, TRAKT_ACCESS_TOKEN, TMDB_API_KEY,
-TMDB_READ_ACCESS_TOKEN, SECRET_KEY, the passwords in DATABASE_URL and CACHE_URL) and any
+TMDB_READ_ACCESS_TOKEN, SECRET_KEY, WEBHOOK_TOKEN, the passwords in DATABASE_URL and
+CACHE_URL, each of NOTIFY_URLS and the parts of it that may be its target's secret) and any
 secret learned at run time (`redact_also()`: an OAuth token read from the database, say)
 are replaced by "[redacted]" in every log record: its message with its arguments, its
 exception text and its stack. They are also caught percent-encoded, as they appear in a URL
-(urllib3 logs whole URLs, TMDB's `api_key` included).
+(urllib3 logs whole URLs, TMDB's `api_key` included). Whatever follows /hooks/<server>/ in a
+line is redacted too, a wrong token as well as the right one (an access log names the path).
 
 It happens twice over: `install()` wraps the log record factory, so a record is clean before
 any handler sees it (ours, gunicorn's, a test's), and `RedactSecrets` is a filter on every
@@ -35,7 +37,12 @@ SECRET_SETTINGS = (
     "TMDB_API_KEY",
     "TMDB_READ_ACCESS_TOKEN",
     "SECRET_KEY",
+    "WEBHOOK_TOKEN",
 )
+# The webhooks' address with its token (the right one or a near miss): /hooks/plex/<token>.
+_HOOK_PATH = re.compile(r"(/hooks/[A-Za-z]{1,16}/)[^/\s?#\"']+")
+# Parts of an Apprise URL that are plainly no secret (`notify_url_secrets`).
+_PLAIN_PART = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+|localhost|\d{1,5}|[a-z]{1,8}", re.IGNORECASE)
 
 _lock = threading.Lock()
 _learned: set[str] = set()
@@ -62,6 +69,8 @@ def configured_secrets() -> set[str]:
     for cache in getattr(settings, "CACHES", {}).values():
         found |= _passwords(cache.get("LOCATION"))
         found.add(str((cache.get("OPTIONS") or {}).get("PASSWORD") or ""))
+    for url in getattr(settings, "NOTIFY_URLS", ()):
+        found |= notify_url_secrets(url)
     return {value for value in found if isinstance(value, str) and len(value) >= MIN_LENGTH}
 
 
@@ -75,6 +84,21 @@ def _passwords(location) -> set[str]:
             except ValueError:
                 continue
             found |= {password, unquote(password)}
+    return found
+
+
+def notify_url_secrets(url: str) -> set[str]:
+    """An Apprise URL, and each part of it that may be its target's secret: Apprise puts
+    tokens anywhere (a Telegram bot token where a host would be, a Discord webhook's token in
+    the path, an ntfy topic, a password). Left out, as plainly no secret and too common to
+    redact from every line: host names and addresses, ports, query keys, and short lowercase
+    words ("hook", "webhook")."""
+    found = {url}
+    rest = url.split("://", 1)[-1]
+    for part in re.split(r"[/:@?&#,;]+", rest):
+        value = unquote(part.split("=", 1)[-1])  # a query's value, not its key
+        if not _PLAIN_PART.fullmatch(value):
+            found.add(value)
     return found
 
 
@@ -97,34 +121,40 @@ def _forms(secret: str) -> set[str]:
 
 
 def redact(text: str) -> str:
-    pattern = _secrets_pattern()
-    return text if pattern is None else pattern.sub(REDACTED, text)
+    return _sub(_secrets_pattern(), text)
+
+
+def _holds_secret(pattern: re.Pattern | None, text: str) -> bool:
+    return (pattern is not None and pattern.search(text) is not None) or (
+        "/hooks/" in text and _HOOK_PATH.search(text) is not None
+    )
+
+
+def _sub(pattern: re.Pattern | None, text: str) -> str:
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
+    return _HOOK_PATH.sub(rf"\1{REDACTED}", text)
 
 
 def redact_record(record: logging.LogRecord) -> None:
     """Rewrite `record` in place when any of its text holds a secret."""
     pattern = _secrets_pattern()
-    if pattern is None:
-        return
     try:
         message = record.getMessage()
     except Exception:  # a bad format string: the handler reports it, with the raw parts
         message = f"{record.msg!r} {record.args!r}"
-        if pattern.search(message):
-            record.msg, record.args = pattern.sub(REDACTED, message), ()
-    else:
-        if pattern.search(message):
-            record.msg, record.args = pattern.sub(REDACTED, message), ()
+    if _holds_secret(pattern, message):
+        record.msg, record.args = _sub(pattern, message), ()
     if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
         # Formatted here so the secret never reaches a formatter; exc_info itself goes,
         # or a handler would format it again from the frames.
         text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-        if pattern.search(text):
-            record.exc_text, record.exc_info = pattern.sub(REDACTED, text), None
-    if record.exc_text and pattern.search(record.exc_text):
-        record.exc_text = pattern.sub(REDACTED, record.exc_text)
-    if record.stack_info and pattern.search(record.stack_info):
-        record.stack_info = pattern.sub(REDACTED, record.stack_info)
+        if _holds_secret(pattern, text):
+            record.exc_text, record.exc_info = _sub(pattern, text), None
+    if record.exc_text and _holds_secret(pattern, record.exc_text):
+        record.exc_text = _sub(pattern, record.exc_text)
+    if record.stack_info and _holds_secret(pattern, record.stack_info):
+        record.stack_info = _sub(pattern, record.stack_info)
 
 
 class RedactSecrets(logging.Filter):

@@ -181,6 +181,109 @@ WATCHING_CACHE_SECONDS = env_int("WATCHING_CACHE_SECONDS", 15)
 # `manage.py sync_trakt` runs.
 HISTORY_SYNC_MINUTES = env_int("HISTORY_SYNC_MINUTES", 15)
 
+# --- Media servers, notifications, friends ------------------------------------------------
+
+# The secret in the webhooks' address (/hooks/plex/<token>): none of Plex, Jellyfin and Emby
+# signs its requests. Empty: the hooks do not exist (404).
+WEBHOOK_TOKEN = env.str("WEBHOOK_TOKEN", default="").strip()
+WEBHOOK_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{24,256}")
+if WEBHOOK_TOKEN and not WEBHOOK_TOKEN_PATTERN.fullmatch(WEBHOOK_TOKEN):
+    # The value is never repeated: it is a secret.
+    raise config_error(
+        "WEBHOOK_TOKEN must be 24 to 256 letters, digits, '-' or '_' (it goes in a URL).",
+        "Set WEBHOOK_TOKEN to a long random value, such as the one below",
+        f"WEBHOOK_TOKEN={secrets.token_urlsafe(32)}",
+    )
+# The owner's account on the media server (Plex account title, Jellyfin or Emby user name),
+# several if they differ: other users' plays on a shared server are ignored.
+MEDIA_SERVER_USER = tuple(
+    name.strip() for name in env.list("MEDIA_SERVER_USER", default=[]) if name.strip()
+)
+if WEBHOOK_TOKEN and not MEDIA_SERVER_USER:
+    raise config_error(
+        "WEBHOOK_TOKEN is set, but MEDIA_SERVER_USER is not: a media server sends the plays of "
+        "all its users, and only the owner's may count.",
+        "Set MEDIA_SERVER_USER to your account name on the media server (several, "
+        "comma-separated, if Plex and Jellyfin know you by different names)",
+        "MEDIA_SERVER_USER=sean",
+    )
+
+# Apprise URLs (https://github.com/caronc/apprise/wiki), comma-separated: each holds its
+# target's secret, so none is ever repeated in a message or a log line.
+NOTIFY_URLS = tuple(url.strip() for url in env.list("NOTIFY_URLS", default=[]) if url.strip())
+if NOTIFY_URLS:
+    import logging as _logging
+
+    import apprise as _apprise
+
+    _apprise_log = _logging.getLogger("apprise")
+    _quiet, _apprise_log.disabled = _apprise_log.disabled, True  # it may echo a URL
+    try:
+        for _number, _url in enumerate(NOTIFY_URLS, start=1):
+            if _apprise.Apprise.instantiate(_url) is None:
+                _scheme = _url.split("://", 1)[0] if "://" in _url else ""
+                raise config_error(
+                    f"NOTIFY_URLS entry {_number} ({_scheme or 'no'} scheme) is not a URL "
+                    "Apprise can send to.",
+                    "Set NOTIFY_URLS to comma-separated Apprise URLs "
+                    "(https://github.com/caronc/apprise/wiki)",
+                    "NOTIFY_URLS=ntfys://ntfy.sh/my-topic,discord://webhook_id/webhook_token",
+                )
+    finally:
+        _apprise_log.disabled = _quiet
+# When to send word out: start and end of a play; pause (held a minute: a pause and resume
+# within it is no message); friends (a friend starts watching, with FRIENDS on).
+NOTIFY_EVENT_CHOICES = ("start", "end", "pause", "friends")
+_notify_events = env.str("NOTIFY_EVENTS", default="").strip()
+NOTIFY_EVENTS = frozenset(
+    event.strip().lower() for event in (_notify_events or "start,end").split(",") if event.strip()
+)
+if not NOTIFY_EVENTS <= set(NOTIFY_EVENT_CHOICES):
+    raise config_error(
+        f"NOTIFY_EVENTS may hold only {', '.join(NOTIFY_EVENT_CHOICES)}, not "
+        f"{', '.join(sorted(NOTIFY_EVENTS - set(NOTIFY_EVENT_CHOICES)))}.",
+        "Set NOTIFY_EVENTS to a comma-separated list of those (or leave it empty for start,end)",
+        "NOTIFY_EVENTS=start,end,pause",
+    )
+if _notify_events and not NOTIFY_URLS:
+    raise config_error(
+        "NOTIFY_EVENTS is set, but NOTIFY_URLS is not, so no word would go anywhere.",
+        "Set NOTIFY_URLS to the Apprise URLs of your targets (or leave NOTIFY_EVENTS empty)",
+        "NOTIFY_URLS=ntfys://ntfy.sh/my-topic",
+    )
+
+# Whose plays of the people the owner follows on Trakt show under the banner: off, all, or
+# some of them by slug.
+_friends = [slug.strip() for slug in env.list("FRIENDS", default=[]) if slug.strip()]
+FRIENDS: str | tuple[str, ...] = "off"
+if [slug.lower() for slug in _friends] in (["off"], ["all"]):
+    FRIENDS = _friends[0].lower()
+elif _friends:
+    for _slug in _friends:
+        if not TRAKT_USERNAME_PATTERN.fullmatch(_slug) or _slug.lower() in ("off", "all"):
+            raise config_error(
+                f"FRIENDS is off, all, or Trakt user slugs (letters, digits, '.', '-', '_'), "
+                f"not {_slug[:64]!r}.",
+                "Set FRIENDS to off, all, or a comma-separated list of the slugs of people you "
+                "follow on Trakt",
+                "FRIENDS=sam,alex",
+            )
+    FRIENDS = tuple(dict.fromkeys(_friends))
+if FRIENDS != "off" and (DEMO_MODE or EXPORT_ONLY):
+    raise config_error(
+        "FRIENDS is on, but DEMO_MODE is too: the demo follows nobody."
+        if DEMO_MODE
+        else "FRIENDS is on, but TRAKT_API_KEY is not set: friends are asked through Trakt's API.",
+        "Set TRAKT_API_KEY (a real profile), or FRIENDS=off",
+        "FRIENDS=off",
+    )
+if "friends" in NOTIFY_EVENTS and FRIENDS == "off":
+    raise config_error(
+        "NOTIFY_EVENTS has friends, but FRIENDS is off: there are no friends to tell about.",
+        "Set FRIENDS to all or to some slugs, or take friends out of NOTIFY_EVENTS",
+        "FRIENDS=all",
+    )
+
 CACHE_SCHEMES = ("locmemcache", "redis", "rediss", "dummycache")
 _cache_url = env.str("CACHE_URL", default="").strip() or "locmemcache://nowwatching"
 if urlsplit(_cache_url).scheme not in CACHE_SCHEMES:
@@ -386,6 +489,9 @@ LOGGING = {
         # Scanners send random Host headers all day: each gets its 400, and a host is named
         # in the log at most once an hour (a few a minute at most), without a traceback.
         "django.security.DisallowedHost": {"filters": ["once_per_unknown_host"]},
+        # Apprise logs its targets' URLs (their secrets) and every failed try; the site logs
+        # one line per target that keeps failing instead (profile/live/notify.py).
+        "apprise": {"level": "CRITICAL"},
     },
 }
 

@@ -13,8 +13,10 @@ guard.serving()
 application = get_wsgi_application()
 
 # Serving the site: keep the history mirror current in the background
-# (profile/mirror/schedule.py).
-# Management commands and tests never import this module, so they never start it.
+# (profile/mirror/schedule.py), and ask what friends watch (profile/live/friends.py).
+# Management commands and tests never import this module, so they never start them.
+from profile.live import friends  # noqa: E402
 from profile.mirror import schedule  # noqa: E402
 
 schedule.start()
+friends.start()

@@ -24,8 +24,15 @@ ERRORS = {
 API_PREFIX = "/api/"
 # The URL name of the catch-all under /api/ (profile/urls.py): not an endpoint.
 API_NOT_FOUND = "api-not-found"
-# Our own refusals that are not one of the error pages above: code, status.
-API_ERRORS = {"method_not_allowed": 405, "history_unavailable": 503, "not_ready": 503}
+# Our own refusals that are not one of the error pages above: code, status. Two are the
+# webhooks' (/hooks/...), one is /readyz's.
+API_ERRORS = {
+    "method_not_allowed": 405,
+    "history_unavailable": 503,
+    "payload_too_large": 413,
+    "too_many_requests": 429,
+    "not_ready": 503,
+}
 
 
 def _answer(request, status: int) -> HttpResponse:

@@ -47,6 +47,28 @@ def time_left(seconds: float) -> str:
     return f"{hours} h {minutes} min left" if minutes else f"{hours} h left"
 
 
+def paused_for(seconds: float) -> str:
+    """A paused play's label: "Paused", then "Paused for 3 min" (whole minutes, as the page
+    refreshes them)."""
+    minutes = int(max(0, seconds) // 60)
+    return f"Paused for {watch_time(minutes)}" if minutes else "Paused"
+
+
+# Where a play is reported from, as a reader names it.
+SOURCE_NAMES = {"trakt": "Trakt", "plex": "Plex", "jellyfin": "Jellyfin", "emby": "Emby"}
+
+
+def source_name(source: str) -> str:
+    return SOURCE_NAMES.get(source, source.capitalize())
+
+
+def joined(names: list[str]) -> str:
+    """ "@sam", "@sam and @alex", "@sam, @alex and @kim"."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def time_of_day(moment: datetime) -> str:
     """ "1:33 AM", "12:00 PM": the hour without a leading zero, as US English reads it."""
     hour = moment.hour % 12 or 12

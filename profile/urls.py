@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from profile import errors
+from profile.api import hooks
 from profile.api import views as api
 from profile.pages import browse
 from profile.pages import views as pages
@@ -8,6 +9,7 @@ from profile.pages import views as pages
 urlpatterns = [
     path("", pages.home, name="home"),
     path("live", pages.live, name="live"),
+    path("live/stream", pages.live_stream, name="live-stream"),
     path("year/<int:yyyy>", pages.year_in_review, name="year"),
     path("history", browse.diary_page, name="diary"),
     path("movies/<str:slug>", browse.movie_page, name="movie"),
@@ -45,6 +47,7 @@ urlpatterns = [
     path("readyz", api.readyz, name="readyz"),
     path("favicon.ico", pages.favicon, name="favicon"),
     path("avatar", pages.avatar, name="avatar"),
+    path("hooks/<str:server>/<str:token>", hooks.hook, name="hook"),
     # Any other address under /api/ is a JSON 404 with DEBUG on too (`make run`), where Django
     # would answer its HTML debug page rather than handler404. Not an endpoint: last, unlisted.
     re_path(r"^api/", errors.page_not_found, name=errors.API_NOT_FOUND),

@@ -19,7 +19,10 @@ TRAKT_KEY = "trakt-KEY-must-never-leak-7f3a"
 TMDB_KEY = "tmdb-KEY-must-never-leak-91c2"
 TRAKT_TOKEN = "trakt-TOKEN-must-never-leak-55d0"
 TMDB_TOKEN = "tmdb-TOKEN-must-never-leak-e8b4"
-SECRETS = (TRAKT_KEY, TMDB_KEY, TRAKT_TOKEN, TMDB_TOKEN)
+WEBHOOK_TOKEN = "hook-TOKEN-must-never-leak-5c7e9a"
+# The secret part of the notification targets' URLs the tests use (json://.../<secret>).
+NOTIFY_SECRET = "notify-SECRET-must-never-leak-3d1f"
+SECRETS = (TRAKT_KEY, TMDB_KEY, TRAKT_TOKEN, TMDB_TOKEN, WEBHOOK_TOKEN, NOTIFY_SECRET)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -151,6 +154,11 @@ def site_settings(settings):
     settings.TMDB_API_URL = "https://api.themoviedb.org/3"
     settings.TMDB_IMAGE_URL = "https://image.tmdb.org/t/p"
     settings.WATCHING_CACHE_SECONDS = 15
+    settings.WEBHOOK_TOKEN = ""
+    settings.MEDIA_SERVER_USER = ()
+    settings.NOTIFY_URLS = ()
+    settings.NOTIFY_EVENTS = frozenset({"start", "end"})
+    settings.FRIENDS = "off"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -175,6 +183,25 @@ def fake(settings):
     with FakeUpstream() as fake:
         fake.configure(settings)
         yield fake
+
+
+@pytest.fixture
+def hooks(fake, settings):
+    """The webhooks on (WEBHOOK_TOKEN, the owner "sean"), Trakt idle, the fake answering the
+    lookups; the follow-ups of each webhook waited for by `hooks.settle()`."""
+    from profile.live import notify
+    from profile.live.webhooks import wait_for_follow_ups
+
+    settings.WEBHOOK_TOKEN = WEBHOOK_TOKEN
+    settings.MEDIA_SERVER_USER = ("sean",)
+    fake.set(watching="idle")
+    fake.settle = lambda: wait_for_follow_ups(timeout=30) or pytest.fail("follow-ups hung")
+    notify.reset_targets()
+    yield fake
+    # Before the fake and the settings go: a follow-up still looking a title up would ask
+    # a fake that is gone, with keys no longer known as secrets.
+    fake.settle()
+    notify.reset_targets()
 
 
 @pytest.fixture(scope="module")
@@ -206,15 +233,43 @@ def empty_cache():
     from django.core.cache import caches
 
     from profile.live.cache import wait_for_refreshes
+    from profile.live.push import wait_for_pushes
+    from profile.live.webhooks import wait_for_follow_ups
 
     for each in caches.all():
         each.clear()
     yield
-    # A background refresh still running would fill the next test's cache (or log with
-    # this test's settings gone): it ends first.
-    assert wait_for_refreshes(timeout=30), "a background refresh did not end"
+    # A background refresh (or a webhook's follow-up, or a push, which renders the page's
+    # live parts) still running would fill the next test's cache (or log with this test's
+    # settings gone): it ends first. Each may start another (a refresh that changed what
+    # plays pushes it; a push's rendering may start a refresh), so until all are quiet.
+    for _ in range(3):
+        assert wait_for_follow_ups(timeout=30), "a webhook's follow-up did not end"
+        assert wait_for_pushes(timeout=30), "a push did not end"
+        assert wait_for_refreshes(timeout=30), "a background refresh did not end"
     for each in caches.all():
         each.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_pushes(request, monkeypatch):
+    """In-process tests render no pushes unless they ask for them (`pushes`): a push renders
+    the page's live parts in a thread of its own, on a database connection of its own, which
+    cannot see the test's transaction (and would keep the mirror it read as empty). Servers
+    the tests start (gunicorn) push as in production."""
+    if "pushes" not in request.fixturenames:
+        from profile.live import push
+
+        monkeypatch.setattr(push, "_renderer", None)
+
+
+@pytest.fixture
+def pushes():
+    """The page's live parts are pushed (rendered in the push thread) as in production."""
+    from profile.live import push
+
+    assert push._renderer is not None, "the app installs the renderer at start-up"
+    yield push
 
 
 @receiver(setting_changed)

@@ -48,6 +48,22 @@ def _answer(response) -> Answer:
     return Answer(response.status_code, headers.get("content-type", ""), response.content, headers)
 
 
+def operations() -> list[tuple[str, str, dict]]:
+    """(path, method, operation) of the document's operations: GET for the API, POST for the
+    media servers' webhooks (a HEAD the card documents is its GET without a body)."""
+    return [
+        (path, method, operation)
+        for path, item in openapi_document()["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post")
+    ]
+
+
+def read_paths() -> list[str]:
+    """The paths programs read (GET and HEAD): the ones the caching rules are about."""
+    return [path for path, method, _ in operations() if method == "get"]
+
+
 def _pointer(*parts: str) -> str:
     return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
 

@@ -18,7 +18,7 @@ from profile.client import ERROR_HTTP_STATUS
 from profile.errors import API_ERRORS, ERRORS
 from profile.live import card
 from tests import mirror
-from tests.contract import urlconf_paths
+from tests.contract import operations, read_paths, urlconf_paths
 from tests.upstream import TRAKT, WATCHING_URL, add_tmdb, fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def test_the_typescript_error_codes_are_the_enum():
 
 
 def endpoint_rows() -> dict[str, list[str]]:
-    """The endpoint table, by path (its first cell is `GET /path...`)."""
+    """The endpoint table, by path (its first cell is `GET /path...` or `POST /path`)."""
     rows = table(section(API_DOCS, "## Endpoints"))
     return {code_spans(row[0])[0].split()[1].split("?")[0]: row for row in rows}
 
@@ -105,11 +105,11 @@ def test_the_endpoint_table_lists_every_path_of_the_openapi_document():
     assert set(endpoint_rows()) == set(openapi_document()["paths"])
 
 
-@pytest.mark.parametrize("path", openapi_document()["paths"])
-def test_each_endpoint_row_has_the_documented_statuses_and_parameters(path):
-    operation = openapi_document()["paths"][path]["get"]
+@pytest.mark.parametrize(("path", "method", "operation"), operations())
+def test_each_endpoint_row_has_the_documented_statuses_and_parameters(path, method, operation):
     row = endpoint_rows()[path]
 
+    assert code_spans(row[0])[0].startswith(f"{method.upper()} {path}")
     assert row[2].split(", ") == sorted(operation["responses"])
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "query":
@@ -119,8 +119,8 @@ def test_each_endpoint_row_has_the_documented_statuses_and_parameters(path):
 def query_parameters() -> set[str]:
     return {
         parameter["name"]
-        for item in openapi_document()["paths"].values()
-        for parameter in item["get"].get("parameters", [])
+        for _, _, operation in operations()
+        for parameter in operation.get("parameters", [])
         if parameter["in"] == "query"
     }
 
@@ -188,7 +188,7 @@ def caching_rows() -> dict[str, list[str]]:
     return {code_spans(row[0])[0]: row for row in table(section(API_DOCS, "## Caching headers"))}
 
 
-@pytest.mark.parametrize("path", openapi_document()["paths"])
+@pytest.mark.parametrize("path", read_paths())
 def test_get_and_head_carry_the_etag_and_answer_304_as_documented(client, upstream, path):
     assert "`HEAD`" in caching_rows()["ETag"][1]
     assert "no `ETag`" not in API_DOCS
@@ -205,7 +205,7 @@ def test_get_and_head_carry_the_etag_and_answer_304_as_documented(client, upstre
 def test_cache_control_no_cache_is_sent_where_documented(client, upstream):
     listed = [span for span in code_spans(caching_rows()["Cache-Control: no-cache"][1])]
 
-    assert set(listed) == set(openapi_document()["paths"]) - {"/healthz"}
+    assert set(listed) == set(read_paths()) - {"/healthz"}
     for path in listed:
         assert "no-cache" in client.get(example_url(path))["Cache-Control"], path
 

@@ -46,7 +46,8 @@ def test_odd_and_huge_query_strings_are_ignored(client, demo, query):
     for path in every_path():
         response = client.get(f"{path}?{query}")
 
-        assert response.status_code in (200, 404), path
+        # 204: the live stream under Django's own server (none here: the page polls).
+        assert response.status_code in ((204,) if path == "/live/stream" else (200, 404)), path
         if path == "/api/watching":
             assert response.json()["isWatching"] is True
 

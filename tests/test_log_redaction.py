@@ -15,7 +15,9 @@ from nowwatching import redaction
 from nowwatching.redaction import REDACTED, redact_also
 from profile.client import TmdbAuth, tmdb
 from tests import fake_upstream
-from tests.servers import gunicorn
+from tests.conftest import WEBHOOK_TOKEN
+from tests.player import Player
+from tests.servers import SITE_LOGS, gunicorn
 
 
 @pytest.fixture
@@ -142,3 +144,32 @@ def test_gunicorns_log_holds_no_key_when_tmdb_sends_a_malformed_header(fake):
 
     assert "Failed to parse headers" in log
     assert fake_upstream.TMDB_KEY not in log and fake_upstream.TRAKT_KEY not in log
+
+
+def test_the_webhook_token_is_redacted_from_gunicorns_access_log_right_or_wrong(fake):
+    near_miss = WEBHOOK_TOKEN[:-1] + "Z"
+    env = fake.env() | {"WEBHOOK_TOKEN": WEBHOOK_TOKEN, "MEDIA_SERVER_USER": "sean"}
+    with gunicorn(env, workers=1, args=("--access-logfile", "-")) as site:
+        assert Player("emby", WEBHOOK_TOKEN).post(site.url, "play", 60)[0] == 202
+        assert Player("emby", near_miss).post(site.url, "play", 60)[0] == 404
+    log = SITE_LOGS[-1]  # all of it: the server has stopped
+
+    assert log.count("POST /hooks/emby/[redacted]") == 2
+    assert WEBHOOK_TOKEN not in log and near_miss not in log
+
+
+def test_a_notification_urls_secret_parts_are_redacted(settings, lines):
+    settings.NOTIFY_URLS = (
+        "discord://1234567890123/AbCdEfTokenPart-xyz",
+        "tgram://123456789:ABCdefGHIjkl/12345678",
+        "ntfys://ntfy.sh/sean-watches-things",
+    )
+    log = logging.getLogger("some.library")
+
+    log.warning("posting to https://discord.com/api/webhooks/1234567890123/AbCdEfTokenPart-xyz")
+    log.warning("bot 123456789:ABCdefGHIjkl said no; topic sean-watches-things; host ntfy.sh")
+
+    text = lines.getvalue()
+    for part in ("1234567890123", "AbCdEfTokenPart-xyz", "ABCdefGHIjkl", "sean-watches-things"):
+        assert part not in text
+    assert "host ntfy.sh" in text  # a host name is no secret, and lines stay readable

@@ -210,3 +210,47 @@ def test_demo_mode_is_for_an_empty_site_only(env, demo, export_only):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == [str(demo), str(export_only)]
+
+
+# --- Media servers, notifications, friends ---------------------------------------------------
+
+TOKEN = "a-WEBHOOK-token-of-32-characters"
+NOTIFY_URL = "json://127.0.0.1:9/secret-PART-never-printed"
+LIVE = {"TRAKT_API_KEY": "k", "TRAKT_USERNAME": "sean"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WEBHOOK_TOKEN": "too-short"}, "WEBHOOK_TOKEN must be 24 to 256 letters"),
+        ({"WEBHOOK_TOKEN": TOKEN + "/x", "MEDIA_SERVER_USER": "sean"}, "WEBHOOK_TOKEN must be"),
+        ({"WEBHOOK_TOKEN": TOKEN}, "MEDIA_SERVER_USER is not"),
+        ({"NOTIFY_URLS": f"{NOTIFY_URL},discrod://id/secret-PART"}, "NOTIFY_URLS entry 2 (discrod"),
+        ({"NOTIFY_URLS": NOTIFY_URL, "NOTIFY_EVENTS": "start,boom"}, "may hold only start, end"),
+        ({"NOTIFY_EVENTS": "end"}, "NOTIFY_EVENTS is set, but NOTIFY_URLS is not"),
+        ({"FRIENDS": "sam,a b"}, "FRIENDS is off, all, or Trakt user slugs"),
+        ({"FRIENDS": "all", "TRAKT_API_KEY": "", "TRAKT_USERNAME": ""}, "DEMO_MODE is too"),
+        ({"FRIENDS": "all", "TRAKT_API_KEY": ""}, "FRIENDS is on, but TRAKT_API_KEY is not"),
+        ({"NOTIFY_URLS": NOTIFY_URL, "NOTIFY_EVENTS": "friends"}, "but FRIENDS is off"),
+    ],
+)
+def test_bad_live_settings_stop_startup_without_repeating_a_secret(env, message):
+    result = check(**LIVE | env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "secret-PART" not in result.stderr
+    assert TOKEN not in result.stderr
+
+
+def test_live_settings_that_work_together_start():
+    result = check(
+        **LIVE,
+        WEBHOOK_TOKEN=TOKEN,
+        MEDIA_SERVER_USER="sean, Sean R",
+        NOTIFY_URLS=f"{NOTIFY_URL}, ntfys://ntfy.sh/my-topic",
+        NOTIFY_EVENTS="start, END,pause,friends",
+        FRIENDS="all",
+    )
+
+    assert result.returncode == 0, result.stderr

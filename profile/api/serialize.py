@@ -55,6 +55,8 @@ def content_json(watching: NowWatching, now: datetime) -> dict[str, Any]:
         "ids": {"trakt": ids.trakt, "tmdb": ids.tmdb, "imdb": ids.imdb},
         "action": watching.action,
         "links": {"trakt": links.trakt, "imdb": links.imdb, "tmdb": links.tmdb},
+        "state": watching.state(now),
+        "source": watching.source,
     }
     if watching.episode is not None:
         content["episode"] = {
@@ -67,13 +69,16 @@ def content_json(watching: NowWatching, now: datetime) -> dict[str, Any]:
 
 
 def progress_json(progress: Progress, now: datetime) -> dict[str, Any]:
-    return {
+    body = {
         "started_at": progress.started_at,
         "expires_at": progress.expires_at,
         "percentage": progress.percentage(now),
         "remaining_seconds": progress.remaining_seconds(now),
         "duration_seconds": progress.duration_seconds,
     }
+    if progress.paused_at is not None:
+        body["paused_at"] = progress.paused_at
+    return body
 
 
 # --- /api/profile, /api/stats -------------------------------------------------------------------

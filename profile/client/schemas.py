@@ -327,6 +327,16 @@ class LastActivities(Body):
         }
 
 
+class SearchResult(Body):
+    """One result of Trakt's id lookup (/search/{id_type}/{id}): a movie, or an episode with
+    its show (other types are skipped by the caller)."""
+
+    type: Annotated[str, Field(max_length=16)]
+    movie: Movie | None = None
+    show: Show | None = None
+    episode: Episode | None = None
+
+
 class Avatar(Body):
     full: OptText = None
 
@@ -367,6 +377,20 @@ class TraktProfile(Body):
             if url.startswith(("https://", "http://", "/")) and not url.startswith("//"):
                 return url
         return None
+
+
+class Friend(Body):
+    """Someone the owner follows (the `user` of /users/{id}/following)."""
+
+    username: Text
+    private: bool = False
+    deleted: bool = False
+    name: OptText = None
+    ids: UserIds
+
+
+class Followed(Body):
+    user: Friend
 
 
 # An odd count becomes 0: one number Trakt got wrong does not cost the whole stats answer.

@@ -36,11 +36,14 @@ from profile.client.http import (
     send,
 )
 from profile.client.schemas import (
+    Followed,
+    Friend,
     HistoryItem,
     HistoryPlay,
     LastActivities,
     RatedItem,
     RateLimitHeader,
+    SearchResult,
     TraktProfile,
     TraktStats,
     TraktWatching,
@@ -114,10 +117,12 @@ def call(
     method: str = "GET",
     json_body: Any = None,
     max_bytes: int = MAX_BODY_BYTES,
+    expected: tuple[str, ...] = (),
 ) -> tuple[Any, Reply]:
     """One Trakt call: its JSON (None for an empty 204) and the reply (for its headers).
 
-    `endpoint` names the call in logs. Raises UpstreamError for every failure, logged once.
+    `endpoint` names the call in logs. Raises UpstreamError for every failure, logged once
+    (a failure whose code is `expected`, such as a friend's private profile, only at debug).
     """
     if not auth.client_id and not settings.DEMO_MODE:
         raise UpstreamError(
@@ -142,7 +147,10 @@ def call(
             raise error_for(reply)
         return decode_json("trakt", reply), reply
     except UpstreamError as error:
-        log_failure(log, f"Trakt {endpoint}", error, settings.TRAKT_API_URL, "TRAKT_API_URL")
+        if error.code in expected:
+            log.debug("Trakt %s: %s (expected)", endpoint, error.code)
+        else:
+            log_failure(log, f"Trakt {endpoint}", error, settings.TRAKT_API_URL, "TRAKT_API_URL")
         raise
 
 
@@ -220,10 +228,13 @@ def note_rate_limit(reply: Reply) -> None:
 # --- Calls ----------------------------------------------------------------------------------
 
 
-def watching(auth: TraktAuth, user: str) -> TraktWatching | None:
-    """What the user plays right now, or None (Trakt answers 204)."""
+def watching(auth: TraktAuth, user: str, *, friend: bool = False) -> TraktWatching | None:
+    """What the user plays right now, or None (Trakt answers 204). For a `friend`, a private
+    or vanished profile is expected, not news."""
     # Reference: https://trakt.docs.apiary.io/#reference/users/watching
-    data, _ = call(auth, "watching", f"/users/{user_segment(user)}/watching")
+    path = f"/users/{user_segment(user)}/watching"
+    expected = ("private_profile", "unauthorized", "not_found") if friend else ()
+    data, _ = call(auth, "watching", path, expected=expected)
     return None if data is None else parse(TraktWatching, data)
 
 
@@ -253,6 +264,52 @@ def last_watched(auth: TraktAuth, user: str) -> HistoryItem | None:
     if not isinstance(data, list):
         raise bad_response("trakt")
     return parse(HistoryItem, data[0])
+
+
+FOLLOWING_PAGES = 4  # 1,000 people: more than anyone reads in a strip
+
+
+def following(auth: TraktAuth, user: str) -> list[Friend]:
+    """Whom the user follows (one page of 250, a few more if Trakt pages them)."""
+    # Reference: upstream-more.md 2.8 (/users/{id}/following; paged on the worker branch)
+    friends: list[Friend] = []
+    for number in range(1, FOLLOWING_PAGES + 1):
+        params = {"page": number, "limit": PAGE_LIMIT}
+        data, reply = call(
+            auth, "following", f"/users/{user_segment(user)}/following", params,
+            max_bytes=LIST_MAX_BYTES,
+        )  # fmt: skip
+        page = _page(data, reply, Followed)
+        friends += [entry.user for entry in page.items]
+        if (page.pagination.page_count or 1) <= number:
+            break
+    return friends
+
+
+SEARCH_ID_TYPES = ("imdb", "tmdb", "tvdb")
+
+
+def lookup(auth: TraktAuth, id_type: str, value: str, kind: str) -> SearchResult | None:
+    """The movie, the show, or the episode with its show, that an external id names on
+    Trakt; None when Trakt knows none (`kind`: movie, show or episode)."""
+    # Reference: trakt-api contracts/search, `lookup`: GET /search/{id_type}/{id}?type=
+    if id_type not in SEARCH_ID_TYPES or kind not in ("movie", "show", "episode"):
+        raise ValueError((id_type, kind))
+    path = f"/search/{id_type}/{quote(str(value), safe='')}"
+    try:
+        data, reply = call(
+            auth, "search", path, {"type": kind, "extended": "full"}, expected=("not_found",)
+        )
+    except UpstreamError as error:
+        if error.code == "not_found":
+            return None
+        raise
+    for result in _page(data, reply, SearchResult).items:
+        media = result.movie if kind == "movie" else result.show
+        if result.type == kind and media is not None:
+            if kind != "episode" or result.episode is not None:
+                return result
+    return None
 
 
 # --- The history mirror's calls (profile/mirror/sync/) -------------------------------------------

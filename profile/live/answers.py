@@ -20,8 +20,9 @@ from django.db import DatabaseError
 
 from profile.client import HistoryItem, TraktAuth, TraktProfile, TraktStats, UpstreamError, trakt
 from profile.client.schemas import parse_time
+from profile.live import player, push
 from profile.live.cache import KEY as CACHE_KEY
-from profile.live.cache import Cached, always, forget, through_cache
+from profile.live.cache import Cached, NotKept, always, forget, in_background, through_cache
 from profile.live.poll import fetch_watching
 from profile.live.watching import NowWatching
 from profile.mirror.queries import newest_play
@@ -71,7 +72,41 @@ class WatchingAnswer:
 
 
 def get_watching(*, wait: bool = True) -> WatchingAnswer:
-    """The watching answer, reused for WATCHING_CACHE_SECONDS; stale if Trakt fails.
+    """What plays, from two sources: the media server's webhooks (`player.py`) when a
+    player speaks, else Trakt's poll (`trakt_watching`).
+
+    A player's play wins (its position is the player's own, and it knows a pause), unless
+    Trakt reports another title begun since the player last spoke (a check-in, another
+    device). Trakt is still asked at its usual pace meanwhile. A play the player stopped
+    is not brought back by Trakt's report of it, which lags behind."""
+    kept = player.current()
+    play = kept.playing(datetime.now(UTC))
+    if play is None:
+        return _unless_stopped(trakt_watching(wait=wait), kept.stopped)
+    mine = player.as_watching(play)
+    try:
+        trakt = trakt_watching(wait=False)
+    except NotKept:
+        in_background("watching", lambda: trakt_watching())
+        return WatchingAnswer(mine)
+    other = trakt.watching
+    if other is not None and not other.same_title(mine) and other.progress.started > play.at:
+        return trakt
+    return WatchingAnswer(mine)
+
+
+def _unless_stopped(answer: WatchingAnswer, stopped: player.Stopped | None) -> WatchingAnswer:
+    """Trakt's answer, but not the play a player stopped, as Trakt reported it before."""
+    playing = answer.watching
+    if stopped is None or playing is None or not playing.same_title(stopped.watching):
+        return answer
+    if playing.progress.started > stopped.at:
+        return answer  # watched again since
+    return WatchingAnswer(None, stale=answer.stale, age=answer.age)
+
+
+def trakt_watching(*, wait: bool = True) -> WatchingAnswer:
+    """Trakt's watching answer, reused for WATCHING_CACHE_SECONDS; stale if Trakt fails.
 
     A caller that waits (/api/watching, the card) gets Trakt's word on a play whose end time
     has passed: it is not served while refreshing. `wait=False` (the page and its live
@@ -88,10 +123,36 @@ def get_watching(*, wait: bool = True) -> WatchingAnswer:
             stale_ok=lambda value: value is not None and not _has_ended(value),
             revalidate_ok=not_ended,
             wait=wait,
+            on_change=_trakt_changed,
         )
     except UpstreamError as error:
         return WatchingAnswer(None, error=error)
     return WatchingAnswer(cached.value, stale=cached.stale, age=cached.age)
+
+
+def keep_trakt_fresh() -> None:
+    """Read Trakt's watching answer as a page's poll would, never waiting: one past its reuse
+    window is refreshed in the background (once across processes). The stream hubs call it
+    while pages are open on them (stream.py): streaming pages poll only once a minute, and
+    Trakt must still be asked at its usual pace, for a change to be pushed."""
+    if settings.WATCHING_CACHE_SECONDS <= 0:
+        return
+    try:
+        trakt_watching(wait=False)
+    except NotKept:
+        in_background("watching", lambda: trakt_watching())
+
+
+def _trakt_changed(before: NowWatching | None, after: NowWatching | None) -> None:
+    """A Trakt refresh stored a new answer: open pages hear of a change of what plays.
+    Not with reuse off (WATCHING_CACHE_SECONDS=0): every request asks Trakt then, the push's
+    rendering would too, and the pages' own polls see the change as soon."""
+    if settings.WATCHING_CACHE_SECONDS <= 0:
+        return
+    if (before is None) != (after is None) or (
+        before is not None and after is not None and before.play != after.play
+    ):
+        push.changed()
 
 
 def _has_ended(value: NowWatching) -> bool:

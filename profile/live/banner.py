@@ -17,6 +17,7 @@ from profile import formatting
 from profile.client import HistoryItem
 from profile.live.answers import WatchingAnswer
 from profile.live.ended import Ended
+from profile.live.friends import FriendPlay, together
 from profile.live.watching import NowWatching, history_lines
 from profile.mirror.state import Mirror
 from profile.mirror.titles import page_of
@@ -41,14 +42,18 @@ def live_parts(
     ended: Ended | None,
     mirror: Mirror | None,
     now: datetime,
+    friends: list[FriendPlay] = (),
 ) -> dict[str, Any]:
     """The page's live parts at `now`. `watching` None: not at hand yet; `mirror` None: the
-    mirror's state could not be read."""
+    mirror's state could not be read; `friends`: the friends watching now."""
     playing = watching.watching if watching is not None else None
     # The script swaps a banner for another title's whole (and announces it), and only the
     # parts that changed of the same title's.
     shown = banner(playing, now) if playing is not None else None
+    with_me = together(playing, list(friends))
     if shown is not None:
+        names = formatting.joined([f"@{slug}" for slug in with_me])
+        shown["with"] = f"watching with {names}" if with_me else ""
         kind = "movie" if playing.type == "movie" else "show"
         shown["page"] = title_page(mirror, kind, playing.ids.trakt)
     line = None
@@ -68,6 +73,19 @@ def live_parts(
         "profile": profile,
         "announce": announce,
         "poll_seconds": poll_seconds(watching, shown),
+        "friends": [friend_line(play, now) for play in friends if play.slug not in with_me],
+    }
+
+
+def friend_line(play: FriendPlay, now: datetime) -> dict[str, Any]:
+    """One friend in the strip: "@sam, Dune: Part Two, 40 %"."""
+    shown = play.watching
+    title = f"{shown.title} {shown.subtitle}" if shown.subtitle else shown.title
+    return {
+        "slug": play.slug,
+        "url": f"https://trakt.tv/users/{play.slug}",
+        "title": title,
+        "percentage": shown.progress.percentage(now),
     }
 
 
@@ -88,20 +106,28 @@ def banner(playing: NowWatching, now: datetime) -> dict[str, Any]:
     """The banner partial's values: what plays, at `now`."""
     progress = playing.progress
     duration = progress.duration_seconds
-    elapsed = min(duration, max(0, int((now - progress.started).total_seconds())))
+    elapsed = progress.elapsed_seconds(now)
+    state = playing.state(now)
     images = playing.images
     thumb = images.get("still") or images.get("poster")
     if images.get("still"):
         thumb_alt = f"Still from {playing.title} {playing.subtitle or ''}".strip()
     else:
         thumb_alt = f"Poster of {playing.title}"
-    finishing = now >= progress.expires
+    finishing = state == "finishing"
+    if state == "paused":
+        label = formatting.paused_for((now - progress.paused).total_seconds())
+    else:
+        label = "Checked in" if playing.is_checkin else "Now Watching"
     return {
         "play": playing.play,
         # Past its end time while Trakt still reports it (the script also says so the moment
         # the end time passes on the page, before asking).
         "finishing": finishing,
-        "label": "Checked in" if playing.is_checkin else "Now Watching",
+        # A player says it is paused: the bar stands still (the script too), the label says
+        # for how long.
+        "paused": state == "paused",
+        "label": label,
         "title": playing.title,
         "subtitle": playing.subtitle,
         "meta": " · ".join(
@@ -109,11 +135,15 @@ def banner(playing: NowWatching, now: datetime) -> dict[str, Any]:
             for part in (
                 str(playing.year) if playing.year else None,
                 "Movie" if playing.type == "movie" else "TV",
+                None
+                if playing.source == "trakt"
+                else f"on {formatting.source_name(playing.source)}",
             )
             if part
         ),
         "started_at": progress.started_at,
         "expires_at": progress.expires_at,
+        "paused_at": progress.paused_at or "",
         "percentage": progress.percentage(now),
         # In whole minutes: the page refreshes them with every poll (every 15 s), while the
         # script moves the bar every second.

@@ -92,6 +92,7 @@ def through_cache(
     stale_ok: Callable[[T], bool] = always,
     revalidate_ok: Callable[[T], bool] = always,
     wait: bool = True,
+    on_change: Callable[[T | None, T], None] | None = None,
 ) -> Cached[T]:
     """The kept answer, refreshed in the background once older than `fresh_for`.
 
@@ -103,6 +104,8 @@ def through_cache(
     upstream again. Raises UpstreamError when the fetch fails and no kept value passes
     `stale_ok`. With `wait=False` a caller that would have to fetch or wait gets NotKept
     instead (the page asks in its own thread first, and only what is not kept in others).
+    `on_change(before, after)` is called after a fetched answer is stored, with the one it
+    replaced (or None): to push what changed to open pages.
     """
     key = KEY + name
     keys = _Keys(key, key + ":lock", key + ":error")
@@ -111,7 +114,7 @@ def through_cache(
             raise NotKept(name)
         # Reuse is off: every caller asks upstream, but a good answer is still kept for errors.
         entry = cache.get(key)
-        return _refresh(keys, fetch, keep_for, fresh_for, entry, stale_ok, ERROR_SECONDS)
+        return _refresh(keys, fetch, keep_for, fresh_for, entry, stale_ok, ERROR_SECONDS, on_change)
     # This process's copy first: while fresh it is the shared answer, without a round trip.
     local = caches["local"].get(key)
     if _fresh(local, fresh_for):
@@ -127,11 +130,11 @@ def through_cache(
         return _stale_or_raise(entry, recent_error, stale_ok)
     if entry is not None and revalidate_ok(entry.value):
         # Stale while revalidating: served now, not marked stale (upstream is not failing).
-        _revalidate_in_background(name, keys, fetch, fresh_for, keep_for, stale_ok)
+        _revalidate_in_background(name, keys, fetch, fresh_for, keep_for, stale_ok, on_change)
         return entry
     if not wait:
         raise NotKept(name)
-    return _fetch_or_wait(keys, fetch, fresh_for, keep_for, entry, stale_ok)
+    return _fetch_or_wait(keys, fetch, fresh_for, keep_for, entry, stale_ok, on_change)
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ class _Keys:
     error: str
 
 
-def _fetch_or_wait(keys, fetch, fresh_for, keep_for, entry, stale_ok) -> Cached:
+def _fetch_or_wait(keys, fetch, fresh_for, keep_for, entry, stale_ok, on_change) -> Cached:
     """A cold cache: one caller (the lock's holder) fetches, the others wait for it."""
     token = uuid.uuid4().hex
     if cache.add(keys.lock, token, timeout=LOCK_SECONDS):
@@ -151,7 +154,9 @@ def _fetch_or_wait(keys, fetch, fresh_for, keep_for, entry, stale_ok) -> Cached:
             if _fresh(latest, fresh_for):
                 return _keep_locally(keys.value, latest)
             error_seconds = min(ERROR_SECONDS, fresh_for)
-            return _refresh(keys, fetch, keep_for, fresh_for, latest, stale_ok, error_seconds)
+            return _refresh(
+                keys, fetch, keep_for, fresh_for, latest, stale_ok, error_seconds, on_change
+            )
         finally:
             _release(keys.lock, token)
 
@@ -195,7 +200,9 @@ def _release(lock_key: str, token: str) -> None:
         cache.delete(lock_key)
 
 
-def _refresh(keys, fetch, keep_for, fresh_for, kept, stale_ok, error_seconds) -> Cached:
+def _refresh(
+    keys, fetch, keep_for, fresh_for, kept, stale_ok, error_seconds, on_change=None
+) -> Cached:
     try:
         value = fetch()
     except UpstreamError as error:
@@ -212,6 +219,8 @@ def _refresh(keys, fetch, keep_for, fresh_for, kept, stale_ok, error_seconds) ->
     else:
         cache.delete(keys.value)
         caches["local"].delete(keys.value)
+    if on_change is not None:
+        on_change(kept.value if kept is not None else None, value)
     return fresh
 
 
@@ -319,7 +328,7 @@ def in_background(name: str, job: Callable[[], object]) -> None:
     _refresher.start(name, run)
 
 
-def _revalidate_in_background(name, keys, fetch, fresh_for, keep_for, stale_ok) -> None:
+def _revalidate_in_background(name, keys, fetch, fresh_for, keep_for, stale_ok, on_change):
     def job() -> bool:
         """True if this process held the lock (refreshed, successfully or not)."""
         token = uuid.uuid4().hex
@@ -332,7 +341,9 @@ def _revalidate_in_background(name, keys, fetch, fresh_for, keep_for, stale_ok) 
                 return True
             error_seconds = min(ERROR_SECONDS, fresh_for)
             try:
-                _refresh(keys, fetch, keep_for, fresh_for, latest, stale_ok, error_seconds)
+                _refresh(
+                    keys, fetch, keep_for, fresh_for, latest, stale_ok, error_seconds, on_change
+                )
             except UpstreamError:
                 pass  # remembered under keys.error; the next callers see it
             return True

@@ -86,10 +86,14 @@ def watching_card(now: datetime | None = None) -> Card:
 
 def _playing_card(watching: NowWatching, now: datetime) -> Card:
     meta = [str(watching.year)] if watching.year else []
+    paused = watching.progress.paused
+    if paused is not None:
+        meta.append(formatting.paused_for((now - paused).total_seconds()))
     meta.append(formatting.time_left(watching.progress.remaining_seconds(now)))
     image, poster = _inline_image(watching.images)
+    doing = "Paused" if paused is not None else "Now watching"
     return Card(
-        label="Now watching on Trakt",
+        label=f"{doing} on {formatting.source_name(watching.source)}",
         title=watching.title,
         subtitle=watching.subtitle,
         meta=meta,

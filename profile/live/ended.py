@@ -43,14 +43,18 @@ def note_ended(playing: NowWatching | None) -> None:
     # which Trakt marks watched at its end). Seen short of that, it may have been stopped.
     if before.progress.percentage(datetime.fromtimestamp(kept.stored_at, UTC)) < WATCHED_PERCENT:
         return
-    progress = before.progress
+    remember(before, min(datetime.now(UTC), before.progress.expires))
+
+
+def remember(played: NowWatching, ended_at: datetime) -> None:
+    """`played` ended at `ended_at`, watched: "Last watched" names it at once."""
     ended = Ended(
-        before.title,
-        before.subtitle,
-        progress.started,
-        min(datetime.now(UTC), progress.expires),
-        "movie" if before.type == "movie" else "show",
-        before.ids.trakt,
+        played.title,
+        played.subtitle,
+        played.progress.started,
+        ended_at,
+        "movie" if played.type == "movie" else "show",
+        played.ids.trakt,
     )
     cache.set(ENDED_KEY, ended, timeout=ENDED_SECONDS)
 

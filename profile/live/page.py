@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from profile.live.answers import (
 from profile.live.cache import KEY as CACHE_KEY
 from profile.live.cache import Cached, NotKept, in_background
 from profile.live.ended import Ended, just_ended
+from profile.live.friends import FriendPlay, watching_now
 from profile.signin.storage import is_signed_out
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ class PageData:
     error: UpstreamError | None = None
     signed_out: bool = False  # Trakt ended the owner's sign-in: the page says so, quietly
     ended: Ended | None = None  # what just ended (`just_ended()`)
+    friends: list[FriendPlay] = field(default_factory=list)  # watching now (FRIENDS)
 
 
 def get_page_data() -> PageData:
@@ -112,6 +115,7 @@ def get_page_data() -> PageData:
         error=errors[0] if errors else None,
         signed_out=is_signed_out(),
         ended=just_ended(),
+        friends=watching_now(datetime.now(UTC)),
     )
 
 
@@ -126,6 +130,7 @@ class LiveData:
     profile: TraktProfile | None
     last_watched: HistoryItem | None
     ended: Ended | None
+    friends: list[FriendPlay] = field(default_factory=list)
     stats: TraktStats | None = None
 
 
@@ -149,5 +154,6 @@ def get_live_data() -> LiveData:
         profile=peek_profile(),
         last_watched=kept.value if kept is not None else None,
         ended=just_ended(),
+        friends=watching_now(datetime.now(UTC)),
         stats=peek_stats(),
     )

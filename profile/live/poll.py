@@ -36,19 +36,22 @@ def _what_plays(playing: TraktWatching | None) -> str:
 
 
 def _images_for(playing: TraktWatching) -> dict[str, str]:
-    """TMDB artwork; TMDB failing or missing ids only cost the images."""
     if playing.type == "movie":
-        if playing.movie.ids.tmdb is None:
-            return {}
-        return image_set(_tmdb_cached(("movie", playing.movie.ids.tmdb)))
-    show_id = playing.show.ids.tmdb
-    if show_id is None:
+        return images_for("movie", playing.movie.ids.tmdb)
+    episode = playing.episode
+    return images_for("episode", playing.show.ids.tmdb, (episode.season, episode.number))
+
+
+def images_for(kind: str, tmdb_id: int | None, place: tuple[int, int] | None = None) -> dict:
+    """TMDB artwork of a movie, or of an episode (`place`: its season and number) of the show
+    `tmdb_id`; TMDB failing or a missing id only cost the images."""
+    if tmdb_id is None:
         return {}
-    season, number = playing.episode.season, playing.episode.number
-    return image_set(
-        _tmdb_cached(("tv", show_id)),
-        _tmdb_cached(("episode", show_id, season, number)),
-    )
+    if kind == "movie":
+        return image_set(_tmdb_cached(("movie", tmdb_id)))
+    artwork = _tmdb_cached(("tv", tmdb_id))
+    stills = _tmdb_cached(("episode", tmdb_id, *place)) if place is not None else None
+    return image_set(artwork, stills)
 
 
 def _tmdb_cached(what: tuple) -> TmdbImages:

@@ -18,7 +18,9 @@ from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 
 from nowwatching.databases.guard import reported
+from profile.context_processors import site
 from profile.decorators import html_page, json_endpoint, query_options
+from profile.live import push
 from profile.live.avatar import AVATAR_SECONDS, avatar_image
 from profile.live.banner import live_parts
 from profile.live.page import get_live_data, get_page_data
@@ -47,7 +49,7 @@ def home(request):
     mirror = figures.home(now, trouble if data.error else "")
     header = profile_header(profile, trakt_stats)
     kept = data.last_watched.value if data.last_watched else None
-    live = live_parts(data.watching, header, kept, data.ended, mirror.state, now)
+    live = live_parts(data.watching, header, kept, data.ended, mirror.state, now, data.friends)
     # Drawn inside the cached sections: only when they are rendered again.
     ratings = SimpleLazyObject(lambda: figures.ratings_distribution(trakt_stats))
     # Without an API app the figures are the export's: the page says as of when.
@@ -74,6 +76,7 @@ def home(request):
             "sections_key": mirror.sections_key(trakt_stats, short),
             "trakt_trouble": trouble,
             "signed_out": data.signed_out,
+            "event_id": push.latest_id(),
         }
     )
     context["og"] = open_graph(request, header, live["playing"])
@@ -87,6 +90,7 @@ def home(request):
 LIVE_FRAGMENTS = {
     "banner": "profile/_banner_slot.html",
     "last-watched": "profile/_last_watched.html",
+    "friends": "profile/_friends.html",
     "recent": "profile/_recent.html",
     "history": "profile/_history.html",
 }
@@ -100,6 +104,23 @@ def live(request):
     """/live: the page's live parts as the page would render them now, for the page's
     script (not an API: its shape is the page's). Never waits on Trakt; an unchanged
     answer is a 304 (ConditionalGetMiddleware compares the ETag)."""
+    response = JsonResponse(live_body(request))
+    # Kept by nobody but the page's script, which revalidates with the ETag each time.
+    patch_cache_control(response, no_cache=True)
+    return response
+
+
+@html_page
+def live_stream(request):
+    """/live/stream as Django answers it (`make run`): no stream here, so 204, and the
+    page's EventSource gives up and the page polls /live. Under gunicorn's asgi worker the
+    stream is served before Django sees the request (profile/live/stream.py)."""
+    return HttpResponse(status=204)
+
+
+def live_body(request=None) -> dict:
+    """/live's body: the page's live parts, rendered from the page's own partials. Pushed to
+    open pages as it is (profile/live/push.py renders it with no request)."""
     data = get_live_data()
     now = datetime.now(UTC)
     error = data.watching.error if data.watching else None
@@ -113,9 +134,12 @@ def live(request):
         data.ended,
         mirror.state,
         now,
+        data.friends,
     )
     short = short_name(header["name"])
     context |= _owner_words(short) | {"history": mirror}
+    if request is None:
+        context |= site(None)  # what the context processor gives a request's rendering
     fragments = {
         name: render_to_string(template, context, request).strip()
         for name, template in LIVE_FRAGMENTS.items()
@@ -125,26 +149,23 @@ def live(request):
     # sections, rendered again at most every 30 s (the most costly fragment by far).
     fragments["recent"] = _kept_fragment("recent", mirror.cache_key(trouble), context, request)
     # The history's sections, when the page says it shows another version (the key it sends
-    # back is only compared, never kept: what is kept is keyed by the mirror's own).
+    # back is only compared, never kept: what is kept is keyed by the mirror's own). Never
+    # pushed (no request): a page that needs them gets them from its next poll.
     sections = mirror.sections_key(data.stats, short)
-    shown = query_options(request).get("history")
+    shown = query_options(request).get("history") if request is not None else None
     if shown is not None and shown != sections:
         context["sections_key"] = sections
         context["ratings_chart"] = SimpleLazyObject(
             lambda: figures.ratings_distribution(data.stats)
         )
         fragments["history"] = _kept_fragment("history", sections, context, request)
-    body = {
+    return {
         # Plain text for document.title: the partial escapes, as the page's <title> needs.
         "title": unescape(render_to_string("profile/_title.html", context, request)).strip(),
         "announce": context["announce"],
         "poll_seconds": context["poll_seconds"],
         "fragments": fragments,
     }
-    response = JsonResponse(body)
-    # Kept by nobody but the page's script, which revalidates with the ETag each time.
-    patch_cache_control(response, no_cache=True)
-    return response
 
 
 def _owner_words(short: str) -> dict:

@@ -9,14 +9,23 @@
 // zone and locale (Intl), and the moment a play's end time passes on this page's clock (the
 // bar then stays full and the time left goes, and it asks at once: the answer says
 // "Finishing" while Trakt still reports the play, and then what came next).
+// Changes are also pushed: /live/stream (server-sent events) sends the very same answer the
+// moment something changes (a media server's webhook, a Trakt refresh), and while it is open
+// the page asks /live only once a minute (the minutes in the words). When the stream is
+// refused (204 under `make run`, 503 while the server's Redis is down), closed for good or
+// unsupported, the page polls as before and tries the stream again later; a stream that
+// drops reconnects by itself, with the id of the last event it got.
 "use strict";
 
 (function () {
   const MAX_BACKOFF_MS = 10 * 60 * 1000;
+  const STREAM_POLL_MS = 60 * 1000;
+  const STREAM_RETRY_MS = 30 * 1000;
 
   const root = document.querySelector("[data-live]");
   if (!root) return;
   const liveUrl = root.dataset.liveUrl;
+  const streamUrl = root.dataset.streamUrl;
   const announcer = root.querySelector("[data-announce]");
 
   let pollMs = Number(root.dataset.pollSeconds || 15) * 1000;
@@ -27,6 +36,11 @@
   let polling = false;
   let endPolledFor = null; // the end time we already asked about when it passed
   let shownPlay = playShown(); // what a screen reader was last told about
+  let eventId = root.dataset.eventId || ""; // the last pushed answer this page has
+  let source = null; // the open EventSource, if any
+  let streaming = false;
+  let streamRetryMs = STREAM_RETRY_MS;
+  let streamTimer = null;
 
   function fragment(name) {
     return document.querySelector(`[data-fragment="${name}"]`);
@@ -80,6 +94,7 @@
       was.className = now.className;
       was.dataset.startedAt = now.dataset.startedAt;
       was.dataset.expiresAt = now.dataset.expiresAt;
+      was.dataset.pausedAt = now.dataset.pausedAt;
       for (const part of now.querySelectorAll("[data-slot]")) {
         const old = was.querySelector(`[data-slot="${part.dataset.slot}"]`);
         if (old && !old.isEqualNode(part)) old.replaceWith(part);
@@ -114,11 +129,13 @@
     if (!el) return;
     const started = Date.parse(el.dataset.startedAt);
     const expires = Date.parse(el.dataset.expiresAt);
-    const now = Date.now() + clockOffset;
+    const paused = Date.parse(el.dataset.pausedAt || ""); // a paused player: the bar stands
+    const now = Number.isNaN(paused) ? Date.now() + clockOffset : paused;
     const share = expires > started ? Math.min(1, Math.max(0, (now - started) / (expires - started))) : 1;
     const fill = el.querySelector(".progress-fill");
     // A CSSOM change, which a strict Content-Security-Policy allows (a style attribute it does not).
     if (fill) fill.style.width = `${(share * 100).toFixed(2)}%`;
+    if (!Number.isNaN(paused)) return;
     el.classList.toggle("banner--finishing", now >= expires);
     if (now >= expires && endPolledFor !== el.dataset.expiresAt) {
       // The end time has passed: ask at once what comes next.
@@ -132,6 +149,10 @@
   function schedule(delay) {
     clearTimeout(timer);
     timer = setTimeout(poll, delay);
+  }
+
+  function nextPoll() {
+    return streaming ? Math.max(pollMs, STREAM_POLL_MS) : pollMs;
   }
 
   async function poll() {
@@ -161,14 +182,56 @@
       polling = false;
       root.removeAttribute("aria-busy");
       if (document.visibilityState === "visible") {
-        schedule(Math.min(pollMs * 2 ** failures, MAX_BACKOFF_MS));
+        schedule(Math.min(nextPoll() * 2 ** failures, MAX_BACKOFF_MS));
       }
     }
   }
 
+  // --- the stream ---------------------------------------------------------------------------------
+
+  function listen() {
+    clearTimeout(streamTimer);
+    if (!streamUrl || !window.EventSource || source) return;
+    const url = eventId ? `${streamUrl}?since=${encodeURIComponent(eventId)}` : streamUrl;
+    source = new EventSource(url);
+    source.addEventListener("open", () => {
+      streaming = true;
+      streamRetryMs = STREAM_RETRY_MS;
+      schedule(nextPoll());
+    });
+    source.addEventListener("live", (message) => {
+      eventId = message.lastEventId;
+      etag = null; // the next poll brings a whole answer, not a 304 of an older one
+      apply(JSON.parse(message.data));
+    });
+    source.addEventListener("error", () => {
+      if (streaming) {
+        streaming = false;
+        schedule(pollMs); // the stream had slowed the polls down: back to the usual pace
+      }
+      if (source.readyState !== EventSource.CLOSED) return; // reconnecting, with the last id
+      // Refused or gone for good: keep polling, and try the stream again later.
+      stopListening();
+      streamTimer = setTimeout(listen, streamRetryMs);
+      streamRetryMs = Math.min(streamRetryMs * 2, MAX_BACKOFF_MS);
+    });
+  }
+
+  function stopListening() {
+    clearTimeout(streamTimer);
+    if (source) source.close();
+    source = null;
+    streaming = false;
+  }
+
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") poll();
-    else clearTimeout(timer);
+    if (document.visibilityState === "visible") {
+      poll();
+      listen();
+    } else {
+      clearTimeout(timer);
+      stopListening();
+    }
   });
 
   // An avatar that fails to load (or is blocked) gives way to the initials.
@@ -189,4 +252,5 @@
   setInterval(tick, 1000);
   tick();
   schedule(pollMs);
+  if (document.visibilityState === "visible") listen();
 })();

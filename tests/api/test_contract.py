@@ -17,7 +17,13 @@ import time_machine
 
 from profile.api.openapi import openapi_document
 from profile.live.cache import wait_for_refreshes
-from tests.contract import Answer, assert_matches_openapi, urlconf_paths, validator_for
+from tests.contract import (
+    Answer,
+    assert_matches_openapi,
+    operations,
+    urlconf_paths,
+    validator_for,
+)
 from tests.upstream import TRAKT, TRAKT_FAILURES, WATCHING_URL, add_tmdb, fixture, watching
 
 PROFILE_URL = f"{TRAKT}/users/sean"
@@ -210,9 +216,10 @@ def test_every_upstream_error_code_is_in_the_documents_enum():
 
     documented = openapi_document()["components"]["schemas"]["Error"]["properties"]["code"]
     # Besides Trakt's: the site's own refusals, the history mirror's database failing, and
-    # /readyz's "not yet" (tests/test_docs.py checks the documentation's table against the
-    # same enum).
-    own = {"method_not_allowed", "bad_request", "server_error", "history_unavailable", "not_ready"}
+    # the webhooks' refusals and /readyz's "not yet" (tests/test_docs.py checks the
+    # documentation's table against the same enum).
+    own = {"method_not_allowed", "bad_request", "server_error", "history_unavailable"}
+    own |= {"payload_too_large", "too_many_requests", "not_ready"}
     assert set(documented["enum"]) == set(ERROR_HTTP_STATUS) | own
 
 
@@ -286,19 +293,19 @@ def example_case(path: str, case_name: str) -> Case:
 
 
 def documented_examples():
-    for path, item in openapi_document()["paths"].items():
-        for status, spec in item["get"]["responses"].items():
+    for path, method, operation in operations():
+        for status, spec in operation["responses"].items():
             for media in spec.get("content", {}).values():
                 for name, example in media.get("examples", {}).items():
-                    yield path, status, name, example["value"]
+                    yield path, method, status, name, example["value"]
 
 
 def test_every_example_matches_its_schema():
     examples = list(documented_examples())
 
     assert len(examples) >= len(REAL_EXAMPLES)
-    for path, status, name, value in examples:
-        pointer = f"#/paths/{path.replace('/', '~1')}/get/responses/{status}/content"
+    for path, method, status, name, value in examples:
+        pointer = f"#/paths/{path.replace('/', '~1')}/{method}/responses/{status}/content"
         errors = list(validator_for(pointer + "/application~1json/schema").iter_errors(value))
         assert not errors, f"example {name} of {path} {status}: {errors[0].message}"
 
@@ -350,8 +357,8 @@ def test_the_documentation_names_every_endpoint_field_and_error_code():
     schemas = document["components"]["schemas"]
     fields = {name for schema in schemas.values() for name in schema.get("properties", {})}
 
-    for path in document["paths"]:
-        assert f"`GET {path}`" in text, path
+    for path, method, _ in operations():
+        assert f"`{method.upper()} {path}`" in text, path
     for code in schemas["Error"]["properties"]["code"]["enum"]:
         assert f"| `{code}` |" in text, code
     for name in fields - {"openapi", "info", "paths"}:
@@ -364,9 +371,9 @@ def test_every_json_example_in_the_documentation_is_a_possible_answer():
     text = (OPENAPI_PATH.parent.parent / "API_DOCUMENTATION.md").read_text()
     blocks = re.findall(r"```json\n(.*?)```", text, re.S)
     pointers = [
-        f"#/paths/{path.replace('/', '~1')}/get/responses/{status}/content/application~1json/schema"
-        for path, item in openapi_document()["paths"].items()
-        for status, spec in item["get"]["responses"].items()
+        f"#/paths/{path.replace('/', '~1')}/{method}/responses/{status}/content/application~1json/schema"
+        for path, method, operation in operations()
+        for status, spec in operation["responses"].items()
         if "application/json" in spec.get("content", {})
     ]
 
@@ -394,3 +401,13 @@ def test_the_checker_enforces_formats():
 
     with pytest.raises(AssertionError, match="is not a 'date-time'"):
         assert_matches_openapi(answer(200, json.dumps(body).encode()), "/api/profile")
+
+
+def test_a_source_added_later_still_fits_the_watching_answer():
+    # The docs promise more sources may come (as more actions may): a client that validates
+    # against the document must not break on one.
+    examples = openapi_document()["paths"]["/api/watching"]["get"]["responses"]["200"]
+    body = examples["content"]["application/json"]["examples"]["movie"]["value"]
+    body["content"]["source"] = "kodi"
+
+    assert_matches_openapi(answer(200, json.dumps(body).encode()), "/api/watching")

@@ -6,7 +6,8 @@ Nothing in the test suite ever calls the real hosts: point the site at this serv
 
 Its parts: `server.py` (the state and the handler), `common.py` (keys, payloads, faults),
 `hostile.py` (odd bodies), `auth.py` (Trakt's auth host), `history.py` (the mirror's pages),
-`library.py` (the favourites, watchlist, lists and comments).
+`library.py` (the favourites, watchlist, lists and comments), `social.py` (whom the owner
+follows, what they watch, and Trakt's id lookup).
 
 In-process:   with FakeUpstream() as fake: fake.set(watching="episode"); fake.calls("trakt")
 As a program: python -m tests.fake_upstream --port 0 --delay 0.3   (prints "listening on PORT")

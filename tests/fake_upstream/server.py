@@ -30,6 +30,7 @@ from tests.fake_upstream.common import (
 from tests.fake_upstream.history import history_answer
 from tests.fake_upstream.hostile import gzip_bomb, hostile_body
 from tests.fake_upstream.library import library_answer
+from tests.fake_upstream.social import following_answer, social_answer
 
 
 class FakeUpstream:
@@ -283,6 +284,10 @@ def _handler_for(fake: FakeUpstream):
                 return self._fault(fault, service, path)
             if service == "trakt":
                 query = parse_qs(url.query)
+                if (social := social_answer(fake, path, query)) is not None:
+                    return self._send(*social)
+                if re.fullmatch(r"/users/[^/]+/following", path):
+                    return self._send(*following_answer(fake, query))
                 answer = library_answer(fake, path, query, self.headers) or history_answer(
                     fake, path, query, self.headers
                 )
