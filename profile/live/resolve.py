@@ -7,7 +7,8 @@ Emby `ProviderIds`), an episode's own, or (Plex's legacy agents, the unofficial 
 plugin) its show's with the season and number. One lookup per title, kept a day, always
 after the webhook was answered (`look_up` is called in the background). When Trakt has no
 match (or no id was sent), the player's own ids give what links they can and, with a TMDB
-id, the artwork; with no id at all the title shows alone.
+id, the artwork; with no id at all the title shows alone. A site without a Trakt API app
+(EXPORT_ONLY) asks Trakt nothing: its own titles, imported with Trakt's ids, name the item.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from profile.client import UpstreamError, trakt
+from profile.client.schemas import Episode, Movie
 from profile.live.cache import KEY, TMDB_FAILURE_SECONDS, TMDB_SECONDS
 from profile.live.poll import images_for
 from profile.live.sources import PlayerItem
 from profile.live.watching import Ids, Links, PlayingEpisode, Titled, imdb_link, titled, tmdb_link
+from profile.mirror import titles
+from profile.models import Title
 from profile.signin.credentials import as_owner
 
 log = logging.getLogger(__name__)
@@ -65,7 +71,7 @@ def _name(item: PlayerItem) -> str:
 
 
 def _on_trakt(item: PlayerItem) -> Match:
-    named = _trakt_names(item)
+    named = _mirrored(item) if settings.EXPORT_ONLY else _trakt_names(item)
     if named is None:
         return _offline(item)
     place = (named.episode.season, named.episode.number) if named.episode else None
@@ -91,6 +97,50 @@ def _trakt_names(item: PlayerItem) -> Titled | None:
                 episode = PlayingEpisode(item.season, item.number, item.episode_title, {})
                 return _with_episode(named, episode, item)
     return None
+
+
+def _mirrored(item: PlayerItem) -> Titled | None:
+    """The item as the mirror knows it (its titles carry Trakt's ids): a movie by its ids, an
+    episode by its own or by its show's with the season and number. None if not there."""
+    ids, show_ids = item.ids, item.show_ids
+    try:
+        if item.type == "movie":
+            movie = titles.movie_by_ids(ids.tmdb, ids.imdb, ids.tvdb)
+            return titled("movie", _as_trakt(movie)) if movie else None
+        episode = titles.episode_by_ids(ids.tmdb, ids.imdb, ids.tvdb)
+        show = (
+            episode.show
+            if episode
+            else titles.show_by_ids(show_ids.tmdb, show_ids.imdb, show_ids.tvdb)
+        )
+        if show is None:
+            return None
+        episode = episode or titles.episode_of(show, item.season, item.number)
+        if episode is None:
+            named = titled("episode", _as_trakt(show), None, (item.season, item.number))
+            episode_only = PlayingEpisode(item.season, item.number, item.episode_title, {})
+            return _with_episode(named, episode_only, item)
+        return titled("episode", _as_trakt(show), _as_trakt_episode(episode))
+    except DatabaseError:
+        return None  # the player's own ids say what they can
+
+
+def _as_trakt(title: Title) -> Movie:
+    """A mirrored title as Trakt's own body, for `titled()`."""
+    return Movie.model_validate(
+        {"title": title.title, "year": title.year, "runtime": title.runtime,
+         "ids": {"trakt": title.trakt_id, "slug": title.slug or None, "tmdb": title.tmdb_id,
+                 "imdb": title.imdb_id or None, "tvdb": title.tvdb_id}}
+    )  # fmt: skip
+
+
+def _as_trakt_episode(episode) -> Episode:
+    return Episode.model_validate(
+        {"season": episode.season, "number": episode.number, "title": episode.title or None,
+         "runtime": episode.runtime,
+         "ids": {"trakt": episode.trakt_id, "tmdb": episode.tmdb_id,
+                 "imdb": episode.imdb_id or None, "tvdb": episode.tvdb_id}}
+    )  # fmt: skip
 
 
 def _lookup(id_type: str, value: str, kind: str):

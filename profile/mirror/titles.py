@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+from django.db.models import Q
 from django.urls import reverse
 
 from profile.client import image_url
 from profile.client.schemas import MEDIA_SLUG
 from profile.formatting import UNTITLED, episode_code, episode_subtitle
-from profile.models import Play, Title
+from profile.models import Episode, Play, Title
 
 POSTER_SIZES = ("w154", "w342")
 # What a title's or a list's slug can be (as client/schemas.py reads Trakt's): anything else
@@ -165,3 +166,31 @@ def page_of(kind: str, trakt_id: int | None) -> str | None:
         return None
     title = Title.objects.filter(kind=kind, trakt_id=trakt_id).first()
     return TitleInfo.of(title).url if title is not None else None
+
+
+# --- Matching a media server's item by its ids ------------------------------------------------
+
+
+def _by_ids(rows, tmdb: int | None, imdb: str | None, tvdb: int | None):
+    """The first of `rows` with any of these ids (a server may send some, all or none)."""
+    wanted = Q()
+    for field, value in (("tmdb_id", tmdb), ("imdb_id", imdb), ("tvdb_id", tvdb)):
+        if value:
+            wanted |= Q(**{field: value})
+    return rows.filter(wanted).first() if wanted else None
+
+
+def movie_by_ids(tmdb: int | None, imdb: str | None, tvdb: int | None) -> Title | None:
+    return _by_ids(Title.objects.filter(kind=Title.MOVIE), tmdb, imdb, tvdb)
+
+
+def show_by_ids(tmdb: int | None, imdb: str | None, tvdb: int | None) -> Title | None:
+    return _by_ids(Title.objects.filter(kind=Title.SHOW), tmdb, imdb, tvdb)
+
+
+def episode_by_ids(tmdb: int | None, imdb: str | None, tvdb: int | None) -> Episode | None:
+    return _by_ids(Episode.objects.select_related("show"), tmdb, imdb, tvdb)
+
+
+def episode_of(show: Title, season: int, number: int) -> Episode | None:
+    return Episode.objects.filter(show=show, season=season, number=number).first()

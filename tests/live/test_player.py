@@ -12,6 +12,7 @@ import time_machine
 
 from profile.live import player
 from profile.live.sources import ExternalIds, PlayerEvent, PlayerItem
+from tests import mirror
 from tests.conftest import WEBHOOK_TOKEN
 from tests.contract import assert_matches_openapi
 from tests.player import EPISODE, Player
@@ -277,3 +278,50 @@ def test_an_episode_is_matched_by_its_own_ids_or_its_shows(client, hooks, server
     assert content["ids"] == {"trakt": 1, "tmdb": 1396, "imdb": "tt0903747"}
     assert content["links"]["trakt"].endswith("/shows/breaking-bad/seasons/0/episodes/2")
     assert content["images"]["still"]
+
+
+# --- Without a Trakt API app: the mirror names what plays ---------------------------------------
+
+
+@pytest.fixture
+def export_only(hooks, settings):
+    settings.TRAKT_API_KEY = ""
+    settings.DEMO_MODE = False
+    settings.EXPORT_ONLY = True
+    return hooks
+
+
+@pytest.mark.django_db(transaction=True)  # the follow-up reads the mirror from its own thread
+@pytest.mark.parametrize("server", ["plex", "jellyfin", "emby"])
+def test_an_export_only_site_names_the_play_from_its_imported_titles(client, export_only, server):
+    film = mirror.title("Super 8", trakt_id=7011, slug="super-8-2011", imdb_id="tt1650062",
+                        tmdb_id=37686, year=2011)  # fmt: skip
+    show = mirror.show("Breaking Bad", trakt_id=1388, slug="breaking-bad", tmdb_id=1396)
+    mirror.episode(show, 0, 2, title="Wedding Day", trakt_id=62133, tmdb_id=62133)
+
+    Player(server, WEBHOOK_TOKEN).send(client, "play", position=60)
+    export_only.settle()
+    content = api(client)["content"]
+
+    assert content["ids"] == {"trakt": film.trakt_id, "tmdb": 37686, "imdb": "tt1650062"}
+    assert content["links"]["trakt"] == "https://trakt.tv/movies/super-8-2011"
+    Player(server, WEBHOOK_TOKEN).send(client, "stop", position=600)
+    Player(server, WEBHOOK_TOKEN, item=EPISODE).send(client, "play", position=60)
+    export_only.settle()
+    episode = api(client)["content"]
+    assert episode["ids"]["trakt"] == show.trakt_id
+    assert episode["links"]["trakt"].endswith("/shows/breaking-bad/seasons/0/episodes/2")
+    assert export_only.calls("trakt:") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_only_site_shows_a_title_it_never_imported_by_the_players_ids(
+    client, export_only
+):
+    Player("plex", WEBHOOK_TOKEN).send(client, "play", position=60)
+    export_only.settle()
+    content = api(client)["content"]
+
+    assert (content["title"], content["ids"]["trakt"]) == ("Super 8", None)
+    assert content["links"]["imdb"] == "https://www.imdb.com/title/tt1650062/"
+    assert export_only.calls("trakt:") == 0
