@@ -217,11 +217,11 @@ HISTORY_STEP_MINUTES = 31  # 50,000 plays over about three years, the last one j
 HISTORY_CONNECTIONS = 2  # one per worker: these p50s are answer times, not queueing
 
 
-def run_sync(env: dict[str, str], *args: str) -> tuple[float, float, str]:
-    """`manage.py sync_trakt` in its own process: seconds, peak memory (MB), its last line."""
+def manage(env: dict[str, str], *args: str) -> tuple[float, float, str]:
+    """A manage.py command in its own process: seconds, peak memory (MB), its last line."""
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "sync_trakt", *args],
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=site_env(env),
         stdout=subprocess.PIPE,
@@ -230,11 +230,14 @@ def run_sync(env: dict[str, str], *args: str) -> tuple[float, float, str]:
     )
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.monotonic() - started
-    if process.returncode != 0:
-        raise RuntimeError(f"sync_trakt failed ({process.returncode}):\n{output}")
-    return seconds, usage.ru_maxrss / 1024, output.strip().splitlines()[-1]
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{args[0]} failed ({code}):\n{output}")
+    return time.monotonic() - started, usage.ru_maxrss / 1024, output.strip().splitlines()[-1]
+
+
+def run_sync(env: dict[str, str], *args: str) -> tuple[float, float, str]:
+    return manage(env, "sync_trakt", *args)
 
 
 def history_rows(args) -> tuple[list[Run], list[tuple[str, bool]]]:

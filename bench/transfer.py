@@ -30,30 +30,12 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench.run import load, machine  # noqa: E402
+from bench.run import load, machine, manage  # noqa: E402
 from tests.fake_upstream import FakeUpstream  # noqa: E402
 from tests.servers import gunicorn, migrated_sqlite, site_env  # noqa: E402
 
 IMPORT_PLAYS = 100_000
 EXPORT_PLAYS = 50_000
-
-
-def command(env: dict[str, str], *args: str) -> tuple[float, float, str]:
-    """A manage.py command in its own process: seconds, peak memory (MB), its last line."""
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=site_env(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{args[0]} failed:\n{output}")
-    return time.monotonic() - started, usage.ru_maxrss / 1024, output.strip().splitlines()[-1]
 
 
 def make_export(folder: Path, plays: int, ratings: int) -> Path:
@@ -94,7 +76,7 @@ def transfer_rows() -> list[tuple[str, bool]]:
         print(f"Making an export of {IMPORT_PLAYS:,} plays…", flush=True)
         path = make_export(folder, IMPORT_PLAYS, 500)
         env = owner | {"DATABASE_URL": migrated_sqlite(folder)}
-        seconds, peak, line = command(env, "import_trakt_export", str(path), "--no-tmdb")
+        seconds, peak, line = manage(env, "import_trakt_export", str(path), "--no-tmdb")
         targets.append(
             (
                 f"import_trakt_export of {IMPORT_PLAYS:,} plays: {seconds:.1f} s, peak memory "
@@ -109,7 +91,7 @@ def transfer_rows() -> list[tuple[str, bool]]:
         fifty.mkdir()
         path = make_export(fifty, EXPORT_PLAYS, 100)
         env = owner | {"DATABASE_URL": migrated_sqlite(fifty)}
-        command(env, "import_trakt_export", str(path), "--no-tmdb")
+        manage(env, "import_trakt_export", str(path), "--no-tmdb")
         with gunicorn(env | {"CACHE_URL": "dummycache://"}, workers=1) as site:
             urllib.request.urlopen(site.url + "/healthz").read()  # the worker is up
             (worker,) = worker_pids(site.process.pid)
