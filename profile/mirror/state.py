@@ -45,6 +45,18 @@ def owner_identity(person: str) -> str:
     return f"{settings.TRAKT_API_URL}/users/{person}"
 
 
+# The SyncState fields of a walk under way, as they are when none is (the walk ended, or
+# the mirror starts afresh): `SyncState.objects.row().update(**NO_WALK)`.
+NO_WALK = {
+    "walk_kind": "",
+    "walk_next_page": None,
+    "walk_end_at": None,
+    "walk_cursor": None,
+    "walk_cursor_page": 1,
+    "walk_item_count": None,
+}
+
+
 def version_moved(count: int = 1) -> dict:
     """The SyncState update that marks the mirror changed (when `count` says it did), to go
     in the same UPDATE as the change: the one way the mirror's version moves."""

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from profile.mirror.state import state, version_moved
+from profile.mirror.state import NO_WALK, state, version_moved
 from profile.mirror.sync.outcome import Reporter
 from profile.mirror.sync.writer import localize
 from profile.models import (
@@ -121,12 +121,7 @@ def reset_mirror(identity: str) -> None:
         Title.objects.all().delete()
         SyncState.objects.row().update(
             owner=identity,
-            walk_kind="",
-            walk_next_page=None,
-            walk_end_at=None,
-            walk_cursor=None,
-            walk_cursor_page=1,
-            walk_item_count=None,
+            **NO_WALK,
             backfilled_at=None,
             last_full_at=None,
             last_activities={},

@@ -19,7 +19,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from profile.client import trakt
-from profile.mirror.state import forget_mirror, owner_identity, state, version_moved
+from profile.mirror.state import NO_WALK, forget_mirror, owner_identity, state, version_moved
 from profile.mirror.sync.lease import LEASE, Lease
 from profile.mirror.sync.library import Library
 from profile.mirror.sync.outcome import Outcome, Reporter, Stopped, SyncFailed
@@ -211,12 +211,7 @@ class Walk:
             if kind == "backfill":
                 done["backfilled_at"] = now
             SyncState.objects.row().update(
-                walk_kind="",
-                walk_next_page=None,
-                walk_end_at=None,
-                walk_cursor=None,
-                walk_cursor_page=1,
-                walk_item_count=None,
+                **NO_WALK,
                 **done,
                 **version_moved(outcome.removed),
             )
