@@ -31,6 +31,7 @@ from django.core.cache import cache, caches
 from django.db import connections
 
 from nowwatching.cache_backend import FallbackRedisCache, shared_cache_down
+from profile.live import player
 from profile.live.cache import KEY
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,17 @@ class LiveEvent:
 def new_id() -> str:
     """Unique across processes and machines, and growing with time (hex nanoseconds)."""
     return f"{time.time_ns():x}"
+
+
+def newer(event: LiveEvent, than: LiveEvent | None) -> bool:
+    """Whether `event` was rendered after `than` (ids are hex nanoseconds of equal length
+    for centuries: compared as numbers all the same)."""
+    if than is None:
+        return True
+    try:
+        return int(event.id, 16) >= int(than.id, 16)
+    except ValueError:  # an id of another shape (an older release): let it through
+        return True
 
 
 # --- Where events go ------------------------------------------------------------------------------
@@ -166,7 +178,13 @@ class _Pusher:
             try:
                 render = _renderer
                 if render is not None:
-                    publish(LiveEvent(new_id(), json.dumps(render(), separators=(",", ":"))))
+                    # The id first, then the shared record read afresh (not this process's
+                    # second-old copy): a render never shows an older state than its id says,
+                    # and the hubs drop an event older than one they relayed (stream.py), so
+                    # a slow render from one worker cannot undo a newer one from another.
+                    event_id = new_id()
+                    player.forget_local()
+                    publish(LiveEvent(event_id, json.dumps(render(), separators=(",", ":"))))
             except Exception:  # the thread outlives any one render
                 log.exception("pushing the page's live parts failed")
             finally:

@@ -105,6 +105,8 @@ class Hub:
             stream.close()
 
     def deliver(self, event: push.LiveEvent) -> None:
+        if not push.newer(event, self.latest):
+            return  # rendered before the one the pages have: it would take them back
         self.latest = event
         push.relayed(event)
         for stream in self.streams:

@@ -89,6 +89,28 @@ def test_an_event_reaches_every_open_page_at_once():
     run(test)
 
 
+def test_an_event_rendered_before_the_one_the_pages_have_is_dropped():
+    """Two workers render at once: the one that read the older state may publish last."""
+
+    async def test(hub):
+        page = Page()
+        await page.start()
+        await page.body()  # retry:
+        hub.deliver(event(2))
+        assert await page.body() == b'id: e2\nevent: live\ndata: {"n": 2}\n\n'
+
+        hub.deliver(event(1))  # rendered before e2, relayed after it
+        assert hub.latest.id == "e2"
+        assert all(each.pending is None for each in hub.streams)  # nothing to send
+        hub.deliver(event(3))
+
+        assert await page.body() == b'id: e3\nevent: live\ndata: {"n": 3}\n\n'
+        assert hub.latest.id == "e3"
+        await page.leave()
+
+    run(test)
+
+
 @pytest.mark.parametrize(
     ("headers", "query", "replayed"),
     [
