@@ -66,15 +66,17 @@ def new_id() -> str:
     return f"{time.time_ns():x}"
 
 
-def newer(event: LiveEvent, than: LiveEvent | None) -> bool:
-    """Whether `event` was rendered after `than` (ids are hex nanoseconds of equal length
-    for centuries: compared as numbers all the same)."""
-    if than is None:
+def newer(event: LiveEvent, than: str) -> bool:
+    """Whether `event` was rendered after the event whose id is `than` ("": none). Ids are
+    hex nanoseconds: compared as numbers. A page must never be taken back to an older state:
+    by a slower worker's render relayed late, or replayed when it reconnects to a worker
+    that has not relayed the newest yet."""
+    if not than:
         return True
     try:
-        return int(event.id, 16) >= int(than.id, 16)
-    except ValueError:  # an id of another shape (an older release): let it through
-        return True
+        return int(event.id, 16) > int(than, 16)
+    except ValueError:  # an id of another shape: only what the page has is held back
+        return event.id != than
 
 
 # --- Where events go ------------------------------------------------------------------------------

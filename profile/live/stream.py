@@ -105,7 +105,7 @@ class Hub:
             stream.close()
 
     def deliver(self, event: push.LiveEvent) -> None:
-        if not push.newer(event, self.latest):
+        if self.latest is not None and not push.newer(event, self.latest.id):
             return  # rendered before the one the pages have: it would take them back
         self.latest = event
         push.relayed(event)
@@ -250,7 +250,7 @@ async def serve(scope, receive, send) -> None:
     try:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         first = f"retry: {RETRY_MS}\n\n".encode()
-        if hub.latest is not None and hub.latest.id != _seen(headers, scope):
+        if hub.latest is not None and push.newer(hub.latest, _seen(headers, scope)):
             first += frame(hub.latest)
         await send({"type": "http.response.body", "body": first, "more_body": True})
         while not stream.closed:

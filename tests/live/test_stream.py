@@ -119,6 +119,9 @@ def test_an_event_rendered_before_the_one_the_pages_have_is_dropped():
         ((), b"since=e1", True),
         (((b"last-event-id", b"e2"),), b"since=e1", False),  # a reconnection: its last id
         (((b"last-event-id", b"e1"),), b"", True),
+        # Reconnected to a worker that has not relayed the page's newest yet: never back.
+        (((b"last-event-id", b"e3"),), b"", False),
+        ((), b"since=e3", False),
     ],
 )
 def test_a_page_that_connects_gets_the_latest_event_unless_it_has_it(headers, query, replayed):
