@@ -212,6 +212,8 @@ def _stale(kept: Player, current: Play | None, key: str, event: PlayerEvent) -> 
     stopped = kept.stopped
     if stopped is None or stopped.key != key:
         return False
+    if current is not None and current.key == key and current.started_at > stopped.at:
+        return False  # played again since the stop: the events are the new play's
     if sent is not None and stopped.sent_at is not None:
         return sent <= stopped.sent_at
     # Without the body's time: only a new play may follow a stop at once.

@@ -113,6 +113,17 @@ def test_a_late_pause_sent_before_the_stop_cannot_bring_the_play_back():
     assert changes[3].again  # the same film again within a minute: no new "started" message
 
 
+def test_a_film_played_again_after_its_stop_can_be_paused_at_once():
+    # Stopped and started again within the minute: the pause is the new play's, not a late
+    # one of the play that stopped.
+    kept, changes = run(
+        event("play", 0, 0), event("stop", 60, 60), event("play", 70, 0), event("pause", 80, 10)
+    )
+
+    assert [change.kind for change in changes] == ["started", "stopped", "started", "paused"]
+    assert kept.play.paused
+
+
 def test_with_the_bodys_own_time_order_is_the_senders():
     # Jellyfin and Emby date their bodies: the stop was sent after the progress report
     # that arrived last, so the report is stale, and so is one sent before a later report.
