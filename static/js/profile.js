@@ -38,6 +38,7 @@
   let shownPlay = playShown(); // what a screen reader was last told about
   let eventId = root.dataset.eventId || ""; // the last pushed answer this page has
   let source = null; // the open EventSource, if any
+  let pushes = 0; // pushed answers applied so far
   let streaming = false;
   let streamRetryMs = STREAM_RETRY_MS;
   let streamTimer = null;
@@ -160,6 +161,7 @@
     polling = true;
     clearTimeout(timer);
     root.setAttribute("aria-busy", "true");
+    const pushesBefore = pushes;
     try {
       const headers = { Accept: "application/json" };
       if (etag) headers["If-None-Match"] = etag;
@@ -172,8 +174,12 @@
       if (response.status !== 304) {
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const answer = await response.json();
-        apply(answer);
-        etag = response.headers.get("ETag");
+        // A push that arrived while this poll was on its way is as new or newer: an answer
+        // rendered before it would take the page back (paused to playing, say).
+        if (pushes === pushesBefore) {
+          apply(answer);
+          etag = response.headers.get("ETag");
+        }
       }
       failures = 0;
     } catch (error) {
@@ -201,6 +207,7 @@
     });
     source.addEventListener("live", (message) => {
       eventId = message.lastEventId;
+      pushes += 1;
       etag = null; // the next poll brings a whole answer, not a 304 of an older one
       apply(JSON.parse(message.data));
     });

@@ -8,6 +8,7 @@ tests/live/test_notify.py). How soon it shows is `make bench`'s to measure, not 
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 
@@ -25,6 +26,7 @@ BANNER = "[data-banner-slot] [data-banner]"
 TIMEOUT = 15_000  # ms: a generous deadline for a busy machine; the bench measures the speed
 # The progress bar's filled share, as the page's script last set it (the bar eases to it).
 WIDTH = "el => parseFloat(el.style.width) / 100"
+POLL = re.compile(r"/live(\?|$)")  # the page's poll, with or without the history it shows
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +51,17 @@ def site(receiver):
 
 
 @pytest.fixture
-def open_page(browser, site, page_problems):
+def polls():
+    """What the page's polls of /live meet (the route's handler): cut off unless a test says."""
+    return {"handle": lambda route: route.abort()}
+
+
+@pytest.fixture
+def open_page(browser, site, page_problems, polls):
     context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
     context.route("**/*", _loopback_only)
-    polls = []
     # Polling /live is cut off: whatever changes on the page came over the stream.
-    context.route("**/live", lambda route: polls.append(route.request.url) or route.abort())
+    context.route(POLL, lambda route: polls["handle"](route))
     page = context.new_page()
     page.on("pageerror", lambda error: page_problems.append(f"page error: {error}"))
     page.on(
@@ -62,12 +69,17 @@ def open_page(browser, site, page_problems):
         lambda m: "Content Security Policy" in m.text and page_problems.append(m.text),
     )
     page.clock.install()  # runs as usual, and may be moved on (run_for)
-    with page.expect_response("**/live/stream*") as stream:
+    # A worker that has only just started refuses a stream (503) until it has subscribed: the
+    # page's script then tries again later (30 s), as it would for a visitor.
+    with page.expect_response(_stream_opened, timeout=90_000):
         page.goto("/")
-    assert stream.value.status == 200
     page.evaluate("window.__samePage = true")
     yield page
     context.close()
+
+
+def _stream_opened(response) -> bool:
+    return "/live/stream" in response.url and response.status == 200
 
 
 def answer(site, path: str) -> str:
@@ -124,3 +136,32 @@ def test_a_webhook_puts_a_film_on_an_open_page_pauses_it_and_ends_it(open_page, 
     while not receiver.titles() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert receiver.titles() == ["Now watching: Super 8"]  # once, though it was resumed
+
+
+def test_a_poll_answered_before_a_push_does_not_take_the_page_back(open_page, site, polls):
+    page = open_page
+    plex = Player("plex", WEBHOOK_TOKEN)
+    plex.post(site.url, "play", position=600)
+    expect(page.locator(f"{BANNER} [data-slot=label]")).to_have_text(
+        "Now Watching", timeout=TIMEOUT
+    )
+
+    held = []  # the poll, answered by the site now (playing) but given to the page later
+    polls["handle"] = lambda route: held.append((route, route.fetch()))
+    with page.expect_request(POLL):
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # polls at once
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:  # Playwright's calls run its handlers
+        page.wait_for_timeout(50)
+    plex.post(site.url, "pause", position=1344)
+    expect(page.locator(f"{BANNER} [data-slot=label]")).to_have_text("Paused", timeout=TIMEOUT)
+    route, stale = held[0]
+    banner = stale.json()["fragments"]["banner"]  # the older answer, rendered before the pause
+    assert "Now Watching" in banner and "Paused" not in banner
+    route.fulfill(response=stale)
+    expect(page.locator("[data-live]")).not_to_have_attribute("aria-busy", "true", timeout=TIMEOUT)
+    expect(page.locator(f"{BANNER} [data-slot=label]")).to_have_text("Paused")
+    expect(page.locator(BANNER)).to_have_class("banner banner--paused")
+
+    plex.post(site.url, "stop", position=6100)
+    expect(page.locator(BANNER)).to_have_count(0, timeout=TIMEOUT)
