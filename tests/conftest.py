@@ -214,6 +214,15 @@ def fake_server():
         yield fake
 
 
+@pytest.fixture
+def reset_fake(settings, fake_server):
+    """The module's one fake as if new: reset, with this test's settings pointed at it (a
+    module names it `fake` with what its cases add)."""
+    fake_server.reset()
+    fake_server.configure(settings)
+    return fake_server
+
+
 @pytest.fixture(autouse=True)
 def database_breaker_closed():
     """Each test starts with the database's breaker closed and no mirror state remembered

@@ -104,15 +104,13 @@ def test_a_write_refused_or_a_bug_does_not_open_the_breaker():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sync_stopped_by_a_locked_database_resumes_where_it_stopped(
-    fake_server, settings, quick_retries, monkeypatch
+    reset_fake, quick_retries, monkeypatch
 ):
     from profile.mirror import sync
     from profile.mirror.sync.walk import Walk
     from profile.models import Play
 
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(history=600)
+    reset_fake.set(history=600)
     lock = mirror.another_writer()
     held = contextlib.ExitStack()
     # The other writer is done by the time the sync notes its failure (else each of its

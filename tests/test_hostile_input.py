@@ -188,11 +188,9 @@ def test_the_server_log_holds_no_traceback_after_all_that(site):
 
 
 @pytest.fixture
-def fake(fake_server, settings, monkeypatch):
+def fake(reset_fake, monkeypatch):
     monkeypatch.setattr(upstream_http, "TOTAL_DEADLINE", {"trakt": 1.5, "tmdb": 1.5})
-    fake_server.reset()
-    fake_server.configure(settings)
-    return fake_server
+    return reset_fake
 
 
 @pytest.mark.parametrize(

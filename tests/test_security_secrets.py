@@ -51,15 +51,13 @@ def body(response) -> str:
 
 
 @pytest.fixture
-def fake(fake_server, settings, monkeypatch):
+def fake(reset_fake, settings, monkeypatch):
     # Short deadlines, so that timeouts and drips cost about a second, not five.
     monkeypatch.setattr(upstream_http, "READ_TIMEOUT", {"trakt": 0.5, "tmdb": 0.5})
     monkeypatch.setattr(upstream_http, "TOTAL_DEADLINE", {"trakt": 1.0, "tmdb": 1.0})
-    fake_server.reset()
-    fake_server.set(timeout_seconds=1.5)
-    fake_server.configure(settings)
+    reset_fake.set(timeout_seconds=1.5)
     settings.TRAKT_ACCESS_TOKEN = TRAKT_TOKEN
-    return fake_server
+    return reset_fake
 
 
 def test_every_endpoint_is_scanned():

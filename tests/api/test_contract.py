@@ -242,10 +242,8 @@ FAKE_STATES = {
 
 
 @pytest.fixture
-def fake(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    return fake_server
+def fake(reset_fake):
+    return reset_fake
 
 
 def fetch(url: str):

@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
 
 
 @pytest.fixture
-def library(settings, fake_server):
-    return make_library(settings, fake_server)
+def library(settings, reset_fake):
+    return make_library(settings, reset_fake)
 
 
 def get(client, path: str, template: str | None = None, **params):

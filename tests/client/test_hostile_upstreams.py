@@ -25,14 +25,12 @@ SLOW_WIRE_FAULTS = ["slow_status", "slow_headers", "stall_headers", "drip", "tim
 
 
 @pytest.fixture
-def fake(fake_server, settings, monkeypatch):
+def fake(reset_fake, monkeypatch):
     # The read timeout stays far above the deadline: only the deadline can end these calls.
     monkeypatch.setattr(upstream_http, "TOTAL_DEADLINE", {"trakt": DEADLINE, "tmdb": DEADLINE})
     monkeypatch.setattr(upstream_http, "READ_TIMEOUT", {"trakt": 30.0, "tmdb": 30.0})
-    fake_server.reset()
-    fake_server.set(timeout_seconds=5 * DEADLINE, drip_seconds=0.2)
-    fake_server.configure(settings)
-    return fake_server
+    reset_fake.set(timeout_seconds=5 * DEADLINE, drip_seconds=0.2)
+    return reset_fake
 
 
 def trakt_watching():

@@ -108,10 +108,8 @@ def test_the_demos_avatar_is_the_sites_own_file(client, settings):
 
 
 @pytest.fixture
-def fake(fake_server, settings):
-    fake_server.reset()
-    fake_server.configure(settings)
-    return fake_server
+def fake(reset_fake):
+    return reset_fake
 
 
 def test_the_fakes_own_host_as_configured_is_fetched(client, fake):

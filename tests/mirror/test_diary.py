@@ -172,10 +172,8 @@ def test_anything_else_is_no_cursor(cursor):
 
 
 @pytest.fixture
-def fake(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    return fake_server
+def fake(reset_fake):
+    return reset_fake
 
 
 def test_keyset_pages_hold_still_while_a_sync_inserts_new_plays(fake):

@@ -90,10 +90,8 @@ def test_a_folder_of_the_export_imports_as_the_zip_does(owner, tmp_path):
 
 
 @pytest.mark.django_db
-def test_import_then_sync_counts_every_play_once(owner, settings, tmp_path, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(history=500, ratings=20)
+def test_import_then_sync_counts_every_play_once(owner, tmp_path, reset_fake):
+    reset_fake.set(history=500, ratings=20)
     run(export(tmp_path, history=500, ratings=20))
 
     outcome = sync.sync(pace=False)
@@ -107,10 +105,8 @@ def test_import_then_sync_counts_every_play_once(owner, settings, tmp_path, fake
 
 
 @pytest.mark.django_db
-def test_an_export_keeps_what_the_sync_knew_of_runtimes(owner, settings, tmp_path, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(history=200)
+def test_an_export_keeps_what_the_sync_knew_of_runtimes(owner, tmp_path, reset_fake):
+    reset_fake.set(history=200)
     sync.sync(pace=False)
     minutes = sum(Play.objects.values_list("runtime", flat=True))
     runtimes = dict(Title.objects.values_list("pk", "runtime"))

@@ -114,10 +114,8 @@ def test_a_list_whose_slug_ends_in_digits_finds_every_page_of_its_items(owner, t
 
 
 @pytest.mark.django_db
-def test_import_then_sync_keeps_one_row_per_library_item(owner, settings, tmp_path, fake_server):  # noqa: F811
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(history=40, ratings=0, **LIBRARY)
+def test_import_then_sync_keeps_one_row_per_library_item(owner, tmp_path, reset_fake):  # noqa: F811
+    reset_fake.set(history=40, ratings=0, **LIBRARY)
     run(export(tmp_path, history=40, ratings=0, **LIBRARY))
     imported = shelves()
 

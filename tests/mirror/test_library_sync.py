@@ -25,10 +25,8 @@ PUBLIC_LISTS = [{"name": "Rainy Sundays", "items": 4}, {"name": "Best of 2024", 
 
 
 @pytest.fixture
-def fake(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    return fake_server
+def fake(reset_fake):
+    return reset_fake
 
 
 def run(**options) -> sync.Outcome:

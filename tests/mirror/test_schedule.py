@@ -112,9 +112,7 @@ def test_zero_minutes_means_never(settings):
 # --- Noticing what plays ------------------------------------------------------------------------
 
 
-def test_the_watching_answer_notes_only_changes(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
+def test_the_watching_answer_notes_only_changes(settings, reset_fake):
     settings.WATCHING_CACHE_SECONDS = 0
     # The fake reports a start relative to now: keep now still while the same film plays.
     with time_machine.travel(datetime.now(UTC), tick=False):
@@ -124,7 +122,7 @@ def test_the_watching_answer_notes_only_changes(settings, fake_server):
         live_answers.get_watching()
         assert cache.get(schedule.WATCHING_CHANGED_KEY) == first  # the same film: no change
 
-    fake_server.set(watching="idle")
+    reset_fake.set(watching="idle")
     live_answers.get_watching()
     assert cache.get(schedule.WATCHING_KEY) == "idle"
     assert cache.get(schedule.WATCHING_CHANGED_KEY) > first
@@ -135,20 +133,18 @@ def test_the_watching_answer_notes_only_changes(settings, fake_server):
 
 @pytest.mark.both_databases
 @pytest.mark.django_db
-def test_a_tick_syncs_when_due_and_then_not_again(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(history=30)
+def test_a_tick_syncs_when_due_and_then_not_again(settings, reset_fake):
+    reset_fake.set(history=30)
     settings.HISTORY_SYNC_MINUTES = 15
     job = schedule.HistoryJob()
 
     job.tick()
-    calls = fake_server.calls("trakt:")
+    calls = reset_fake.calls("trakt:")
     job.tick()
 
     assert mirror_state.state().backfilled_at is not None
     assert Title.objects.exists()
-    assert fake_server.calls("trakt:") == calls
+    assert reset_fake.calls("trakt:") == calls
 
 
 @pytest.mark.django_db
@@ -193,10 +189,8 @@ def test_an_outage_of_the_database_is_the_guards_to_report_not_each_ticks(
 
 
 @pytest.mark.django_db
-def test_a_failed_sync_is_one_warning(settings, fake_server, caplog):
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(trakt_fault="500")
+def test_a_failed_sync_is_one_warning(settings, reset_fake, caplog):
+    reset_fake.set(trakt_fault="500")
     settings.HISTORY_SYNC_MINUTES = 15
     job = schedule.HistoryJob()
     job.stopping.set()  # no waiting between tries: stop at the first retry
@@ -213,9 +207,7 @@ def test_a_failed_sync_is_one_warning(settings, fake_server, caplog):
 
 @pytest.mark.both_databases
 @pytest.mark.django_db
-def test_posters_are_looked_up_for_the_titles_on_show(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
+def test_posters_are_looked_up_for_the_titles_on_show(reset_fake):
     film = mirror.title("Film", tmdb_id=550)
     no_tmdb = mirror.title("No TMDB id")
     mirror.play(film, "2025-05-01T20:00:00Z")
@@ -231,15 +223,13 @@ def test_posters_are_looked_up_for_the_titles_on_show(settings, fake_server):
     assert film.poster_path.endswith(".jpg") and film.poster_checked_at is not None
     assert no_tmdb.poster_path == "" and no_tmdb.poster_checked_at is not None
     assert unseen.poster_checked_at is None  # not on any page
-    assert fake_server.calls("tmdb:/movie/550/images") == 1
+    assert reset_fake.calls("tmdb:/movie/550/images") == 1
     assert fill_posters(pause=0) == 0  # nothing left to do
 
 
 @pytest.mark.django_db
-def test_tmdb_failing_leaves_the_posters_for_later(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(tmdb_fault="500")
+def test_tmdb_failing_leaves_the_posters_for_later(reset_fake):
+    reset_fake.set(tmdb_fault="500")
     film = mirror.title("Film", tmdb_id=550)
     mirror.play(film, "2025-05-01T20:00:00Z")
 
@@ -287,10 +277,8 @@ def test_a_served_site_mirrors_the_history_by_itself_one_sync_at_a_time():
 
 @pytest.mark.django_db
 def test_without_tmdb_credentials_posters_are_not_asked_for_nor_warned_about(
-    settings, fake_server, caplog
+    settings, reset_fake, caplog
 ):
-    fake_server.reset()
-    fake_server.configure(settings)
     settings.TMDB_API_KEY = settings.TMDB_READ_ACCESS_TOKEN = ""
     film = mirror.title("Film", tmdb_id=550)
     mirror.play(film, "2025-05-01T20:00:00Z")
@@ -298,5 +286,5 @@ def test_without_tmdb_credentials_posters_are_not_asked_for_nor_warned_about(
     with caplog.at_level(logging.WARNING):
         assert fill_posters(pause=0) == 0
 
-    assert fake_server.calls("tmdb:") == 0
+    assert reset_fake.calls("tmdb:") == 0
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

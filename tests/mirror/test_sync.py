@@ -26,10 +26,8 @@ HISTORY = "trakt:/users/sean/history"
 
 
 @pytest.fixture
-def fake(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    return fake_server
+def fake(reset_fake):
+    return reset_fake
 
 
 def run(**options) -> sync.Outcome:

@@ -273,12 +273,10 @@ def call_sync() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_read_only_database_is_one_line(fake_server, settings):
+def test_a_read_only_database_is_one_line(reset_fake):
     from django.db import connection
 
-    fake_server.reset()
-    fake_server.set(history=10)
-    fake_server.configure(settings)
+    reset_fake.set(history=10)
     read_only = {
         "sqlite": ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
         "postgresql": (
@@ -300,10 +298,8 @@ def test_a_read_only_database_is_one_line(fake_server, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_locked_by_another_writer_is_one_line(fake_server, settings):
-    fake_server.reset()
-    fake_server.set(history=10)
-    fake_server.configure(settings)
+def test_a_database_locked_by_another_writer_is_one_line(reset_fake):
+    reset_fake.set(history=10)
 
     with mirror.another_writer():
         message = call_sync()

@@ -18,16 +18,14 @@ pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
 
 
 @pytest.fixture
-def library(settings, fake_server):
-    return make_library(settings, fake_server)
+def library(settings, reset_fake):
+    return make_library(settings, reset_fake)
 
 
-def make_library(settings, fake_server):
+def make_library(settings, fake):
     """A small history and library: a film seen twice and rated, a show's episodes, a film
     never played on the watchlist and a list, a review with a spoiler. The owner is the
     fake's Sean Rudford (his profile kept, as the profile page keeps it)."""
-    fake_server.reset()
-    fake_server.configure(settings)
     get_profile()
     settings.TIME_ZONE = "Europe/Lisbon"
     film = mirror.title(

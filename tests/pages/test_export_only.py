@@ -15,15 +15,14 @@ from tests.mirror.exports import export
 
 
 @pytest.fixture
-def export_only(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)  # TMDB and Trakt at the fake: Trakt must hear nothing
+def export_only(settings, reset_fake):
+    # TMDB and Trakt at the fake, and no Trakt API app: Trakt must hear nothing
     settings.TRAKT_API_KEY = ""
     settings.TRAKT_CLIENT_SECRET = ""
     settings.DEMO_MODE = False
     settings.EXPORT_ONLY = True
     settings.TRAKT_USERNAME = "sean"
-    return fake_server
+    return reset_fake
 
 
 def import_it(tmp_path, *options):

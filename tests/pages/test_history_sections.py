@@ -14,11 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fake(settings, fake_server):
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(watching="idle")
-    return fake_server
+def fake(reset_fake):
+    reset_fake.set(watching="idle")
+    return reset_fake
 
 
 @pytest.fixture

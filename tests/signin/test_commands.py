@@ -25,11 +25,9 @@ pytestmark = [pytest.mark.both_databases, pytest.mark.django_db(transaction=True
 
 
 @pytest.fixture
-def fake(fake_server, settings):
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(private_user=True, device_interval=5, device_expires_in=600)
-    return fake_server
+def fake(reset_fake):
+    reset_fake.set(private_user=True, device_interval=5, device_expires_in=600)
+    return reset_fake
 
 
 class FakeClock:

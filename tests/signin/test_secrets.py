@@ -32,12 +32,10 @@ CASES = {
 
 
 @pytest.fixture
-def fake(fake_server, settings, monkeypatch):
-    fake_server.reset()
-    fake_server.configure(settings)
-    fake_server.set(private_user=True)
+def fake(reset_fake, monkeypatch):
+    reset_fake.set(private_user=True)
     monkeypatch.setattr(trakt_login, "time", FakeClock())
-    return fake_server
+    return reset_fake
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

@@ -28,12 +28,10 @@ pytestmark = [pytest.mark.both_databases, pytest.mark.django_db(transaction=True
 
 
 @pytest.fixture
-def fake(fake_server, settings):
-    fake_server.reset()
-    fake_server.configure(settings)
+def fake(reset_fake):
     # A private profile: only the owner's token sees anything, so a call made without it shows.
-    fake_server.set(private_user=True)
-    return fake_server
+    reset_fake.set(private_user=True)
+    return reset_fake
 
 
 def clear_caches():
