@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Case, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery, When
+from django.db import connection
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from profile.mirror.titles import SLUG, PlayItem, TitleInfo
@@ -232,48 +233,53 @@ def diary_page(
     )
 
 
+# The owner's ratings and whether each play is a rewatch, for a page's plays: one statement
+# written out, because Django compiles these three subqueries in about 3 ms a page, ten times
+# what the database takes to run them (measured on /history with 50,000 plays). A rewatch: an
+# earlier play of the movie, or of the episode (a show may have thousands of plays to look
+# through, an episode a handful).
+EXTRAS_SQL = """
+SELECT p.history_id,
+  (SELECT r.rating FROM {rating} r
+    WHERE r.title_id = p.title_id AND r.kind IN ('movie', 'show') LIMIT 1),
+  (SELECT r.rating FROM {rating} r
+    WHERE r.episode_id = p.episode_id AND r.kind = 'episode' LIMIT 1),
+  CASE WHEN p.kind = 'movie'
+    THEN EXISTS (SELECT 1 FROM {play} e WHERE e.title_id = p.title_id AND {earlier})
+    ELSE EXISTS (SELECT 1 FROM {play} e WHERE e.episode_id = p.episode_id AND {earlier})
+  END
+FROM {play} p
+WHERE p.history_id IN ({ids})
+"""
+EARLIER = (
+    "(e.watched_at < p.watched_at OR (e.watched_at = p.watched_at AND e.history_id < p.history_id))"
+)
+
+
 def entries(history_ids: list[int]) -> list[Entry]:
     """The diary's entries of these plays, in this order: their titles, episodes, the
-    owner's ratings and whether each is a rewatch, in one query."""
+    owner's ratings and whether each is a rewatch."""
     if not history_ids:
         return []
-    earlier = Q(watched_at__lt=OuterRef("watched_at")) | Q(
-        watched_at=OuterRef("watched_at"), history_id__lt=OuterRef("history_id")
-    )
-    rows = (
-        Play.objects.filter(history_id__in=history_ids)
-        .select_related("title", "episode")
-        .annotate(
-            title_rating=Subquery(
-                Rating.objects.filter(title=OuterRef("title"), kind__in=("movie", "show"))
-                .order_by()
-                .values("rating")[:1]
-            ),
-            episode_rating=Subquery(
-                Rating.objects.filter(episode=OuterRef("episode"), kind="episode")
-                .order_by()
-                .values("rating")[:1]
-            ),
-            # One subquery a row, the one of its kind: an episode's show may have thousands
-            # of plays to look through, the episode a handful.
-            rewatch=Case(
-                When(
-                    kind=Play.MOVIE,
-                    then=Exists(Play.objects.filter(earlier, title=OuterRef("title"))),
-                ),
-                default=Exists(Play.objects.filter(earlier, episode=OuterRef("episode"))),
-            ),
-        )
-    )
+    rows = Play.objects.filter(history_id__in=history_ids).select_related("title", "episode")
     by_id = {row.history_id: row for row in rows}
+    sql = EXTRAS_SQL.format(
+        rating=Rating._meta.db_table,
+        play=Play._meta.db_table,
+        earlier=EARLIER,
+        ids=", ".join(["%s"] * len(history_ids)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, history_ids)
+        extras = {history_id: rest for history_id, *rest in cursor.fetchall()}
     return [
         Entry(
             PlayItem.of(row),
             row.local_date,
             timezone.localtime(row.watched_at),
-            row.title_rating,
-            row.episode_rating,
-            bool(row.rewatch),
+            extras[row.history_id][0],
+            extras[row.history_id][1],
+            bool(extras[row.history_id][2]),
         )
         for row in (by_id[history_id] for history_id in history_ids)
     ]
