@@ -272,17 +272,24 @@ def entries(history_ids: list[int]) -> list[Entry]:
     with connection.cursor() as cursor:
         cursor.execute(sql, history_ids)
         extras = {history_id: rest for history_id, *rest in cursor.fetchall()}
-    return [
-        Entry(
-            PlayItem.of(row),
-            row.local_date,
-            timezone.localtime(row.watched_at),
-            extras[row.history_id][0],
-            extras[row.history_id][1],
-            bool(extras[row.history_id][2]),
+    found = []
+    for history_id in history_ids:
+        row = by_id.get(history_id)
+        if row is None:
+            continue  # removed by the sync between these reads: left out, not a failed page
+        title_rating, episode_rating, rewatch = extras.get(history_id, (None, None, False))
+        local_time = timezone.localtime(row.watched_at)
+        found.append(
+            Entry(
+                PlayItem.of(row),
+                row.local_date,
+                local_time,
+                title_rating,
+                episode_rating,
+                bool(rewatch),
+            )
         )
-        for row in (by_id[history_id] for history_id in history_ids)
-    ]
+    return found
 
 
 def subject(filters: Filters) -> TitleInfo | None:
