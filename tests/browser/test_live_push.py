@@ -153,6 +153,7 @@ def test_a_poll_answered_before_a_push_does_not_take_the_page_back(open_page, si
     deadline = time.monotonic() + 30
     while not held and time.monotonic() < deadline:  # Playwright's calls run its handlers
         page.wait_for_timeout(50)
+    assert held, "the poll was never answered by the site"
     plex.post(site.url, "pause", position=1344)
     expect(page.locator(f"{BANNER} [data-slot=label]")).to_have_text("Paused", timeout=TIMEOUT)
     route, stale = held[0]

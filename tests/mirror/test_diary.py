@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profile.mirror import sync
-from profile.mirror.diary import DiaryPage, Filters, Key, diary_page, entries
+from profile.mirror import diary, sync
+from profile.mirror.diary import DiaryPage, Filters, Key, diary_page
 from tests import mirror
 
 pytestmark = [pytest.mark.both_databases, pytest.mark.django_db]
@@ -139,7 +139,7 @@ def test_entries_carry_the_owners_ratings_and_rewatches(watched):
 
 def test_a_play_removed_between_the_pages_reads_is_left_out(watched):
     # The keys were read, then the sync removed a play before its entry was.
-    assert [entry.item.history_id for entry in entries([3, 999_999, 1])] == [3, 1]
+    assert [entry.item.history_id for entry in diary.entries([3, 999_999, 1])] == [3, 1]
 
 
 def test_days_group_a_page_by_the_owners_day(watched):
