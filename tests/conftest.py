@@ -242,20 +242,23 @@ def empty_cache():
     from django.core.cache import caches
 
     from profile.live.cache import wait_for_refreshes
+    from profile.live.page import wait_for_page_parts
     from profile.live.push import wait_for_pushes
     from profile.live.webhooks import wait_for_follow_ups
 
     for each in caches.all():
         each.clear()
     yield
-    # A background refresh (or a webhook's follow-up, or a push, which renders the page's
-    # live parts) still running would fill the next test's cache (or log with this test's
-    # settings gone): it ends first. Each may start another (a refresh that changed what
+    # A background refresh (or a webhook's follow-up, a push, which renders the page's live
+    # parts, or a page's call that outlived its budget) still running would fill the next
+    # test's cache (or log with this test's settings gone, its keys no longer redacted): it
+    # ends first. Each may start another (a refresh that changed what
     # plays pushes it; a push's rendering may start a refresh), so until all are quiet.
     for _ in range(3):
         assert wait_for_follow_ups(timeout=30), "a webhook's follow-up did not end"
         assert wait_for_pushes(timeout=30), "a push did not end"
         assert wait_for_refreshes(timeout=30), "a background refresh did not end"
+        assert wait_for_page_parts(timeout=30), "a page's call to Trakt or TMDB did not end"
     for each in caches.all():
         each.clear()
 

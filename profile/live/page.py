@@ -4,10 +4,12 @@ kept yet within a small time budget (the page) or not at all (/live)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -49,6 +51,8 @@ PAGE_BUDGET_SECONDS = 1.5
 # Shared by all requests of a worker: at most this many Trakt calls run for pages at once,
 # and a call that outlives its page still finishes and fills the cache for the next one.
 _page_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="page")
+_page_jobs: set[Future] = set()  # the calls under way, the ones past their page's budget too
+_page_jobs_lock = threading.Lock()
 
 
 _PAGE_PARTS = {
@@ -59,7 +63,29 @@ _PAGE_PARTS = {
 }
 
 
-def _in_page_thread(get: Callable[[], T]) -> T:
+def _in_page_thread(get: Callable[[], T]) -> Future:
+    job = _page_pool.submit(_page_job, get)
+    with _page_jobs_lock:
+        _page_jobs.add(job)
+    job.add_done_callback(_forget_page_job)  # at once if it has already ended
+    return job
+
+
+def _forget_page_job(job: Future) -> None:
+    with _page_jobs_lock:
+        _page_jobs.discard(job)
+
+
+def wait_for_page_parts(timeout: float = 30) -> bool:
+    """Wait until the pages' calls under way have ended, those that outlived their page too
+    (for tests: one would log with the next test's settings). True if all ended."""
+    with _page_jobs_lock:
+        running = list(_page_jobs)
+    _, not_done = wait_for_futures(running, timeout=timeout)
+    return not not_done
+
+
+def _page_job(get: Callable[[], T]) -> T:
     try:
         return get()
     finally:
@@ -94,7 +120,7 @@ def get_page_data() -> PageData:
         try:
             results[name] = get(wait=False)
         except NotKept:
-            pending[name] = _page_pool.submit(_in_page_thread, get)
+            pending[name] = _in_page_thread(get)
         except UpstreamError as error:
             results[name] = None
             errors.append(error)
