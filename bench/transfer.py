@@ -42,7 +42,9 @@ def make_export(folder: Path, plays: int, ratings: int) -> Path:
     """The export, made by another process: making it here would leave this process large,
     and a child's peak memory (`wait4`) counts what it shared with its parent at birth."""
     code = (
-        "import sys; from pathlib import Path; from bench.transfer import export; "
+        # bench.transfer sets Django up; the tests' helper then writes the export.
+        "from pathlib import Path; import bench.transfer; "
+        "from tests.mirror.exports import export; "
         f"print(export(Path({str(folder)!r}), history={plays}, ratings={ratings}))"
     )
     made = subprocess.run(
