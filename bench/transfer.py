@@ -27,8 +27,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nowwatching.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only")
 
 import django  # noqa: E402
+from django.apps import apps  # noqa: E402
 
-django.setup()
+if not apps.ready:  # imported by a test, Django is set up (and its logging configured) already
+    django.setup()
 
 from bench.run import load, machine, manage  # noqa: E402
 from tests.fake_upstream import FakeUpstream  # noqa: E402

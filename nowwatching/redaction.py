@@ -105,7 +105,10 @@ def notify_url_secrets(url: str) -> set[str]:
 def _secrets_pattern() -> re.Pattern | None:
     global _pattern, _pattern_for
     with _lock:
-        secrets = frozenset(configured_secrets() | _learned)
+        # A secret once configured stays one: a thread still using the old key after the
+        # settings changed (a test's, or a call that outlived its request) logs it redacted.
+        _learned.update(configured_secrets())
+        secrets = frozenset(_learned)
         if secrets != _pattern_for:
             forms = {form for secret in secrets for form in _forms(secret)}
             # Longest first, so a secret that contains another is replaced whole.
